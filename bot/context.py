@@ -1,0 +1,41 @@
+"""The typed context handlers receive: `context.services` instead of string keys in bot_data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.clock import Clock
+from bot.preferences import PreferencesService
+from bot.settings import Settings
+from storage.db import Database
+from storage.inbox import InboxRepository
+
+
+@dataclass
+class Services:
+    """Everything long-lived, created in post_init and closed in post_shutdown."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    inbox: InboxRepository
+    preferences: PreferencesService
+
+
+class BotData:
+    def __init__(self) -> None:
+        self.services: Services | None = None
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("services are created in post_init; the application is not initialised")
+        return services

@@ -1,0 +1,31 @@
+"""Each person's interface language: what they chose, or else what their app says they speak."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.i18n import SUPPORTED_LOCALES, locale_from_language_code
+from storage.preferences import PreferencesRepository
+
+
+class UnsupportedLocale(ValueError):
+    pass
+
+
+class PreferencesService:
+    def __init__(self, repo: PreferencesRepository, clock: Clock, default_locale: str) -> None:
+        self._repo = repo
+        self._clock = clock
+        self._default = default_locale
+
+    async def locale_for(self, user_id: int | None, language_code: str | None) -> str:
+        # Nothing is stored for a person until they choose: strangers leave no trace but the inbox.
+        if user_id is not None:
+            prefs = await self._repo.get(user_id)
+            if prefs is not None and prefs.locale in SUPPORTED_LOCALES:
+                return prefs.locale
+        return locale_from_language_code(language_code, self._default)
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        if locale not in SUPPORTED_LOCALES:
+            raise UnsupportedLocale(locale)
+        await self._repo.set_locale(user_id, locale, self._clock.now())

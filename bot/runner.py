@@ -1,0 +1,95 @@
+"""Runs the bot: the application built by the factory, fed by the durable intake from Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from telegram import Update
+from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.ext import Application
+
+from bot.app import build_application, initialized
+from bot.clock import Clock, SystemClock
+from bot.context import BotContext
+from bot.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The update types the handlers use; anything else is not fetched at all.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def telegram_fetch(app: Application, poll_timeout: int):
+    async def fetch(offset: int | None) -> list[dict]:
+        params: dict = {"timeout": poll_timeout, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            params["offset"] = offset
+        try:
+            # do_api_request returns the raw JSON, which is what the inbox stores.
+            result = await app.bot.do_api_request(
+                "getUpdates", api_kwargs=params, read_timeout=poll_timeout + 10
+            )
+        except RetryAfter as exc:
+            raise RetryLater(exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta)
+                             else float(exc.retry_after)) from None
+        except Conflict:
+            log.warning("another process is polling with this token; waiting")
+            raise RetryLater(5.0) from None
+        except (InvalidToken, Forbidden) as exc:
+            raise FatalIntakeError(type(exc).__name__) from None
+        return result if isinstance(result, list) else []
+
+    return fetch
+
+
+def telegram_handle(app: Application):
+    async def handle(payload: dict) -> None:
+        try:
+            update = Update.de_json(payload, app.bot)
+        except Exception as exc:
+            raise MalformedUpdate(type(exc).__name__) from None
+        await app.process_update(update)
+
+    return handle
+
+
+async def prune_inbox_job(context: BotContext) -> None:
+    services = context.services
+    await services.inbox.prune(services.clock.now())
+
+
+async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None,
+                  install_signal_handlers: bool = True, **factory_kwargs) -> None:
+    """Run until SIGINT/SIGTERM (or `stop` is set): the update in hand is finished, then the bot exits."""
+    clock = clock or SystemClock()
+    app = build_application(settings, clock=clock, **factory_kwargs)
+    async with initialized(app):  # opens the database and closes it at the end
+        services = app.bot_data.services
+        intake = Intake(services.inbox, telegram_fetch(app, settings.poll_timeout), telegram_handle(app), clock)
+        loop = asyncio.get_running_loop()
+        if install_signal_handlers:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, intake.stop)
+        if stop is not None:
+            asyncio.create_task(_stop_when(stop, intake))
+        await app.start()
+        app.job_queue.run_repeating(prune_inbox_job, interval=timedelta(hours=6), first=timedelta(seconds=30))
+        me = app.bot.bot_info
+        log.info("bot %s is running", me.id if me else "?")
+        try:
+            await intake.run()
+        finally:
+            await app.stop()
+            if install_signal_handlers:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+    log.info("bot stopped")
+
+
+async def _stop_when(event: asyncio.Event, intake: Intake) -> None:
+    await event.wait()
+    intake.stop()

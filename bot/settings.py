@@ -1,0 +1,123 @@
+"""Configuration from the environment (and `.env`), checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import SUPPORTED_LOCALES, Translator
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+# BotFather's tokens are "<bot id>:<secret>"; checking the shape catches a pasted placeholder early.
+_TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong. `message` is already in the operator's language."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str
+    base_url: str = TELEGRAM_API_URL
+    base_file_url: str = TELEGRAM_FILE_URL
+    database_path: str = "data/qinqing.sqlite3"
+    default_locale: str = "zh_CN"
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    # Long-polling wait for getUpdates; short in tests so a stop is quick.
+    poll_timeout: int = 25
+
+    def __repr__(self) -> str:  # the token must never reach a log line or a traceback
+        return f"Settings(base_url={self.base_url!r}, database_path={self.database_path!r}, ...)"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_dotenv_file(path: str | Path = ".env") -> None:
+    """Values already in the environment win over the file, as in most deployments."""
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Settings:
+    env = os.environ if env is None else env
+    _ = tr.gettext
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN",
+            _(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in .env "
+                "(copy .env.example)."
+            ),
+        )
+    if not _TOKEN.match(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN",
+            _("TELEGRAM_BOT_TOKEN does not look like a token from @BotFather (digits, a colon, then letters)."),
+        )
+
+    values: dict[str, object] = {"token": token}
+    for name, field in (("TELEGRAM_BASE_URL", "base_url"), ("TELEGRAM_BASE_FILE_URL", "base_file_url")):
+        url = get(name)
+        if url:
+            if not re.match(r"^https?://[^\s/]+", url):
+                raise ConfigError(name, _("{variable} must be an http:// or https:// address.").format(variable=name))
+            values[field] = url
+
+    if get("DATABASE_PATH"):
+        values["database_path"] = get("DATABASE_PATH")
+
+    locale = get("DEFAULT_LOCALE")
+    if locale:
+        if locale not in SUPPORTED_LOCALES:
+            raise ConfigError(
+                "DEFAULT_LOCALE",
+                _("DEFAULT_LOCALE must be one of: {choices}.").format(choices=", ".join(SUPPORTED_LOCALES)),
+            )
+        values["default_locale"] = locale
+
+    zone = get("TIMEZONE")
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                "TIMEZONE", _("TIMEZONE must be a time zone name such as Asia/Shanghai.")
+            ) from None
+        values["timezone"] = zone
+
+    level = get("LOG_LEVEL").upper()
+    if level:
+        if level not in _LOG_LEVELS:
+            raise ConfigError(
+                "LOG_LEVEL", _("LOG_LEVEL must be one of: {choices}.").format(choices=", ".join(_LOG_LEVELS))
+            )
+        values["log_level"] = level
+
+    poll = get("POLL_TIMEOUT")
+    if poll:
+        if not poll.isdigit() or not 0 <= int(poll) <= 50:
+            raise ConfigError("POLL_TIMEOUT", _("POLL_TIMEOUT must be a whole number of seconds from 0 to 50."))
+        values["poll_timeout"] = int(poll)
+
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,21 @@
+"""Telegram handlers, one module per feature. The order here is the order they are tried in:
+features first, the catch-all fallback last."""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from handlers import cancel, fallback, help, language, start
+from handlers.commands import set_commands
+from handlers.errors import on_error
+
+FEATURES = [start, help, language, cancel]
+
+__all__ = ["register", "set_commands"]
+
+
+def register(app: Application) -> None:
+    for module in FEATURES:
+        app.add_handlers(module.HANDLERS)
+    app.add_handlers(fallback.HANDLERS)
+    app.add_error_handler(on_error)

@@ -1,0 +1,19 @@
+"""/cancel outside any dialogue: nothing is running, and the person is told so plainly."""
+
+from __future__ import annotations
+
+from telegram import ReplyKeyboardRemove, Update
+from telegram.ext import CommandHandler, filters
+
+from bot.context import BotContext
+from handlers.common import user_translator
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    await update.effective_message.reply_text(
+        _("There is nothing to cancel. Send /help to see what you can do."), reply_markup=ReplyKeyboardRemove()
+    )
+
+
+HANDLERS = [CommandHandler("cancel", cancel, filters=filters.ChatType.PRIVATE)]

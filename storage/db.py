@@ -1,0 +1,104 @@
+"""The database connection: one long-lived aiosqlite connection that every repository shares.
+
+SQLite allows one writer at a time; a single connection behind an asyncio lock makes that explicit in
+the process, so a write never waits on SQLITE_BUSY from ourselves, and each write is one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrations import MIGRATIONS, Migration
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseTooNew(RuntimeError):
+    """The database was written by a newer version of the code; running old code on it could corrupt it."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(f"database schema version {found} is newer than this code knows ({known})")
+        self.found = found
+        self.known = known
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self._write_lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly what we say.
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        # FULL: a committed update or outbox row survives a power cut, not only a process crash.
+        await conn.execute("PRAGMA synchronous = FULL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows (a child's record erased on request) are overwritten, not left in free pages.
+        await conn.execute("PRAGMA secure_delete = ON")
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            await self._conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction. BEGIN IMMEDIATE takes the write lock up front, so no upgrade deadlock."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            else:
+                await self._conn.execute("COMMIT")
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return await cur.fetchone()
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._conn.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def user_version(self) -> int:
+        row = await self.fetch_one("PRAGMA user_version")
+        return int(row[0])
+
+    async def migrate(self, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+        """Bring the schema up to date; returns the versions applied. Each migration is its own transaction."""
+        known = migrations[-1].version if migrations else 0
+        current = await self.user_version()
+        if current > known:
+            raise DatabaseTooNew(current, known)
+        applied = []
+        for migration in migrations:
+            if migration.version <= current:
+                continue
+            async with self.transaction() as conn:
+                for statement in migration.statements():
+                    await conn.execute(statement)
+                # user_version lives in the file header and is written inside this transaction,
+                # so a crash leaves either the old schema and number or the new ones.
+                await conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            log.info("applied migration %04d_%s", migration.version, migration.name)
+            applied.append(migration.version)
+        return applied
