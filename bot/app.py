@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
@@ -70,6 +70,9 @@ def build_application(
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        # Replies to the person acting go straight out; on flood control they wait and retry rather
+        # than vanish. Messages to others will go through the outbox and its own pacing.
+        .rate_limiter(AIORateLimiter(max_retries=3))
     )
     if request is not None:
         builder = builder.request(request)

@@ -106,6 +106,7 @@ class Intake:
                 await self._inbox.finish(update_id, self._clock.now(), failed=True)
             return
         await self._inbox.finish(update_id, self._clock.now())
+        log.debug("handled update %s", update_id)
 
     async def _fetch_loop(self) -> None:
         offset = await self._inbox.next_offset()

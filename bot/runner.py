@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import warnings
 from datetime import timedelta
 
 from telegram import Update
 from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.warnings import PTBUserWarning
 from telegram.ext import Application
 
 from bot.app import build_application, initialized
@@ -18,6 +20,9 @@ from bot.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# The intake calls getUpdates through do_api_request on purpose: it needs the raw JSON to store.
+warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", category=PTBUserWarning)
 
 # The update types the handlers use; anything else is not fetched at all.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
@@ -77,10 +82,9 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
         if stop is not None:
             asyncio.create_task(_stop_when(stop, intake))
         await app.start()
-        app.job_queue.run_repeating(prune_inbox_job, interval=timedelta(hours=6), first=timedelta(seconds=30))
-        me = app.bot.bot_info
-        log.info("bot %s is running", me.id if me else "?")
         try:
+            app.job_queue.run_repeating(prune_inbox_job, interval=timedelta(hours=6), first=timedelta(seconds=30))
+            log.info("bot %s is running", app.bot.id)
             await intake.run()
         finally:
             await app.stop()
