@@ -70,9 +70,10 @@ def build_application(
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        # Replies to the person acting go straight out; on flood control they wait and retry rather
-        # than vanish. Messages to others will go through the outbox and its own pacing.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Replies to the person acting go straight out and are bounded by what people send; when one
+        # meets flood control it waits as Telegram asks and is retried rather than lost. Pacing against
+        # the overall limit belongs to the outbox, which sends everything else.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3))
     )
     if request is not None:
         builder = builder.request(request)

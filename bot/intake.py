@@ -42,17 +42,25 @@ class MalformedUpdate(Exception):
 class Intake:
     MAX_ATTEMPTS = 3
     BACKOFF_CAP = 30.0
+    # Updates from different chats are handled side by side, so one person's slow send (a flood-control
+    # wait, a large upload) does not hold up everyone else; updates from one chat keep their order.
+    MAX_IN_HAND = 8
 
-    def __init__(self, inbox: InboxRepository, fetch: Fetch, handle: Handle, clock: Clock) -> None:
+    def __init__(self, inbox: InboxRepository, fetch: Fetch, handle: Handle, clock: Clock,
+                 key_of: Callable[[dict], object] | None = None, max_in_hand: int = MAX_IN_HAND) -> None:
         self._inbox = inbox
         self._fetch = fetch
         self._handle = handle
         self._clock = clock
+        self._key_of = key_of or (lambda payload: payload.get("update_id"))
+        self._slots = asyncio.Semaphore(max_in_hand)
+        self._in_hand: dict[int, asyncio.Task] = {}
+        self._last_of_key: dict[object, asyncio.Task] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
-        """Finish the update in hand, then return from run()."""
+        """Finish the updates in hand, start no other, then return from run()."""
         self._stopping.set()
         self._wake.set()
 
@@ -63,7 +71,7 @@ class Intake:
             while not self._stopping.is_set():
                 await self._wake.wait()
                 self._wake.clear()
-                await self.drain()
+                await self._dispatch_pending()
                 if fetcher.done():
                     fetcher.result()  # a fatal fetch error ends the run
         finally:
@@ -72,23 +80,47 @@ class Intake:
                 await fetcher
             except (asyncio.CancelledError, FatalIntakeError):
                 pass
+            await self.wait_in_hand()
 
-    async def drain(self) -> int:
-        """Handle stored updates in order until none is left or a stop is asked; returns how many."""
-        handled = 0
+    async def wait_in_hand(self) -> None:
+        while self._in_hand:
+            await asyncio.wait(list(self._in_hand.values()))
+
+    async def _dispatch_pending(self) -> None:
+        """Start every stored update not yet in hand, oldest first, within the limit of updates in hand."""
         while not self._stopping.is_set():
-            batch = await self._inbox.pending(limit=100)
+            batch = [i for i in await self._inbox.pending(limit=200) if i.update_id not in self._in_hand]
             if not batch:
-                break
+                return
             for item in batch:
+                await self._slots.acquire()
                 if self._stopping.is_set():
-                    break
-                await self._handle_one(item.update_id, item.payload)
-                handled += 1
-        return handled
+                    self._slots.release()
+                    return
+                key = self._key_of(item.payload)
+                before = self._last_of_key.get(key)
+                task = asyncio.create_task(self._in_turn(before, key, item.update_id, item.payload))
+                self._in_hand[item.update_id] = task
+                self._last_of_key[key] = task
+
+    async def _in_turn(self, before: asyncio.Task | None, key: object, update_id: int, payload: dict) -> None:
+        try:
+            if before is not None:
+                await asyncio.wait([before])  # the same chat's earlier update goes first
+            if not self._stopping.is_set():
+                await self._handle_one(update_id, payload)
+        except Exception:
+            log.exception("update %s: the inbox could not be updated", update_id)
+        finally:
+            self._slots.release()
+            del self._in_hand[update_id]
+            if self._last_of_key.get(key) is asyncio.current_task():
+                del self._last_of_key[key]
 
     async def _handle_one(self, update_id: int, payload: dict) -> None:
         attempts = await self._inbox.begin_attempt(update_id)
+        if attempts is None:
+            return  # finished while this copy of it waited: the store, not our memory, says what is done
         if attempts > self.MAX_ATTEMPTS:
             # It was in hand when the process died, more than once: set it aside rather than crash-loop.
             log.error("update %s was interrupted %s times; set aside as failed", update_id, attempts - 1)
@@ -104,6 +136,8 @@ class Intake:
             log.exception("update %s could not be handled (attempt %s)", update_id, attempts)
             if attempts >= self.MAX_ATTEMPTS:
                 await self._inbox.finish(update_id, self._clock.now(), failed=True)
+            else:
+                self._wake.set()
             return
         await self._inbox.finish(update_id, self._clock.now())
         log.debug("handled update %s", update_id)

@@ -62,6 +62,18 @@ def telegram_handle(app: Application):
     return handle
 
 
+def chat_key(payload: dict) -> object:
+    """Which conversation an update belongs to, so that one chat's updates are handled in order."""
+    for kind in ("message", "edited_message", "my_chat_member"):
+        chat = payload.get(kind, {}).get("chat") if isinstance(payload.get(kind), dict) else None
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return chat["id"]
+    query = payload.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("from"), dict) and isinstance(query["from"].get("id"), int):
+        return query["from"]["id"]  # a button in a private chat: the chat id is the user id
+    return ("update", payload.get("update_id"))
+
+
 async def prune_inbox_job(context: BotContext) -> None:
     services = context.services
     await services.inbox.prune(services.clock.now())
@@ -74,7 +86,8 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
     app = build_application(settings, clock=clock, **factory_kwargs)
     async with initialized(app):  # opens the database and closes it at the end
         services = app.bot_data.services
-        intake = Intake(services.inbox, telegram_fetch(app, settings.poll_timeout), telegram_handle(app), clock)
+        intake = Intake(services.inbox, telegram_fetch(app, settings.poll_timeout), telegram_handle(app), clock,
+                        key_of=chat_key)
         loop = asyncio.get_running_loop()
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):

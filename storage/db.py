@@ -71,13 +71,19 @@ class Database:
             else:
                 await self._conn.execute("COMMIT")
 
+    async def write(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """One statement as its own transaction (autocommit), for the hot path: it saves the round trips
+        of BEGIN and COMMIT to the database thread. Returns the rows of a RETURNING clause, if any."""
+        async with self._write_lock:
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
+
+    # execute_fetchall is one trip to the database thread; execute + fetch + close would be three.
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = await self._conn.execute_fetchall(sql, tuple(params))
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
     async def user_version(self) -> int:
         row = await self.fetch_one("PRAGMA user_version")

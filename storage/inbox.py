@@ -55,21 +55,21 @@ class InboxRepository:
         )
         return [InboxItem(r["update_id"], json.loads(r["payload"]), r["attempts"]) for r in rows]
 
-    async def begin_attempt(self, update_id: int) -> int:
-        """Count an attempt before handling, so an update that crashes the process every time is noticed."""
-        async with self._db.transaction() as conn:
-            await conn.execute("UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?", (update_id,))
-            async with conn.execute("SELECT attempts FROM inbox WHERE update_id = ?", (update_id,)) as cur:
-                row = await cur.fetchone()
-        return int(row[0])
+    async def begin_attempt(self, update_id: int) -> int | None:
+        """Count an attempt before handling, so an update that crashes the process every time is noticed.
+        None when the update is no longer pending: it was finished meanwhile and must not be handled again."""
+        rows = await self._db.write(
+            "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ? AND state = 'pending' RETURNING attempts",
+            (update_id,),
+        )
+        return int(rows[0][0]) if rows else None
 
     async def finish(self, update_id: int, now: datetime, *, failed: bool = False) -> None:
         # The payload may hold a message about a child; once handled it is not kept.
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE inbox SET state = ?, payload = NULL, finished_at = ? WHERE update_id = ?",
-                ("failed" if failed else "done", _ts(now), update_id),
-            )
+        await self._db.write(
+            "UPDATE inbox SET state = ?, payload = NULL, finished_at = ? WHERE update_id = ?",
+            ("failed" if failed else "done", _ts(now), update_id),
+        )
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
         """Forget finished rows older than `keep` (Telegram redelivers for 24 h at most); the newest row stays

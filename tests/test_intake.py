@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
@@ -22,8 +23,9 @@ async def inbox(tmp_path):
 class FakeChannel:
     """Serves batches like getUpdates: an update is gone once a later call passes a higher offset."""
 
-    def __init__(self, updates: list[dict]) -> None:
+    def __init__(self, updates: list[dict], batch: int = 2) -> None:
         self.queue = list(updates)
+        self.batch = batch
         self.offsets: list[int | None] = []
         self.idle = asyncio.Event()
 
@@ -35,7 +37,7 @@ class FakeChannel:
             self.idle.set()
             await asyncio.sleep(0.01)
             return []
-        return self.queue[:2]
+        return self.queue[: self.batch]
 
 
 def updates(*ids: int) -> list[dict]:
@@ -45,7 +47,7 @@ def updates(*ids: int) -> list[dict]:
 async def run_until_idle(intake: Intake, channel: FakeChannel) -> None:
     task = asyncio.create_task(intake.run())
     await asyncio.wait_for(channel.idle.wait(), 5)
-    for _ in range(100):
+    for _ in range(500):
         if not (await intake._inbox.pending()):
             break
         await asyncio.sleep(0.01)
@@ -151,7 +153,7 @@ async def test_handled_payloads_are_not_kept(inbox, clock):
     assert (row["payload"], row["state"]) == (None, "done")
 
 
-async def test_stop_finishes_the_update_in_hand(inbox, clock):
+async def test_stop_finishes_the_update_in_hand_and_starts_no_other(inbox, clock):
     channel = FakeChannel(updates(1, 2))
     started = asyncio.Event()
     release = asyncio.Event()
@@ -162,7 +164,7 @@ async def test_stop_finishes_the_update_in_hand(inbox, clock):
         await release.wait()
         handled.append(payload["update_id"])
 
-    intake = Intake(inbox, channel.fetch, handle, clock)
+    intake = Intake(inbox, channel.fetch, handle, clock, key_of=lambda payload: "one chat")
     task = asyncio.create_task(intake.run())
     await asyncio.wait_for(started.wait(), 5)
     intake.stop()
@@ -192,3 +194,28 @@ async def test_fetch_errors_back_off_and_fatal_ones_end_the_run(inbox, clock):
     with pytest.raises(FatalIntakeError):
         await asyncio.wait_for(Intake(inbox, fetch, handle, clock).run(), 5)
     assert calls == 3
+
+
+async def test_many_chats_at_once_each_update_is_handled_exactly_once(inbox, clock):
+    """Handling runs side by side; a finished update must never be picked up again from a stale read."""
+    channel = FakeChannel([{"update_id": i, "message": {"chat": {"id": i % 37}}} for i in range(1, 601)], batch=100)
+    handled: list[int] = []
+
+    async def handle(payload):
+        await asyncio.sleep(random.uniform(0, 0.002))
+        handled.append(payload["update_id"])
+
+    intake = Intake(inbox, channel.fetch, handle, clock, key_of=lambda p: p["message"]["chat"]["id"])
+    await run_until_idle(intake, channel)
+    assert sorted(handled) == list(range(1, 601))
+    by_chat: dict[int, list[int]] = {}
+    for update_id in handled:
+        by_chat.setdefault(update_id % 37, []).append(update_id)
+    assert all(ids == sorted(ids) for ids in by_chat.values()), "one chat's updates were handled out of order"
+
+
+async def test_a_finished_update_is_not_attempted_again(inbox, clock):
+    await inbox.store(updates(1), clock.now())
+    assert await inbox.begin_attempt(1) == 1
+    await inbox.finish(1, clock.now())
+    assert await inbox.begin_attempt(1) is None

@@ -1,0 +1,73 @@
+"""Runs `python -m bot` as a real process against the sandbox, as an operator would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BotProcess:
+    def __init__(self, sandbox, workdir: Path, token: str, **env: str) -> None:
+        self.sandbox = sandbox
+        self.workdir = workdir
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LANG", "LC_"))},
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_BASE_URL": sandbox.base_url,
+            "TELEGRAM_BASE_FILE_URL": sandbox.base_file_url,
+            "DATABASE_PATH": str(workdir / "bot.sqlite3"),
+            "POLL_TIMEOUT": "1",
+            **env,
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+        self.stderr = bytearray()
+        self._reader: asyncio.Task | None = None
+
+    @property
+    def database(self) -> Path:
+        return Path(self.env["DATABASE_PATH"])
+
+    async def start(self, timeout: float = 20.0) -> None:
+        polls_before = self.sandbox.count("getUpdates")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=self.workdir, env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )
+        self._reader = asyncio.create_task(self._read_stderr())
+        async with asyncio.timeout(timeout):
+            while self.sandbox.count("getUpdates") == polls_before:
+                if self.proc.returncode is not None:
+                    raise RuntimeError(f"bot exited early:\n{self.stderr.decode(errors='replace')}")
+                await asyncio.sleep(0.02)
+
+    async def _read_stderr(self) -> None:
+        assert self.proc and self.proc.stderr
+        while chunk := await self.proc.stderr.read(65536):
+            self.stderr += chunk
+
+    async def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        await self._finish()
+
+    async def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM, as a service manager stops it; returns the exit code."""
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(timeout):
+            return await self._finish()
+
+    async def _finish(self) -> int:
+        code = await self.proc.wait()
+        if self._reader:
+            await self._reader
+        return code
+
+    @property
+    def log(self) -> str:
+        return self.stderr.decode(errors="replace")
