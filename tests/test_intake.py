@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import timedelta
 
 import pytest
 
@@ -219,3 +220,17 @@ async def test_a_finished_update_is_not_attempted_again(inbox, clock):
     assert await inbox.begin_attempt(1) == 1
     await inbox.finish(1, clock.now())
     assert await inbox.begin_attempt(1) is None
+
+
+async def test_prune_forgets_old_finished_rows_but_keeps_the_newest_offset(inbox, clock):
+    await inbox.store(updates(1, 2, 3), clock.now())
+    for update_id in (1, 2, 3):
+        await inbox.finish(update_id, clock.now())
+    await inbox.store(updates(4), clock.now())  # still pending: never pruned
+    clock.advance(timedelta(days=3))
+    assert await inbox.prune(clock.now()) == 3
+    assert await inbox.next_offset() == 5
+    await inbox.finish(4, clock.now())
+    clock.advance(timedelta(days=3))
+    assert await inbox.prune(clock.now()) == 0  # the newest row stays, or the next poll would start over
+    assert await inbox.next_offset() == 5
