@@ -11,10 +11,21 @@ from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext, BotData, Services
+from bot.children import ChildrenService
+from bot.consent import ConsentService
+from bot.invitations import InvitationService
+from bot.people import Directory
 from bot.preferences import PreferencesService
+from bot.privacy import PrivacyService
 from bot.settings import Settings
+from storage.audit import AuditRepository
+from storage.children import ChildrenRepository
+from storage.consents import ConsentsRepository
 from storage.db import Database
+from storage.deletions import DeletionsRepository
 from storage.inbox import InboxRepository
+from storage.invitations import InvitationsRepository
+from storage.people import PeopleRepository
 from storage.preferences import PreferencesRepository
 
 log = logging.getLogger(__name__)
@@ -27,12 +38,21 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     except BaseException:
         await db.close()
         raise
+    people = PeopleRepository(db)
+    children = ChildrenRepository(db)
+    consent = ConsentService(db, children, ConsentsRepository(db), clock)
     return Services(
         settings=settings,
         clock=clock,
         db=db,
         inbox=InboxRepository(db),
         preferences=PreferencesService(PreferencesRepository(db), clock, settings.default_locale),
+        people=people,
+        directory=Directory(people),
+        invitations=InvitationService(db, people, children, InvitationsRepository(db), clock),
+        consent=consent,
+        children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
+        privacy=PrivacyService(db, children, DeletionsRepository(db), clock),
     )
 
 

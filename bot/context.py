@@ -6,11 +6,17 @@ from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.children import ChildrenService
 from bot.clock import Clock
+from bot.consent import ConsentService
+from bot.invitations import InvitationService
+from bot.people import Directory
 from bot.preferences import PreferencesService
+from bot.privacy import PrivacyService
 from bot.settings import Settings
 from storage.db import Database
 from storage.inbox import InboxRepository
+from storage.people import PeopleRepository
 
 
 @dataclass
@@ -22,6 +28,12 @@ class Services:
     db: Database
     inbox: InboxRepository
     preferences: PreferencesService
+    people: PeopleRepository
+    directory: Directory
+    invitations: InvitationService
+    consent: ConsentService
+    children: ChildrenService
+    privacy: PrivacyService
 
 
 class BotData:

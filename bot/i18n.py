@@ -32,6 +32,11 @@ DEFAULT_LOCALE = "zh_CN"
 LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
+def N_(message: str) -> str:
+    """Marks a string for the catalog where it is defined; it is translated where it is shown."""
+    return message
+
+
 class Translator(Protocol):
     def gettext(self, message: str) -> str: ...
 

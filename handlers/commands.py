@@ -7,13 +7,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, translator
-
-
-def N_(message: str) -> str:
-    """Marks a string for the catalog; it is translated where it is shown."""
-    return message
-
+from bot.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, N_, translator
 
 log = logging.getLogger(__name__)
 

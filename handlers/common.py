@@ -6,6 +6,9 @@ from telegram import Update
 
 from bot.context import BotContext
 from bot.i18n import Translator, translator
+from bot.people import Actor
+
+CHANNEL = "telegram"
 
 
 async def user_locale(update: Update, context: BotContext) -> str:
@@ -17,3 +20,11 @@ async def user_locale(update: Update, context: BotContext) -> str:
 
 async def user_translator(update: Update, context: BotContext) -> Translator:
     return translator(await user_locale(update, context))
+
+
+async def current_actor(update: Update, context: BotContext) -> Actor:
+    """The person behind this update and their active roles, read afresh: a removed role ends at once."""
+    user = update.effective_user
+    if user is None:
+        return Actor(None)
+    return await context.services.directory.actor(CHANNEL, str(user.id))

@@ -85,6 +85,12 @@ class Database:
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
+    async def checkpoint(self) -> None:
+        """Move the WAL into the database file and truncate it, so erased rows leave no copy behind
+        (secure_delete has already overwritten them in the pages themselves)."""
+        async with self._write_lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def user_version(self) -> int:
         row = await self.fetch_one("PRAGMA user_version")
         return int(row[0])

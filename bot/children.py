@@ -1,0 +1,168 @@
+"""Children's records as people use them: listed, viewed, created and edited within the access policy,
+every view and change written to the audit log in the same transaction as the change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.consent import ConsentService
+from bot.people import Actor, NotAllowed
+from bot.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, READ_AUDIT, READ_HISTORY, TEACHER, VIEW, can,
+                        can_in_school, fields_allowed, roles_for)
+from bot.record import BY_KEY, FIELDS, FieldError, normalise
+from storage.audit import AuditEntry, AuditRepository
+from storage.children import ChildRow, ChildrenRepository, FieldChange
+from storage.db import Database
+from storage.people import PeopleRepository
+
+
+@dataclass(frozen=True)
+class ChildSummary:
+    child: ChildRow
+    consent: str  # given / awaiting / withdrawn
+
+
+@dataclass(frozen=True)
+class ChildView:
+    child: ChildRow
+    consent: str
+    fields: dict[str, str]      # only what this person may see
+    editable: frozenset[str]    # field keys this person may change
+
+
+class ChildrenService:
+    def __init__(self, db: Database, people: PeopleRepository, children: ChildrenRepository,
+                 audit: AuditRepository, consent: ConsentService, clock: Clock) -> None:
+        self._db = db
+        self._people = people
+        self._children = children
+        self._audit = audit
+        self._consent = consent
+        self._clock = clock
+
+    def _now(self) -> str:
+        return self._clock.now().isoformat(timespec="seconds")
+
+    async def visible(self, actor: Actor) -> list[ChildSummary]:
+        """The children this person reaches, each once. Before consent only staff see a child listed."""
+        seen: dict[int, ChildRow] = {}
+        for grant in actor.grants:
+            if grant.role == ADMIN:
+                rows = await self._children.in_school(grant.school_id)
+            elif grant.role == TEACHER and grant.class_id is not None:
+                rows = await self._children.in_class(grant.class_id)
+            else:
+                row = await self._children.get(grant.child_id) if grant.child_id else None
+                rows = [row] if row else []
+            for row in rows:
+                seen.setdefault(row.id, row)
+        summaries = []
+        for row in seen.values():
+            state = await self._consent.state(row.id)
+            if fields_allowed(actor.grants, row.place, VIEW, consented=state == "given") or \
+                    can(actor.grants, CONSENT, row.place):
+                summaries.append(ChildSummary(row, state))
+        return summaries
+
+    async def _reachable(self, actor: Actor, child_id: int) -> ChildRow:
+        row = await self._children.get(child_id)
+        if row is None or not roles_for(actor.grants, row.place):
+            raise NotAllowed("child")
+        return row
+
+    async def view(self, actor: Actor, child_id: int) -> ChildView:
+        row = await self._reachable(actor, child_id)
+        state = await self._consent.state(child_id)
+        consented = state == "given"
+        allowed = fields_allowed(actor.grants, row.place, VIEW, consented=consented)
+        family = can(actor.grants, CONSENT, row.place)
+        if not allowed and not family:
+            raise NotAllowed("child")
+        values = await self._children.fields(child_id)
+        shown = {k: v for k, v in values.items() if k in allowed}
+        if family and "name" not in shown:
+            shown["name"] = row.name  # their own child's name, even before they consent
+        async with self._db.transaction() as conn:
+            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "view",
+                                         ",".join(sorted(shown)))
+        editable = frozenset(fields_allowed(actor.grants, row.place, EDIT, consented=consented))
+        return ChildView(row, state, shown, editable)
+
+    async def create(self, actor: Actor, class_id: int, raw: dict[str, object]) -> int:
+        klass = await self._people.school_class(class_id)
+        if klass is None or not any(
+                g.school_id == klass.school_id and (g.role == ADMIN or g.class_id == class_id)
+                and can([g], CREATE_CHILD) for g in actor.grants):
+            raise NotAllowed("class")
+        values = self.validate(raw)
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if await self._children.find_duplicate(conn, klass.school_id, values["name"],
+                                                   values.get("birth_date", "")):
+                raise FieldError("name", "duplicate")
+            child_id = await ChildrenRepository.create(conn, klass.school_id, class_id, actor.person_id, now)
+            changed = await ChildrenRepository.set_fields(conn, child_id, values, actor.person_id, now)
+            await AuditRepository.record(conn, now, actor.person_id, child_id, "create", ",".join(changed))
+        return child_id
+
+    def validate(self, raw: dict[str, object]) -> dict[str, str]:
+        """All fields checked; the first bad one raises FieldError."""
+        today = self._clock.now().date()
+        values = {}
+        for key, value in raw.items():
+            values[key] = normalise(key, value, today=today)
+        if not values.get("name"):
+            raise FieldError("name", "required")
+        return {k: v for k, v in values.items() if v != ""}
+
+    async def edit(self, actor: Actor, child_id: int, key: str, raw: object) -> str:
+        """Change one field; returns the stored value. The history keeps the old one, the audit who and when."""
+        row = await self._reachable(actor, child_id)
+        consented = await self._consent.consented(child_id)
+        if key not in BY_KEY or key not in fields_allowed(actor.grants, row.place, EDIT, consented=consented):
+            raise NotAllowed("field")
+        value = normalise(key, raw, today=self._clock.now().date())
+        now = self._now()
+        async with self._db.transaction() as conn:
+            changed = await ChildrenRepository.set_fields(conn, child_id, {key: value}, actor.person_id, now)
+            if changed:
+                await AuditRepository.record(conn, now, actor.person_id, child_id, "edit", key)
+        return value
+
+    async def history(self, actor: Actor, child_id: int) -> list[FieldChange]:
+        row = await self._reachable(actor, child_id)
+        if not can(actor.grants, READ_HISTORY, row.place):
+            raise NotAllowed("history")
+        async with self._db.transaction() as conn:
+            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "view_history")
+        return await self._children.history(child_id)
+
+    async def audit(self, actor: Actor, child_id: int) -> list[AuditEntry]:
+        row = await self._children.get(child_id)
+        if row is None or not can_in_school(actor.grants, READ_AUDIT, row.school_id):
+            raise NotAllowed("audit")
+        entries = await self._audit.for_child(child_id)
+        async with self._db.transaction() as conn:
+            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "view_audit")
+        return entries
+
+    async def export(self, actor: Actor, child_id: int) -> dict:
+        """Everything stored about the child that this person may export (a parent's /mydata)."""
+        row = await self._reachable(actor, child_id)
+        consented = await self._consent.consented(child_id)
+        allowed = fields_allowed(actor.grants, row.place, EXPORT, consented=True)
+        if not allowed:
+            raise NotAllowed("export")
+        values = await self._children.fields(child_id)
+        history = await self._children.history(child_id, limit=10_000)
+        async with self._db.transaction() as conn:
+            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "export")
+        return {
+            "child_id": row.id,
+            "class": row.class_name,
+            "consent": await self._consent.state(child_id),
+            "consented": consented,
+            "fields": {f.key: values[f.key] for f in FIELDS if f.key in values and f.key in allowed},
+            "history": [c.__dict__ for c in history if c.field in allowed],
+        }

@@ -1,0 +1,173 @@
+"""Invitations: the only way in. A code is single-use, expires, is bound to a role and a school (and a
+class or a child where that applies), and cannot be guessed: 128 random bits, of which only a hash is
+stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.people import Actor, NotAllowed
+from bot.policy import (ADMIN, FAMILY_ROLES, MANAGE_INVITATIONS, PROXY, REMOVE_ROLE, ROLES, TEACHER,
+                        can_in_school, may_invite)
+from storage.audit import AuditRepository
+from storage.children import ChildrenRepository
+from storage.db import Database
+from storage.invitations import Invitation, InvitationsRepository
+from storage.people import Grant, PeopleRepository
+
+VALID_FOR = timedelta(days=7)
+# 16 bytes → 22 URL-safe characters: 128 bits, well inside Telegram's 64-character start payload.
+CODE_BYTES = 16
+
+
+class InvitationInvalid(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # unknown, used, expired, revoked
+
+
+@dataclass(frozen=True)
+class Issued:
+    code: str
+    invitation: Invitation
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a person is shown before accepting: who invites them, to which role, for which child."""
+
+    invitation: Invitation
+    school_name: str
+    class_name: str | None
+    child_name: str | None
+    inviter_name: str | None
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def invitation_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+class InvitationService:
+    def __init__(self, db: Database, people: PeopleRepository, children: ChildrenRepository,
+                 invitations: InvitationsRepository, clock: Clock) -> None:
+        self._db = db
+        self._people = people
+        self._children = children
+        self._invitations = invitations
+        self._clock = clock
+
+    def _now(self) -> str:
+        return self._clock.now().isoformat(timespec="seconds")
+
+    async def bootstrap_admin(self, school_name: str) -> Issued:
+        """The first admin of a school, invited by whoever runs the server (the command line)."""
+        now = self._now()
+        async with self._db.transaction() as conn:
+            school_id = await self._people.ensure_school(conn, school_name, now)
+            issued = await self._issue(conn, None, ADMIN, school_id, None, None, None, now)
+        return issued
+
+    async def create(self, actor: Actor, role: str, *, school_id: int | None = None, class_id: int | None = None,
+                     child_id: int | None = None, relation: str | None = None) -> Issued:
+        if role not in ROLES:
+            raise NotAllowed(role)
+        child = await self._children.get(child_id) if child_id is not None else None
+        if child_id is not None and child is None:
+            raise NotAllowed("child")
+        if child is not None:
+            school_id, class_id = child.school_id, child.class_id
+        if role == TEACHER:
+            klass = await self._people.school_class(class_id) if class_id is not None else None
+            if klass is None or klass.school_id != school_id:
+                raise NotAllowed("class")
+        elif role in (PROXY, *FAMILY_ROLES) and child is None:
+            raise NotAllowed("child")
+        if not may_invite(actor.grants, role, child.place if child else None, school_id):
+            raise NotAllowed(role)
+        now = self._now()
+        async with self._db.transaction() as conn:
+            return await self._issue(conn, actor.person_id, role, school_id, class_id if role == TEACHER else None,
+                                     child_id, relation if role in FAMILY_ROLES else None, now)
+
+    async def _issue(self, conn, by: int | None, role: str, school_id: int, class_id: int | None,
+                     child_id: int | None, relation: str | None, now: str) -> Issued:
+        code = secrets.token_urlsafe(CODE_BYTES)
+        expires = (self._clock.now() + VALID_FOR).isoformat(timespec="seconds")
+        invitation_id = await InvitationsRepository.create(conn, code_hash(code), role, school_id, class_id,
+                                                           child_id, relation, by, now, expires)
+        await AuditRepository.record(conn, now, by, child_id, "invite", f"invitation={invitation_id} role={role}")
+        invitation = Invitation(invitation_id, role, school_id, class_id, child_id, relation, by, now, expires,
+                                None, None, None)
+        return Issued(code, invitation)
+
+    async def preview(self, code: str) -> Preview:
+        invitation = await self._valid(code)
+        school = await self._people.school(invitation.school_id)
+        klass = await self._people.school_class(invitation.class_id) if invitation.class_id else None
+        child = await self._children.get(invitation.child_id) if invitation.child_id else None
+        inviter = await self._people.person(invitation.created_by) if invitation.created_by else None
+        return Preview(invitation, school.name if school else "", klass.name if klass else None,
+                       child.name if child else None, inviter.display_name if inviter else None)
+
+    async def _valid(self, code: str) -> Invitation:
+        if not code or len(code) > 64:
+            raise InvitationInvalid("unknown")
+        invitation = await self._invitations.by_hash(code_hash(code))
+        if invitation is None:
+            raise InvitationInvalid("unknown")
+        state = invitation.state(self._now())
+        if state != "open":
+            raise InvitationInvalid(state)
+        return invitation
+
+    async def accept(self, code: str, channel: str, external_id: str, display_name: str) -> Grant:
+        invitation = await self._valid(code)
+        now = self._now()
+        async with self._db.transaction() as conn:
+            person_id = await self._people.ensure_person(conn, channel, external_id, display_name, now)
+            if not await InvitationsRepository.mark_used(conn, invitation.id, person_id, now):
+                raise InvitationInvalid("used")
+            grant_id = await self._people.add_grant(conn, person_id, invitation.role, invitation.school_id,
+                                                    invitation.class_id, invitation.child_id, invitation.relation,
+                                                    invitation.created_by, now)
+            await AuditRepository.record(conn, now, person_id, invitation.child_id, "join",
+                                         f"invitation={invitation.id} role={invitation.role} grant={grant_id}")
+        return Grant(grant_id, person_id, invitation.role, invitation.school_id, invitation.class_id,
+                     invitation.child_id, invitation.relation)
+
+    async def open_invitations(self, actor: Actor) -> list[Invitation]:
+        schools = {g.school_id for g in actor.grants if can_in_school(actor.grants, MANAGE_INVITATIONS, g.school_id)}
+        found: list[Invitation] = []
+        for school_id in sorted(schools):
+            found += await self._invitations.open_in_school(school_id, self._now())
+        return found
+
+    async def revoke(self, actor: Actor, invitation_id: int) -> None:
+        invitation = await self._invitations.get(invitation_id)
+        if invitation is None or not can_in_school(actor.grants, MANAGE_INVITATIONS, invitation.school_id):
+            raise NotAllowed("invitation")
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if not await InvitationsRepository.revoke(conn, invitation_id, actor.person_id, now):
+                raise InvitationInvalid(invitation.state(now))
+            await AuditRepository.record(conn, now, actor.person_id, invitation.child_id, "revoke_invitation",
+                                         f"invitation={invitation_id}")
+
+    async def remove_role(self, actor: Actor, grant_id: int) -> Grant:
+        grant = await self._people.grant_by_id(grant_id)
+        if grant is None or not can_in_school(actor.grants, REMOVE_ROLE, grant.school_id):
+            raise NotAllowed("grant")
+        now = self._now()
+        async with self._db.transaction() as conn:
+            await self._people.revoke_grant(conn, grant_id, actor.person_id, now)
+            await AuditRepository.record(conn, now, actor.person_id, grant.child_id, "remove_role",
+                                         f"grant={grant_id} person={grant.person_id} role={grant.role}")
+        return grant

@@ -1,0 +1,59 @@
+"""The guardian's rights over a child's record: a copy of everything (/mydata, in ChildrenService.export)
+and erasure on request, confirmed by an admin of the school."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.people import Actor, NotAllowed
+from bot.policy import DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
+from storage.audit import AuditRepository
+from storage.children import ChildrenRepository
+from storage.db import Database
+from storage.deletions import DeletionRequest, DeletionsRepository
+
+
+class PrivacyService:
+    def __init__(self, db: Database, children: ChildrenRepository, deletions: DeletionsRepository,
+                 clock: Clock) -> None:
+        self._db = db
+        self._children = children
+        self._deletions = deletions
+        self._clock = clock
+
+    def _now(self) -> str:
+        return self._clock.now().isoformat(timespec="seconds")
+
+    async def request_deletion(self, actor: Actor, child_id: int) -> int:
+        row = await self._children.get(child_id)
+        if row is None or not can(actor.grants, REQUEST_DELETION, row.place):
+            raise NotAllowed("deletion")
+        now = self._now()
+        async with self._db.transaction() as conn:
+            request_id = await DeletionsRepository.request(conn, child_id, row.school_id, actor.person_id, now)
+            await AuditRepository.record(conn, now, actor.person_id, child_id, "request_deletion",
+                                         f"request={request_id}")
+        return request_id
+
+    async def open_requests(self, actor: Actor) -> list[DeletionRequest]:
+        found = []
+        for school_id in sorted(actor.schools()):
+            if can_in_school(actor.grants, DECIDE_DELETION, school_id):
+                found += await self._deletions.open_in_school(school_id)
+        return found
+
+    async def decide(self, actor: Actor, request_id: int, erase: bool) -> DeletionRequest:
+        request = await self._deletions.get(request_id)
+        if request is None or not can_in_school(actor.grants, DECIDE_DELETION, request.school_id):
+            raise NotAllowed("deletion")
+        now = self._now()
+        async with self._db.transaction() as conn:
+            if not await DeletionsRepository.decide(conn, request_id, actor.person_id,
+                                                    "erased" if erase else "declined", now):
+                raise NotAllowed("decided")
+            if erase:
+                await DeletionsRepository.erase_child(conn, request.child_id)
+            await AuditRepository.record(conn, now, actor.person_id, request.child_id,
+                                         "erase" if erase else "decline_deletion", f"request={request_id}")
+        if erase:
+            await self._db.checkpoint()
+        return request

@@ -1,0 +1,156 @@
+"""Schools, classes, people, their channel identities and their roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One active role of one person: the school, and the class or child it is for."""
+
+    id: int
+    person_id: int
+    role: str
+    school_id: int
+    class_id: int | None = None
+    child_id: int | None = None
+    relation: str | None = None
+
+
+@dataclass(frozen=True)
+class School:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class SchoolClass:
+    id: int
+    school_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    display_name: str
+
+
+def _grant(row) -> Grant:
+    return Grant(row["id"], row["person_id"], row["role"], row["school_id"], row["class_id"], row["child_id"],
+                 row["relation"])
+
+
+class PeopleRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # schools and classes
+    async def school_by_name(self, name: str) -> School | None:
+        row = await self._db.fetch_one("SELECT id, name FROM schools WHERE name = ?", (name,))
+        return School(row["id"], row["name"]) if row else None
+
+    async def school(self, school_id: int) -> School | None:
+        row = await self._db.fetch_one("SELECT id, name FROM schools WHERE id = ?", (school_id,))
+        return School(row["id"], row["name"]) if row else None
+
+    async def ensure_school(self, conn: aiosqlite.Connection, name: str, now: str) -> int:
+        await conn.execute("INSERT OR IGNORE INTO schools (name, created_at) VALUES (?, ?)", (name, now))
+        rows = await conn.execute_fetchall("SELECT id FROM schools WHERE name = ?", (name,))
+        return rows[0][0]
+
+    async def ensure_class(self, conn: aiosqlite.Connection, school_id: int, name: str) -> int:
+        await conn.execute("INSERT OR IGNORE INTO classes (school_id, name) VALUES (?, ?)", (school_id, name))
+        rows = await conn.execute_fetchall("SELECT id FROM classes WHERE school_id = ? AND name = ?",
+                                           (school_id, name))
+        return rows[0][0]
+
+    async def classes(self, school_id: int) -> list[SchoolClass]:
+        rows = await self._db.fetch_all("SELECT id, school_id, name FROM classes WHERE school_id = ? ORDER BY name",
+                                        (school_id,))
+        return [SchoolClass(r["id"], r["school_id"], r["name"]) for r in rows]
+
+    async def school_class(self, class_id: int) -> SchoolClass | None:
+        row = await self._db.fetch_one("SELECT id, school_id, name FROM classes WHERE id = ?", (class_id,))
+        return SchoolClass(row["id"], row["school_id"], row["name"]) if row else None
+
+    # people
+    async def by_identity(self, channel: str, external_id: str) -> Person | None:
+        row = await self._db.fetch_one(
+            "SELECT p.id, p.display_name FROM identities i JOIN people p ON p.id = i.person_id "
+            "WHERE i.channel = ? AND i.external_id = ?", (channel, external_id))
+        return Person(row["id"], row["display_name"]) if row else None
+
+    async def person(self, person_id: int) -> Person | None:
+        row = await self._db.fetch_one("SELECT id, display_name FROM people WHERE id = ?", (person_id,))
+        return Person(row["id"], row["display_name"]) if row else None
+
+    async def identities(self, person_id: int) -> list[tuple[str, str]]:
+        rows = await self._db.fetch_all("SELECT channel, external_id FROM identities WHERE person_id = ?",
+                                        (person_id,))
+        return [(r["channel"], r["external_id"]) for r in rows]
+
+    async def ensure_person(self, conn: aiosqlite.Connection, channel: str, external_id: str, display_name: str,
+                            now: str) -> int:
+        rows = await conn.execute_fetchall(
+            "SELECT person_id FROM identities WHERE channel = ? AND external_id = ?", (channel, external_id))
+        if rows:
+            return rows[0][0]
+        cur = await conn.execute("INSERT INTO people (display_name, created_at) VALUES (?, ?)", (display_name, now))
+        await conn.execute("INSERT INTO identities (person_id, channel, external_id) VALUES (?, ?, ?)",
+                           (cur.lastrowid, channel, external_id))
+        return cur.lastrowid
+
+    # roles
+    async def grants(self, person_id: int) -> list[Grant]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM roles WHERE person_id = ? AND revoked_at IS NULL ORDER BY id", (person_id,))
+        return [_grant(r) for r in rows]
+
+    async def grant_by_id(self, grant_id: int) -> Grant | None:
+        row = await self._db.fetch_one("SELECT * FROM roles WHERE id = ? AND revoked_at IS NULL", (grant_id,))
+        return _grant(row) if row else None
+
+    async def grants_for_child(self, child_id: int, school_id: int, class_id: int) -> list[Grant]:
+        """Everyone who reaches this child: its own carers, its class teacher, its school's admins."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM roles WHERE revoked_at IS NULL AND (child_id = ? OR (role = 'teacher' AND class_id = ?) "
+            "OR (role = 'admin' AND school_id = ?)) ORDER BY id", (child_id, class_id, school_id))
+        return [_grant(r) for r in rows]
+
+    async def grants_in_school(self, school_id: int) -> list[Grant]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM roles WHERE revoked_at IS NULL AND school_id = ? ORDER BY id", (school_id,))
+        return [_grant(r) for r in rows]
+
+    async def add_grant(self, conn: aiosqlite.Connection, person_id: int, role: str, school_id: int,
+                        class_id: int | None, child_id: int | None, relation: str | None, granted_by: int | None,
+                        now: str) -> int:
+        existing = await conn.execute_fetchall(
+            "SELECT id FROM roles WHERE person_id = ? AND role = ? AND school_id = ? AND class_id IS ? "
+            "AND child_id IS ? AND revoked_at IS NULL", (person_id, role, school_id, class_id, child_id))
+        if existing:
+            return existing[0][0]
+        cur = await conn.execute(
+            "INSERT INTO roles (person_id, role, school_id, class_id, child_id, relation, granted_by, granted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (person_id, role, school_id, class_id, child_id, relation, granted_by, now))
+        return cur.lastrowid
+
+    async def revoke_grant(self, conn: aiosqlite.Connection, grant_id: int, by: int, now: str) -> bool:
+        cur = await conn.execute("UPDATE roles SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
+                                 (now, by, grant_id))
+        return cur.rowcount == 1
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._db.write("INSERT INTO settings_kv (key, value) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    async def meta(self, key: str) -> str | None:
+        row = await self._db.fetch_one("SELECT value FROM settings_kv WHERE key = ?", (key,))
+        return row["value"] if row else None
