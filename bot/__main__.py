@@ -22,6 +22,10 @@ def _parser(_) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help=_("play a scripted scenario against the offline sandbox and print it"))
     demo.add_argument("--lang", choices=SUPPORTED_LOCALES, help=_("language of the transcript"))
     sub.add_parser("migrate", help=_("bring the database schema up to date and exit"))
+    invite = sub.add_parser("invite", help=_("print an invitation for the first admin of a school"))
+    invite.add_argument("--role", choices=["admin"], default="admin", help=_("the role to invite to"))
+    invite.add_argument("--school", required=True, help=_("the school's name (created if new)"))
+    invite.add_argument("--qr", metavar="FILE.png", help=_("also write the link as a QR code image"))
     return parser
 
 
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if command == "migrate":
         return asyncio.run(_migrate(settings, _))
+    if command == "invite":
+        return asyncio.run(_invite(settings, _, args.school.strip(), args.qr))
     return asyncio.run(_run(settings, _))
 
 
@@ -64,6 +70,54 @@ async def _migrate(settings, _) -> int:
     print(_("The database is up to date: schema version {version}, {count} migrations applied now.").format(
         version=version, count=len(applied)))
     return 0
+
+
+async def _invite(settings, _, school: str, qr_file: str | None) -> int:
+    from bot.app import open_services
+    from bot.clock import SystemClock
+    from bot.invitations import invitation_link
+    from storage.db import DatabaseTooNew
+
+    if not school or len(school) > 80:
+        print(_("Give the school's name with --school."), file=sys.stderr)
+        return 2
+    try:
+        services = await open_services(settings, SystemClock())
+    except DatabaseTooNew as exc:
+        print(_too_new(_, exc), file=sys.stderr)
+        return 3
+    try:
+        issued = await services.invitations.bootstrap_admin(school)
+        username = await services.people.meta("bot_username") or await _bot_username(settings)
+    finally:
+        await services.db.close()
+    print(_("Invitation for the first admin of {school} (single use, valid for 7 days):").format(school=school))
+    if username:
+        link = invitation_link(username, issued.code)
+        print(link)
+    else:
+        link = None
+        print(_("(Start the bot once so that its username is known; until then, open the bot and send the code.)"))
+    print(_("Code: {code}   (or send “/start {code}” to the bot)").format(code=issued.code))
+    if qr_file and link:
+        from bot.qr import qr_png
+
+        with open(qr_file, "wb") as fp:
+            fp.write(qr_png(link))
+        print(_("QR code written to {file}.").format(file=qr_file))
+    return 0
+
+
+async def _bot_username(settings) -> str | None:
+    """Ask Telegram (or the configured Bot API server) who the bot is; None if it cannot be reached."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    try:
+        async with Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url) as bot:
+            return bot.username
+    except TelegramError:
+        return None
 
 
 def _too_new(_, exc) -> str:

@@ -72,6 +72,8 @@ def build_application(
 
     async def post_init(app: Application) -> None:
         app.bot_data.services = await open_services(settings, clock)
+        # The command line prints invitation links without asking Telegram who the bot is.
+        await app.bot_data.services.people.set_meta("bot_username", app.bot.username)
         if register_commands:
             await set_commands(app.bot)
 

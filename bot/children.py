@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.consent import ConsentService
 from bot.people import Actor, NotAllowed
-from bot.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, READ_AUDIT, READ_HISTORY, TEACHER, VIEW, can,
+from bot.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, INVITE_TEACHER, READ_AUDIT, READ_HISTORY, TEACHER, VIEW, can,
                         can_in_school, fields_allowed, roles_for)
 from bot.record import BY_KEY, FIELDS, FieldError, normalise
 from storage.audit import AuditEntry, AuditRepository
@@ -106,6 +106,14 @@ class ChildrenService:
             await AuditRepository.record(conn, now, actor.person_id, child_id, "create", ",".join(changed))
         return child_id
 
+    async def add_class(self, actor: Actor, school_id: int, name: str) -> int:
+        if not can_in_school(actor.grants, INVITE_TEACHER, school_id):
+            raise NotAllowed("class")
+        async with self._db.transaction() as conn:
+            class_id = await self._people.ensure_class(conn, school_id, name)
+            await AuditRepository.record(conn, self._now(), actor.person_id, None, "add_class", f"class={class_id}")
+        return class_id
+
     def validate(self, raw: dict[str, object]) -> dict[str, str]:
         """All fields checked; the first bad one raises FieldError."""
         today = self._clock.now().date()
@@ -134,9 +142,15 @@ class ChildrenService:
         row = await self._reachable(actor, child_id)
         if not can(actor.grants, READ_HISTORY, row.place):
             raise NotAllowed("history")
+        allowed = fields_allowed(actor.grants, row.place, VIEW, consented=await self._consent.consented(child_id))
         async with self._db.transaction() as conn:
             await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "view_history")
-        return await self._children.history(child_id)
+        # Old values are record contents too: only the fields this person may see now.
+        return [c for c in await self._children.history(child_id) if c.field in allowed]
+
+    def check_field(self, key: str, raw: object) -> str:
+        """One value checked as a dialogue collects it; FieldError if it does not fit."""
+        return normalise(key, raw, today=self._clock.now().date())
 
     async def audit(self, actor: Actor, child_id: int) -> list[AuditEntry]:
         row = await self._children.get(child_id)

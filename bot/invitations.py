@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.i18n import N_
 from bot.people import Actor, NotAllowed
-from bot.policy import (ADMIN, FAMILY_ROLES, MANAGE_INVITATIONS, PROXY, REMOVE_ROLE, ROLES, TEACHER,
+from bot.policy import (ADMIN, FAMILY_ROLES, GUARDIAN, MANAGE_INVITATIONS, PARENT, PROXY, REMOVE_ROLE, ROLES, TEACHER,
                         can_in_school, may_invite)
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
@@ -20,6 +21,14 @@ from storage.invitations import Invitation, InvitationsRepository
 from storage.people import Grant, PeopleRepository
 
 VALID_FOR = timedelta(days=7)
+
+# How a parent or guardian is related to the child; stored as the key, shown translated.
+RELATIONS = {
+    PARENT: {"father": N_("father"), "mother": N_("mother")},
+    GUARDIAN: {"grandfather_p": N_("grandfather (father's side)"), "grandmother_p": N_("grandmother (father's side)"),
+               "grandfather_m": N_("grandfather (mother's side)"), "grandmother_m": N_("grandmother (mother's side)"),
+               "relative": N_("other relative")},
+}
 # 16 bytes → 22 URL-safe characters: 128 bits, well inside Telegram's 64-character start payload.
 CODE_BYTES = 16
 
@@ -90,6 +99,8 @@ class InvitationService:
                 raise NotAllowed("class")
         elif role in (PROXY, *FAMILY_ROLES) and child is None:
             raise NotAllowed("child")
+        if role in FAMILY_ROLES and relation not in RELATIONS[role]:
+            raise NotAllowed("relation")
         if not may_invite(actor.grants, role, child.place if child else None, school_id):
             raise NotAllowed(role)
         now = self._now()

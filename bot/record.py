@@ -204,3 +204,23 @@ def display(key: str, value: str, gettext) -> str:
     if spec.kind == PHONE and value:
         return phonenumbers.format_number(phonenumbers.parse(value), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return value
+
+
+# Why a value was refused, per FieldError code: shown to the person who typed it, in their language.
+ERROR_MESSAGES = {
+    "required": N_("this is required"),
+    "phone": N_("not a valid phone number (for example 13800138000)"),
+    "date": N_("not a date (write it like 2016-05-01)"),
+    "date_range": N_("the date is in the future or too long ago"),
+    "id_number": N_("not a valid ID number (18 characters; the last one is a check digit)"),
+    "age": N_("not an age (a whole number)"),
+    "choice": N_("not one of the choices"),
+    "too_long": N_("too long (at most {limit} characters)"),
+    "duplicate": N_("a child with this name and date of birth is already on the roll"),
+    "unknown_field": N_("no such field"),
+}
+
+
+def explain(error: FieldError, gettext) -> str:
+    """The reason for a refused value, translated, with its numbers filled in."""
+    return gettext(ERROR_MESSAGES.get(error.code, ERROR_MESSAGES["unknown_field"])).format(**error.params)

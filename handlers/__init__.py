@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import cancel, fallback, help, language, privacy, roster, start
+from handlers import cancel, children, fallback, help, invite, language, newchild, privacy, roster, start
 from handlers.commands import set_commands
 from handlers.errors import on_error
 
-FEATURES = [start, help, language, cancel, privacy, roster]
+FEATURES = [start, help, language, newchild, children, invite, privacy, roster, cancel]
 
 __all__ = ["register", "set_commands"]
 

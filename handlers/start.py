@@ -1,24 +1,38 @@
-"""/start: the first thing anyone sees. The bot is by invitation, so a stranger is told how to get one."""
+"""/start: the first thing anyone sees. Without a code: the bot is by invitation, and how to get one.
+With a code (the deep link t.me/<bot>?start=<code>): who invites them, to which role, for which child,
+and a button to accept. A parent or guardian is then shown the children's data rules and asked to consent."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CommandHandler, filters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext
-from handlers.common import user_translator
+from bot.invitations import RELATIONS, InvitationInvalid
+from bot.policy import ADMIN, FAMILY_ROLES, PROXY, ROLE_LABELS, TEACHER
+from handlers import privacy
+from handlers.common import CHANNEL, user_translator
+
+JOIN, DECLINE = "join", "nojoin"
+
+
+def _invalid_text(reason: str, _) -> str:
+    if reason == "expired":
+        return _("This invitation has expired. Please ask the teacher for a new one.")
+    if reason == "used":
+        return _("This invitation has already been used. Please ask the teacher for a new one.")
+    if reason == "revoked":
+        return _("This invitation was withdrawn. Please ask the teacher for a new one.")
+    return _(
+        "This invitation link is not valid. It may be mistyped or no longer in use. "
+        "Please ask the child's class teacher for a new one."
+    )
 
 
 async def start(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
     if context.args:
-        # Invitation codes arrive as the deep-link payload; none is valid until invitations exist.
-        await update.effective_message.reply_text(
-            _(
-                "This invitation link is not valid. It may be mistyped or no longer in use. "
-                "Please ask the child's class teacher for a new one."
-            )
-        )
+        await _offer(update, context, context.args[0])
         return
     await update.effective_message.reply_text(
         _(
@@ -31,4 +45,74 @@ async def start(update: Update, context: BotContext) -> None:
     )
 
 
-HANDLERS = [CommandHandler("start", start, filters=filters.ChatType.PRIVATE)]
+def describe(preview, _) -> str:
+    """“as the mother of Xiaoming (Class 3, Hope Primary)” in the reader's language."""
+    inv = preview.invitation
+    role = _(ROLE_LABELS[inv.role])
+    if inv.relation and inv.relation in RELATIONS.get(inv.role, {}):
+        role = _(RELATIONS[inv.role][inv.relation])
+    if inv.role in (PROXY, *FAMILY_ROLES):
+        return _("as the {role} of {child} ({school})").format(role=role, child=preview.child_name,
+                                                               school=preview.school_name)
+    if inv.role == TEACHER:
+        return _("as the class teacher of {klass} ({school})").format(klass=preview.class_name,
+                                                                      school=preview.school_name)
+    return _("as an admin of {school}").format(school=preview.school_name)
+
+
+async def _offer(update: Update, context: BotContext, code: str) -> None:
+    _ = (await user_translator(update, context)).gettext
+    try:
+        preview = await context.services.invitations.preview(code)
+    except InvitationInvalid as invalid:
+        await update.effective_message.reply_text(_invalid_text(invalid.reason, _))
+        return
+    inviter = preview.inviter_name or _("the school")
+    text = _("{inviter} invites you to join Qinqing Bridge {what}.").format(inviter=inviter,
+                                                                          what=describe(preview, _))
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("Accept"), callback_data=f"{JOIN}:{code}"),
+                                    InlineKeyboardButton(_("Not now"), callback_data=f"{DECLINE}:")]])
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def on_join_button(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    query = update.callback_query
+    code = (query.data or "").partition(":")[2]
+    user = update.effective_user
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or str(user.id)
+    try:
+        preview = await context.services.invitations.preview(code)
+        grant = await context.services.invitations.accept(code, CHANNEL, str(user.id), name)
+    except InvitationInvalid as invalid:
+        await query.answer()
+        await query.edit_message_text(_invalid_text(invalid.reason, _))
+        return
+    await query.answer()
+    await query.edit_message_text(_("Welcome! You have joined {what}.").format(what=describe(preview, _)))
+    if grant.role in FAMILY_ROLES:
+        await privacy.ask_consent(update, context, grant.child_id)
+    elif grant.role == TEACHER:
+        await update.effective_message.reply_text(
+            _("Next: send /import with your class roster (/template gives an empty one), or add a child with "
+              "/newchild. Then /invite the families."))
+    elif grant.role == ADMIN:
+        await update.effective_message.reply_text(
+            _("Next: add classes with /newclass, then /invite their teachers."))
+    else:
+        await update.effective_message.reply_text(
+            _("The child's records and news will reach you here once the family has agreed. /children shows them."))
+
+
+async def on_nojoin_button(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_text(
+        _("All right. The invitation stays valid until it expires; open the link again when you are ready."))
+
+
+HANDLERS = [
+    CommandHandler("start", start, filters=filters.ChatType.PRIVATE),
+    CallbackQueryHandler(on_join_button, pattern=rf"^{JOIN}:"),
+    CallbackQueryHandler(on_nojoin_button, pattern=rf"^{DECLINE}:"),
+]

@@ -20,6 +20,7 @@ BOT_USER = {"id": 424242, "is_bot": True, "first_name": "亲情桥", "username":
 class Call:
     method: str
     params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)  # uploads: field name → content
 
     @property
     def text(self) -> str | None:
@@ -52,7 +53,11 @@ class RecordingRequest(BaseRequest):
                          write_timeout=None, connect_timeout=None, pool_timeout=None) -> tuple[int, bytes]:
         endpoint = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
-        self.calls.append(Call(endpoint, params))
+        files = {}
+        if request_data is not None and request_data.contains_files:
+            files = {name: part[1] if isinstance(part[1], bytes) else part[1].read()
+                     for name, part in request_data.multipart_data.items()}
+        self.calls.append(Call(endpoint, params, files))
         return 200, json.dumps({"ok": True, "result": self._result(endpoint, params)}).encode()
 
     def _result(self, endpoint: str, params: dict) -> Any:
@@ -60,13 +65,13 @@ class RecordingRequest(BaseRequest):
             return BOT_USER
         if endpoint == "getUpdates":
             return []
-        if endpoint in ("sendMessage", "editMessageText"):
+        if endpoint in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument"):
             chat_id = int(params.get("chat_id", 1))
             message = {"message_id": int(params.get("message_id") or next(self._ids)), "date": int(time.time()),
                        "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
                        "from": BOT_USER, "text": params.get("text", "")}
-            if params.get("reply_markup"):
-                message["reply_markup"] = params["reply_markup"]
+            if isinstance(params.get("reply_markup"), dict) and "inline_keyboard" in params["reply_markup"]:
+                message["reply_markup"] = params["reply_markup"]  # Telegram echoes inline keyboards only
             return message
         return True
 

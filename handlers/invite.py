@@ -1,0 +1,307 @@
+"""/invite (guided with buttons, or one line), /invitations (list and revoke), /newclass, /people (remove
+a role). Every step re-checks the inviter's rights; the invitation itself is checked again by the service."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from bot.invitations import RELATIONS, InvitationInvalid, Issued, invitation_link
+from bot.people import Actor, NotAllowed
+from bot.policy import (ADMIN, GUARDIAN, INVITE_FAMILY, INVITE_PROXY, INVITE_TEACHER, PARENT, PROXY, ROLE_LABELS,
+                        TEACHER, can, can_in_school)
+from bot.qr import qr_png
+from handlers.common import current_actor, user_translator
+
+log = logging.getLogger(__name__)
+
+ROLE, CLASS, CHILD, RELATION, REVOKE, REMOVE = "inv", "invc", "invk", "invr", "invx", "rmrole"
+# Words people use in the one-line form: /invite 母亲 小明, /invite teacher 三年级一班 …
+ROLE_WORDS = {
+    "teacher": (TEACHER, None), "班主任": (TEACHER, None), "老师": (TEACHER, None),
+    "proxy": (PROXY, None), "代理家长": (PROXY, None),
+    "parent": (PARENT, None), "家长": (PARENT, None),
+    "father": (PARENT, "father"), "父亲": (PARENT, "father"), "爸爸": (PARENT, "father"),
+    "mother": (PARENT, "mother"), "母亲": (PARENT, "mother"), "妈妈": (PARENT, "mother"),
+    "guardian": (GUARDIAN, None), "监护人": (GUARDIAN, None),
+    "爷爷": (GUARDIAN, "grandfather_p"), "奶奶": (GUARDIAN, "grandmother_p"),
+    "外公": (GUARDIAN, "grandfather_m"), "姥爷": (GUARDIAN, "grandfather_m"),
+    "外婆": (GUARDIAN, "grandmother_m"), "姥姥": (GUARDIAN, "grandmother_m"),
+}
+
+
+def _roles_offered(actor: Actor) -> list[str]:
+    offered = []
+    if any(can_in_school(actor.grants, INVITE_TEACHER, s) for s in actor.schools()):
+        offered.append(TEACHER)
+    if can(actor.grants, INVITE_FAMILY):
+        offered += [PARENT, GUARDIAN]
+    if can(actor.grants, INVITE_PROXY):
+        offered.append(PROXY)
+    return offered
+
+
+async def invite(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    actor = await current_actor(update, context)
+    offered = _roles_offered(actor)
+    if not offered:
+        await update.effective_message.reply_text(_("Only school admins and class teachers can invite people."))
+        return
+    if context.args:
+        await _one_line(update, context, actor, offered)
+        return
+    rows = [[InlineKeyboardButton(_("Invite a {role}").format(role=_(ROLE_LABELS[r])), callback_data=f"{ROLE}:{r}")]
+            for r in offered]
+    await update.effective_message.reply_text(_("Whom do you want to invite?"), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def _one_line(update: Update, context: BotContext, actor: Actor, offered: list[str]) -> None:
+    _ = (await user_translator(update, context)).gettext
+    word, rest = context.args[0].lower(), " ".join(context.args[1:]).strip()
+    role, relation = ROLE_WORDS.get(word, (None, None))
+    if role not in offered:
+        await update.effective_message.reply_text(
+            _("I did not understand whom to invite. Send /invite and choose with the buttons."))
+        return
+    if role == TEACHER:
+        school_id = next(s for s in actor.schools() if can_in_school(actor.grants, INVITE_TEACHER, s))
+        klass = next((k for k in await context.services.people.classes(school_id) if k.name == rest), None)
+        if klass is None:
+            await update.effective_message.reply_text(
+                _("There is no class called “{name}”. Add it with /newclass first.").format(name=rest))
+            return
+        await _issue(update, context, actor, TEACHER, class_id=klass.id, school_id=school_id)
+        return
+    summaries = [s for s in await context.services.children.visible(actor) if rest and rest in s.child.name]
+    if len(summaries) != 1:
+        await update.effective_message.reply_text(
+            _("Name one child of yours exactly, e.g. /invite mother Xiaoming, or send /invite for buttons."))
+        return
+    child_id = summaries[0].child.id
+    if role in (PARENT, GUARDIAN) and relation is None:
+        await _ask_relation(update, context, role, child_id)
+        return
+    await _issue(update, context, actor, role, child_id=child_id, relation=relation)
+
+
+async def on_inv_button(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    query = update.callback_query
+    role = (query.data or "").partition(":")[2]
+    actor = await current_actor(update, context)
+    if role not in _roles_offered(actor):
+        await query.answer(_("This button is no longer valid."))
+        return
+    await query.answer()
+    if role == TEACHER:
+        classes = []
+        for school_id in sorted(actor.schools()):
+            if can_in_school(actor.grants, INVITE_TEACHER, school_id):
+                classes += await context.services.people.classes(school_id)
+        if not classes:
+            await update.effective_message.reply_text(_("Your school has no classes yet. Add one with /newclass."))
+            return
+        rows = [[InlineKeyboardButton(k.name, callback_data=f"{CLASS}:{k.id}")] for k in classes]
+        await update.effective_message.reply_text(_("For which class?"), reply_markup=InlineKeyboardMarkup(rows))
+        return
+    summaries = await context.services.children.visible(actor)
+    if not summaries:
+        await update.effective_message.reply_text(_("There are no children's records yet. Add them with /newchild or /import."))
+        return
+    rows = [[InlineKeyboardButton(s.child.name or "?", callback_data=f"{CHILD}:{role}:{s.child.id}")]
+            for s in summaries[:40]]
+    await update.effective_message.reply_text(_("For which child?"), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def on_invc_button(update: Update, context: BotContext) -> None:
+    parts = (update.callback_query.data or "").split(":")
+    if len(parts) != 2 or not parts[1].isdigit():
+        await _invalid(update, context)
+        return
+    klass = await context.services.people.school_class(int(parts[1]))
+    if klass is None:
+        await _invalid(update, context)
+        return
+    await update.callback_query.answer()
+    await _issue(update, context, await current_actor(update, context), TEACHER, class_id=klass.id,
+                 school_id=klass.school_id)
+
+
+async def on_invk_button(update: Update, context: BotContext) -> None:
+    parts = (update.callback_query.data or "").split(":")
+    if len(parts) != 3 or parts[1] not in (PROXY, PARENT, GUARDIAN) or not parts[2].isdigit():
+        await _invalid(update, context)
+        return
+    await update.callback_query.answer()
+    role, child_id = parts[1], int(parts[2])
+    if role == PROXY:
+        await _issue(update, context, await current_actor(update, context), PROXY, child_id=child_id)
+    else:
+        await _ask_relation(update, context, role, child_id)
+
+
+async def _ask_relation(update: Update, context: BotContext, role: str, child_id: int) -> None:
+    _ = (await user_translator(update, context)).gettext
+    rows = [[InlineKeyboardButton(_(label), callback_data=f"{RELATION}:{role}:{child_id}:{key}")]
+            for key, label in RELATIONS[role].items()]
+    await update.effective_message.reply_text(_("How are they related to the child?"),
+                                              reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def on_invr_button(update: Update, context: BotContext) -> None:
+    parts = (update.callback_query.data or "").split(":")
+    if len(parts) != 4 or parts[1] not in RELATIONS or not parts[2].isdigit() or parts[3] not in RELATIONS[parts[1]]:
+        await _invalid(update, context)
+        return
+    await update.callback_query.answer()
+    await _issue(update, context, await current_actor(update, context), parts[1], child_id=int(parts[2]),
+                 relation=parts[3])
+
+
+async def _invalid(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    await update.callback_query.answer(_("This button is no longer valid."))
+
+
+async def _issue(update: Update, context: BotContext, actor: Actor, role: str, *, school_id: int | None = None,
+                 class_id: int | None = None, child_id: int | None = None, relation: str | None = None) -> None:
+    _ = (await user_translator(update, context)).gettext
+    try:
+        issued = await context.services.invitations.create(actor, role, school_id=school_id, class_id=class_id,
+                                                           child_id=child_id, relation=relation)
+    except NotAllowed:
+        await update.effective_message.reply_text(_("You cannot invite someone for that."))
+        return
+    await send_invitation(update, context, issued)
+
+
+async def send_invitation(update: Update, context: BotContext, issued: Issued) -> None:
+    _ = (await user_translator(update, context)).gettext
+    link = invitation_link(context.bot.username, issued.code)
+    preview = await context.services.invitations.preview(issued.code)
+    who = _(ROLE_LABELS[issued.invitation.role])
+    if issued.invitation.relation:
+        who = _(RELATIONS[issued.invitation.role][issued.invitation.relation])
+    target = preview.child_name or preview.class_name or preview.school_name
+    text = _(
+        "Invitation for the {who} of {target}. Single use, valid for 7 days.\n\n"
+        "Give them this link or let them scan the QR code:\n{link}\n\n"
+        "Or they can send this to the bot: /start {code}"
+    ).format(who=who, target=target, link=link, code=issued.code)
+    await update.effective_message.reply_photo(qr_png(link), caption=_("Scan to join Qinqing Bridge"),
+                                               protect_content=True)
+    await update.effective_message.reply_text(text, protect_content=True)
+
+
+async def invitations(update: Update, context: BotContext) -> None:
+    """/invitations: the open invitations of the admin's school, each with a Revoke button."""
+    _ = (await user_translator(update, context)).gettext
+    actor = await current_actor(update, context)
+    if not actor.has_role(ADMIN):
+        await update.effective_message.reply_text(_("Only a school admin can list invitations."))
+        return
+    found = await context.services.invitations.open_invitations(actor)
+    if not found:
+        await update.effective_message.reply_text(_("There are no open invitations."))
+        return
+    names = {s.child.id: s.child.name for s in await context.services.children.visible(actor)}
+    lines, rows = [_("Open invitations:")], []
+    for inv in found:
+        target = ""
+        if inv.child_id:
+            target = names.get(inv.child_id, "")
+        elif inv.class_id:
+            klass = await context.services.people.school_class(inv.class_id)
+            target = klass.name if klass else ""
+        label = f"#{inv.id} {_(ROLE_LABELS[inv.role])} {target} · {_('until')} {inv.expires_at[:10]}"
+        lines.append(label)
+        rows.append([InlineKeyboardButton(_("Revoke #{id}").format(id=inv.id), callback_data=f"{REVOKE}:{inv.id}")])
+    await update.effective_message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def on_invx_button(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    parts = (update.callback_query.data or "").split(":")
+    if len(parts) != 2 or not parts[1].isdigit():
+        await _invalid(update, context)
+        return
+    try:
+        await context.services.invitations.revoke(await current_actor(update, context), int(parts[1]))
+    except (NotAllowed, InvitationInvalid):
+        await _invalid(update, context)
+        return
+    await update.callback_query.answer()
+    await update.effective_message.reply_text(_("Invitation #{id} revoked: its link no longer works.").format(
+        id=parts[1]))
+
+
+async def newclass(update: Update, context: BotContext) -> None:
+    """/newclass <name>: an admin adds a class to the school."""
+    _ = (await user_translator(update, context)).gettext
+    actor = await current_actor(update, context)
+    schools = [s for s in actor.schools() if can_in_school(actor.grants, INVITE_TEACHER, s)]
+    name = " ".join(context.args or []).strip()
+    if not schools:
+        await update.effective_message.reply_text(_("Only a school admin can add classes."))
+        return
+    if not name or len(name) > 40:
+        await update.effective_message.reply_text(_("Write the class name after the command, e.g. /newclass 三年级一班"))
+        return
+    class_id = await context.services.children.add_class(actor, schools[0], name)
+    log.info("class %s added by person %s", class_id, actor.person_id)
+    await update.effective_message.reply_text(_("Class “{name}” is ready. Invite its teacher with /invite.").format(
+        name=name))
+
+
+async def people(update: Update, context: BotContext) -> None:
+    """/people: who holds which role in the admin's school, each with a Remove button."""
+    _ = (await user_translator(update, context)).gettext
+    actor = await current_actor(update, context)
+    if not actor.has_role(ADMIN):
+        await update.effective_message.reply_text(_("Only a school admin can manage people."))
+        return
+    lines, rows = [_("People and their roles:")], []
+    for school_id in sorted(actor.schools()):
+        for grant in await context.services.people.grants_in_school(school_id):
+            person = await context.services.people.person(grant.person_id)
+            role = _(RELATIONS[grant.role][grant.relation]) if grant.relation in RELATIONS.get(grant.role, {}) \
+                else _(ROLE_LABELS[grant.role])
+            lines.append(f"#{grant.id} {person.display_name if person else '?'} · {role}")
+            if grant.person_id != actor.person_id:
+                rows.append([InlineKeyboardButton(_("Remove #{id}").format(id=grant.id),
+                                                  callback_data=f"{REMOVE}:{grant.id}")])
+    await update.effective_message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows[:40]))
+
+
+async def on_rmrole_button(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    parts = (update.callback_query.data or "").split(":")
+    if len(parts) != 2 or not parts[1].isdigit():
+        await _invalid(update, context)
+        return
+    try:
+        await context.services.invitations.remove_role(await current_actor(update, context), int(parts[1]))
+    except NotAllowed:
+        await _invalid(update, context)
+        return
+    await update.callback_query.answer()
+    await update.effective_message.reply_text(_("Role #{id} removed: their access ended now.").format(id=parts[1]))
+
+
+PRIVATE = filters.ChatType.PRIVATE
+HANDLERS = [
+    CommandHandler("invite", invite, filters=PRIVATE),
+    CommandHandler("invitations", invitations, filters=PRIVATE),
+    CommandHandler("newclass", newclass, filters=PRIVATE),
+    CommandHandler("people", people, filters=PRIVATE),
+    CallbackQueryHandler(on_inv_button, pattern=rf"^{ROLE}:"),
+    CallbackQueryHandler(on_invc_button, pattern=rf"^{CLASS}:"),
+    CallbackQueryHandler(on_invk_button, pattern=rf"^{CHILD}:"),
+    CallbackQueryHandler(on_invr_button, pattern=rf"^{RELATION}:"),
+    CallbackQueryHandler(on_invx_button, pattern=rf"^{REVOKE}:"),
+    CallbackQueryHandler(on_rmrole_button, pattern=rf"^{REMOVE}:"),
+]

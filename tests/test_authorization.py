@@ -1,0 +1,172 @@
+"""Authorization, generated from the policy tables: every kind of person (no role, removed, wrong school,
+wrong class, each role) runs every command and presses every button the bot hands out to anyone, for
+two children whose every field holds a unique canary. Nobody ever receives a canary the policy does not
+let them see: not in a message, an edit, a caption, a button, an alert or a file."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from bot.app import build_application, initialized
+from bot.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, fields_allowed
+from bot.record import FIELDS, NUMBER, CHOICE
+from storage.children import ChildPlace
+from tests.helpers import RecordingRequest, callback_update, message_update, user
+from tests.world import World
+
+COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child CANARYY", "/audit", "/audit CANARYY",
+            "/invite", "/invite mother CANARYY", "/invite proxy CANARYX", "/invitations", "/people", "/privacy",
+            "/mydata", "/deletions", "/template", "/import", "/newchild", "/cancel", "/language"]
+
+
+def id_number(seed: int) -> str:
+    from bot.record import ID_CHECK, ID_WEIGHTS
+
+    body = f"1101051990{seed % 12 + 1:02d}{seed % 28 + 1:02d}{seed % 1000:03d}"
+    return body + ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
+
+
+def canary_values(tag: str, seed: int) -> dict[str, str]:
+    """A unique, recognisable value for every field that can hold one (choices and ages cannot)."""
+    values = {}
+    for n, spec in enumerate(FIELDS):
+        if spec.kind in (CHOICE, NUMBER):
+            continue
+        if spec.kind == "phone":
+            values[spec.key] = f"+86139{seed}{n:03d}{seed}{n:03d}"
+        elif spec.kind == "date":
+            values[spec.key] = f"2016-0{seed}-{n + 1:02d}"
+        elif spec.kind == "id_card":
+            values[spec.key] = id_number(seed * 100 + n)
+        elif spec.key == "name":
+            values[spec.key] = f"CANARY{tag}"
+        else:
+            values[spec.key] = f"CNRY{tag}{n:02d}"
+    return values
+
+
+def needles(value: str) -> list[str]:
+    """How a value could show up: as stored, and phones also as digits or grouped for display."""
+    found = [value]
+    if value.startswith("+86"):
+        digits = value[3:]
+        found += [digits, f"{digits[:3]} {digits[3:7]} {digits[7:]}"]
+    return found
+
+
+PEOPLE = {
+    # name: (role, where) — where: class name, child tag, or None for school-wide
+    "admin": (ADMIN, None),
+    "admin_elsewhere": (ADMIN, "other-school"),
+    "teacher": (TEACHER, "三年级一班"),
+    "teacher_other_class": (TEACHER, "三年级二班"),
+    "proxy_x": (PROXY, "X"),
+    "mother_x": (PARENT, "X"),
+    "grandma_x": (GUARDIAN, "X"),
+    "removed_mother_x": (PARENT, "X"),
+    "stranger": (None, None),
+}
+
+
+async def build_world(services) -> tuple[World, dict]:
+    world = await World.build(services, classes=("三年级一班", "三年级二班"))
+    async with services.db.transaction() as conn:
+        other_school = await services.people.ensure_school(conn, "别的学校", "2026-03-01T00:00:00")
+    canaries = {"X": canary_values("X", 1), "Y": canary_values("Y", 2)}
+    for tag in ("X", "Y"):
+        await world.child(f"CANARY{tag}", klass="三年级一班", **{k: v for k, v in canaries[tag].items() if k != "name"})
+        world.children[tag] = world.children[f"CANARY{tag}"]
+    for name, (role, where) in PEOPLE.items():
+        if role is None:
+            await world.person(name)
+        elif role == ADMIN:
+            await world.person(name, ADMIN, school_id=other_school if where else None)
+        elif role == TEACHER:
+            await world.person(name, TEACHER, klass=where)
+        else:
+            relation = {"PARENT": "mother", "GUARDIAN": "grandmother_p"}.get(role.upper())
+            await world.person(name, role, child=f"CANARY{where}", relation=relation)
+    await world.person("mother_y", PARENT, child="CANARYY", relation="mother")
+    await world.consent("CANARYX", by="mother_x")
+    await world.consent("CANARYY", by="mother_y")
+    async with services.db.transaction() as conn:
+        await services.people.revoke_grant(conn, world.grants["removed_mother_x"][0], world.people["admin"],
+                                           "2026-03-01T00:00:00")
+    return world, canaries
+
+
+def everything_said(calls) -> str:
+    parts = []
+    for call in calls:
+        parts.append(json.dumps(call.params, ensure_ascii=False, default=str))
+        for content in call.files.values():
+            parts.append(content.decode("utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+def callback_data(calls) -> set[str]:
+    found = set()
+    for call in calls:
+        markup = call.params.get("reply_markup") or {}
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                if "callback_data" in button:
+                    found.add(button["callback_data"])
+    return found
+
+
+async def run_session(feed, who: dict) -> None:
+    for command in COMMANDS:
+        await feed(message_update(command, from_user=who))
+
+
+@pytest.mark.parametrize("actor", list(PEOPLE))
+async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock, caplog):
+    recorder = RecordingRequest()
+    app = build_application(settings, clock=clock, request=recorder)
+    async with initialized(app):
+        from bot.runner import telegram_handle
+
+        feed = telegram_handle(app)
+        services = app.bot_data.services
+        world, canaries = await build_world(services)
+
+        # What the most trusted people are shown: every button they get is pressed by the actor too.
+        for insider in ("admin", "teacher", "mother_x", "mother_y"):
+            await run_session(feed, user(world.telegram[insider], "zh-hans", insider))
+        buttons = callback_data(recorder.calls)
+        recorder.clear()
+
+        me = user(world.telegram[actor], "zh-hans", actor)
+        await run_session(feed, me)
+        for data in sorted(buttons):
+            await feed(callback_update(data, from_user=me))
+        said = everything_said(recorder.calls)
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+
+        grants = (await world.actor(actor)).grants
+        for tag in ("X", "Y"):
+            place = ChildPlace(world.children[tag], world.school_id, world.class_ids["三年级一班"])
+            allowed = fields_allowed(grants, place, VIEW, consented=True)
+            for key, value in canaries[tag].items():
+                if key in allowed:
+                    continue
+                for needle in needles(value):
+                    assert needle not in said, f"{actor} received {tag}.{key}"
+            if "personality" in allowed:
+                # The control: what they may see does reach them, so the absences above mean something.
+                assert canaries[tag]["personality"] in said, f"{actor} never saw {tag}'s record"
+                assert actor not in ("stranger", "removed_mother_x", "admin_elsewhere", "teacher_other_class")
+
+
+def test_the_canaries_are_unique_and_valid():
+    from bot.record import normalise
+
+    values = list(canary_values("X", 1).values()) + list(canary_values("Y", 2).values())
+    assert len(values) == len(set(values))
+    for tag, seed in (("X", 1), ("Y", 2)):
+        for key, value in canary_values(tag, seed).items():
+            assert normalise(key, value, today=date(2026, 3, 2)) == value, key
