@@ -45,6 +45,7 @@ migrate: install
 	@$(BIN)/python -m bot migrate
 
 test: install
+	$(BIN)/ruff check bot handlers storage sandbox bench tests locales
 	$(BIN)/python -m pytest
 
 bench: install

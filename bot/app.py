@@ -17,6 +17,7 @@ from bot.invitations import InvitationService
 from bot.people import Directory
 from bot.preferences import PreferencesService
 from bot.privacy import PrivacyService
+from bot.roster import RosterService
 from bot.settings import Settings
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
@@ -53,6 +54,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         consent=consent,
         children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
         privacy=PrivacyService(db, children, DeletionsRepository(db), clock),
+        roster=RosterService(db, people, clock, children),
     )
 
 

@@ -13,6 +13,7 @@ from bot.invitations import InvitationService
 from bot.people import Directory
 from bot.preferences import PreferencesService
 from bot.privacy import PrivacyService
+from bot.roster import RosterService
 from bot.settings import Settings
 from storage.db import Database
 from storage.inbox import InboxRepository
@@ -34,6 +35,7 @@ class Services:
     consent: ConsentService
     children: ChildrenService
     privacy: PrivacyService
+    roster: RosterService
 
 
 class BotData:

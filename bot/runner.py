@@ -74,9 +74,12 @@ def chat_key(payload: dict) -> object:
     return ("update", payload.get("update_id"))
 
 
-async def prune_inbox_job(context: BotContext) -> None:
+async def maintenance_job(context: BotContext) -> None:
+    """Forget old inbox rows, and fold the WAL into the database so nothing erased lingers in it."""
     services = context.services
     await services.inbox.prune(services.clock.now())
+    if not await services.db.checkpoint():
+        log.info("WAL checkpoint busy; will try again at the next maintenance")
 
 
 async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None,
@@ -96,7 +99,7 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
             asyncio.create_task(_stop_when(stop, intake))
         await app.start()
         try:
-            app.job_queue.run_repeating(prune_inbox_job, interval=timedelta(hours=6), first=timedelta(seconds=30))
+            app.job_queue.run_repeating(maintenance_job, interval=timedelta(hours=1), first=timedelta(seconds=30))
             log.info("bot %s is running", app.bot.id)
             await intake.run()
         finally:

@@ -6,12 +6,12 @@ from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BotContext
-from handlers.common import user_translator
+from handlers.common import reply, user_translator
 
 
 async def cancel(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
-    await update.effective_message.reply_text(
+    await reply(update, 
         _("There is nothing to cancel. Send /help to see what you can do."), reply_markup=ReplyKeyboardRemove()
     )
 

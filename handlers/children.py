@@ -13,7 +13,7 @@ from bot.context import BotContext
 from bot.i18n import N_
 from bot.people import NotAllowed
 from bot.record import BY_KEY, CHOICE, FIELDS, GROUP_LABELS, GROUPS, FieldError, display, explain
-from handlers.common import current_actor, user_translator
+from handlers.common import current_actor, reply, user_translator
 
 # Conversations here start from buttons; per_message=False is what we want (the state is per chat).
 warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
@@ -43,7 +43,7 @@ async def _no_longer_valid(update: Update, context: BotContext) -> None:
     if update.callback_query:
         await update.callback_query.answer(_("This button is no longer valid."), show_alert=False)
     else:
-        await update.effective_message.reply_text(_("You cannot see this child's record."))
+        await reply(update, _("You cannot see this child's record."))
 
 
 def child_buttons(summaries, page: int) -> list[list[InlineKeyboardButton]]:
@@ -63,12 +63,12 @@ async def children(update: Update, context: BotContext) -> None:
     actor = await current_actor(update, context)
     summaries = await context.services.children.visible(actor)
     if not summaries:
-        await update.effective_message.reply_text(_("There are no children's records for you to see."))
+        await reply(update, _("There are no children's records for you to see."))
         return
     lines = [_("Children you care for ({count}):").format(count=len(summaries))]
     lines += [f"• {s.child.name} · {s.child.class_name} · {consent_label(s.consent, _)}" for s in summaries]
     lines += ["", _("Press a name to open the record.")]
-    await update.effective_message.reply_text("\n".join(lines),
+    await reply(update, "\n".join(lines),
                                               reply_markup=InlineKeyboardMarkup(child_buttons(summaries, 0)))
 
 
@@ -96,9 +96,9 @@ async def child(update: Update, context: BotContext) -> None:
         await _send_view(update, context, summaries[0].child.id)
         return
     if not summaries:
-        await update.effective_message.reply_text(_("There are no children's records for you to see."))
+        await reply(update, _("There are no children's records for you to see."))
         return
-    await update.effective_message.reply_text(_("Whose record?"),
+    await reply(update, _("Whose record?"),
                                               reply_markup=InlineKeyboardMarkup(child_buttons(summaries, 0)))
 
 
@@ -132,7 +132,7 @@ async def _send_view(update: Update, context: BotContext, child_id: int) -> None
         return
     staff = actor.has_role("admin", "teacher")
     markup = view_buttons(view, _, staff)
-    await update.effective_message.reply_text(render_view(view, _), reply_markup=markup, protect_content=True)
+    await reply(update, render_view(view, _), reply_markup=markup, protect_content=True)
 
 
 async def on_child_button(update: Update, context: BotContext) -> None:
@@ -171,7 +171,7 @@ async def on_editg_button(update: Update, context: BotContext) -> None:
                  for f in fields[i:i + 2]] for i in range(0, len(fields), 2)]
         text = _("Which field?")
     await update.callback_query.answer()
-    await update.effective_message.reply_text(text, reply_markup=InlineKeyboardMarkup(rows))
+    await reply(update, text, reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def on_editf_button(update: Update, context: BotContext) -> int | None:
@@ -196,7 +196,7 @@ async def on_editf_button(update: Update, context: BotContext) -> int | None:
     else:
         prompt = _("Send the new value for “{field}”, or /cancel to keep it. Send a single - to clear it.").format(
             field=_(spec.label))
-    await update.effective_message.reply_text(prompt, reply_markup=markup)
+    await reply(update, prompt, reply_markup=markup)
     return AWAIT_VALUE
 
 
@@ -206,7 +206,7 @@ async def _save(update: Update, context: BotContext, child_id: int, key: str, ra
     try:
         value = await context.services.children.edit(actor, child_id, key, "" if raw.strip() == "-" else raw)
     except FieldError as error:
-        await update.effective_message.reply_text(
+        await reply(update, 
             _("“{field}” was not changed: {reason}. Try again, or send /cancel.").format(
                 field=_(BY_KEY[key].label), reason=explain(error, _)))
         return AWAIT_VALUE
@@ -215,7 +215,7 @@ async def _save(update: Update, context: BotContext, child_id: int, key: str, ra
         return ConversationHandler.END
     context.user_data.pop("editing", None)
     shown = display(key, value, _) if value else _("(empty)")
-    await update.effective_message.reply_text(
+    await reply(update, 
         _("Saved. {field}: {value}").format(field=_(BY_KEY[key].label), value=shown),
         reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(_("Back to the record"),
                                                                  callback_data=f"{OPEN}:{child_id}")]]))
@@ -241,7 +241,7 @@ async def on_editv_button(update: Update, context: BotContext) -> int | None:
 async def cancel_edit(update: Update, context: BotContext) -> int:
     _ = (await user_translator(update, context)).gettext
     context.user_data.pop("editing", None)
-    await update.effective_message.reply_text(_("Cancelled. Nothing was changed."))
+    await reply(update, _("Cancelled. Nothing was changed."))
     return ConversationHandler.END
 
 
@@ -258,7 +258,7 @@ async def on_hist_button(update: Update, context: BotContext) -> None:
         return
     await update.callback_query.answer()
     if not changes:
-        await update.effective_message.reply_text(_("No changes recorded yet."))
+        await reply(update, _("No changes recorded yet."))
         return
     names = await _names(context, {c.changed_by for c in changes})
     lines = [_("Latest changes:")]
@@ -268,7 +268,7 @@ async def on_hist_button(update: Update, context: BotContext) -> None:
         new = display(c.field, c.new_value, _) if c.new_value and spec else "—"
         lines.append(f"{c.changed_at[:16].replace('T', ' ')} · {_(spec.label) if spec else c.field}: {old} → {new}"
                      f" · {names.get(c.changed_by, _('import'))}")
-    await update.effective_message.reply_text("\n".join(lines), protect_content=True)
+    await reply(update, "\n".join(lines), protect_content=True)
 
 
 async def _names(context: BotContext, person_ids) -> dict[int, str]:
@@ -297,7 +297,7 @@ async def audit(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
     actor = await current_actor(update, context)
     if not actor.has_role("admin"):
-        await update.effective_message.reply_text(_("Only a school admin can read the audit log."))
+        await reply(update, _("Only a school admin can read the audit log."))
         return
     summaries = await context.services.children.visible(actor)
     wanted = " ".join(context.args or []).strip()
@@ -307,7 +307,7 @@ async def audit(update: Update, context: BotContext) -> None:
         await _send_audit(update, context, summaries[0].child.id)
         return
     rows = [[InlineKeyboardButton(s.child.name or "?", callback_data=f"{AUDIT}:{s.child.id}")] for s in summaries[:30]]
-    await update.effective_message.reply_text(_("Whose audit log?"), reply_markup=InlineKeyboardMarkup(rows))
+    await reply(update, _("Whose audit log?"), reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def on_audit_button(update: Update, context: BotContext) -> None:
@@ -333,7 +333,7 @@ async def _send_audit(update: Update, context: BotContext, child_id: int) -> Non
         who = names.get(e.actor_id, _("system")) if e.actor_id else _("system")
         action = _(ACTION_LABELS[e.action]) if e.action in ACTION_LABELS else e.action
         lines.append(f"{e.at[:16].replace('T', ' ')} · {who} · {action} {e.detail}".rstrip())
-    await update.effective_message.reply_text("\n".join(lines), protect_content=True)
+    await reply(update, "\n".join(lines), protect_content=True)
 
 
 edit_conversation = ConversationHandler(

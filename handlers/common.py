@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot.context import BotContext
 from bot.i18n import Translator, translator
@@ -28,3 +28,19 @@ async def current_actor(update: Update, context: BotContext) -> Actor:
     if user is None:
         return Actor(None)
     return await context.services.directory.actor(CHANNEL, str(user.id))
+
+
+async def reply(update: Update, text: str, **kwargs) -> Message:
+    """Answer in the chat the update came from. Unlike effective_message.reply_text this also works for a
+    button whose message Telegram no longer hands over (deleted, or too old)."""
+    return await update.get_bot().send_message(update.effective_chat.id, text, **kwargs)
+
+
+async def replace_or_reply(update: Update, text: str, **kwargs) -> None:
+    """Answer a button in place (edit the message it sits on); if that message is too old for Telegram to
+    hand over, or gone, say it in a new message instead."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        await query.edit_message_text(text, **kwargs)
+    elif update.effective_chat is not None:
+        await reply(update, text, **kwargs)

@@ -7,12 +7,12 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from handlers.common import user_translator
+from handlers.common import reply, user_translator
 
 
 async def unknown_message(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
-    await update.effective_message.reply_text(_("Sorry, I did not understand that. Send /help to see what you can do."))
+    await reply(update, _("Sorry, I did not understand that. Send /help to see what you can do."))
 
 
 async def on_unknown_button(update: Update, context: BotContext) -> None:

@@ -6,16 +6,17 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BotContext
-from handlers.common import user_translator
-from handlers.commands import COMMANDS
+from handlers.commands import commands_for
+from handlers.common import current_actor, reply, user_translator
 
 
 async def help(update: Update, context: BotContext) -> None:  # noqa: A001 - named after the command
     _ = (await user_translator(update, context)).gettext
     lines = [_("What you can do here:"), ""]
-    lines += [f"/{name} — {_(description)}" for name, description in COMMANDS]
+    roles = {g.role for g in (await current_actor(update, context)).grants}
+    lines += [f"/{name} — {_(description)}" for name, description in commands_for(roles)]
     lines += ["", _("Any time you are unsure, send /cancel to stop what you are doing.")]
-    await update.effective_message.reply_text("\n".join(lines))
+    await reply(update, "\n".join(lines))
 
 
 HANDLERS = [CommandHandler("help", help, filters=filters.ChatType.PRIVATE)]

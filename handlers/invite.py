@@ -14,7 +14,7 @@ from bot.people import Actor, NotAllowed
 from bot.policy import (ADMIN, GUARDIAN, INVITE_FAMILY, INVITE_PROXY, INVITE_TEACHER, PARENT, PROXY, ROLE_LABELS,
                         TEACHER, can, can_in_school)
 from bot.qr import qr_png
-from handlers.common import current_actor, user_translator
+from handlers.common import current_actor, reply, user_translator
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +49,14 @@ async def invite(update: Update, context: BotContext) -> None:
     actor = await current_actor(update, context)
     offered = _roles_offered(actor)
     if not offered:
-        await update.effective_message.reply_text(_("Only school admins and class teachers can invite people."))
+        await reply(update, _("Only school admins and class teachers can invite people."))
         return
     if context.args:
         await _one_line(update, context, actor, offered)
         return
     rows = [[InlineKeyboardButton(_("Invite a {role}").format(role=_(ROLE_LABELS[r])), callback_data=f"{ROLE}:{r}")]
             for r in offered]
-    await update.effective_message.reply_text(_("Whom do you want to invite?"), reply_markup=InlineKeyboardMarkup(rows))
+    await reply(update, _("Whom do you want to invite?"), reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def _one_line(update: Update, context: BotContext, actor: Actor, offered: list[str]) -> None:
@@ -64,21 +64,21 @@ async def _one_line(update: Update, context: BotContext, actor: Actor, offered: 
     word, rest = context.args[0].lower(), " ".join(context.args[1:]).strip()
     role, relation = ROLE_WORDS.get(word, (None, None))
     if role not in offered:
-        await update.effective_message.reply_text(
+        await reply(update, 
             _("I did not understand whom to invite. Send /invite and choose with the buttons."))
         return
     if role == TEACHER:
         school_id = next(s for s in actor.schools() if can_in_school(actor.grants, INVITE_TEACHER, s))
         klass = next((k for k in await context.services.people.classes(school_id) if k.name == rest), None)
         if klass is None:
-            await update.effective_message.reply_text(
+            await reply(update, 
                 _("There is no class called “{name}”. Add it with /newclass first.").format(name=rest))
             return
         await _issue(update, context, actor, TEACHER, class_id=klass.id, school_id=school_id)
         return
     summaries = [s for s in await context.services.children.visible(actor) if rest and rest in s.child.name]
     if len(summaries) != 1:
-        await update.effective_message.reply_text(
+        await reply(update, 
             _("Name one child of yours exactly, e.g. /invite mother Xiaoming, or send /invite for buttons."))
         return
     child_id = summaries[0].child.id
@@ -103,18 +103,18 @@ async def on_inv_button(update: Update, context: BotContext) -> None:
             if can_in_school(actor.grants, INVITE_TEACHER, school_id):
                 classes += await context.services.people.classes(school_id)
         if not classes:
-            await update.effective_message.reply_text(_("Your school has no classes yet. Add one with /newclass."))
+            await reply(update, _("Your school has no classes yet. Add one with /newclass."))
             return
         rows = [[InlineKeyboardButton(k.name, callback_data=f"{CLASS}:{k.id}")] for k in classes]
-        await update.effective_message.reply_text(_("For which class?"), reply_markup=InlineKeyboardMarkup(rows))
+        await reply(update, _("For which class?"), reply_markup=InlineKeyboardMarkup(rows))
         return
     summaries = await context.services.children.visible(actor)
     if not summaries:
-        await update.effective_message.reply_text(_("There are no children's records yet. Add them with /newchild or /import."))
+        await reply(update, _("There are no children's records yet. Add them with /newchild or /import."))
         return
     rows = [[InlineKeyboardButton(s.child.name or "?", callback_data=f"{CHILD}:{role}:{s.child.id}")]
             for s in summaries[:40]]
-    await update.effective_message.reply_text(_("For which child?"), reply_markup=InlineKeyboardMarkup(rows))
+    await reply(update, _("For which child?"), reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def on_invc_button(update: Update, context: BotContext) -> None:
@@ -148,7 +148,7 @@ async def _ask_relation(update: Update, context: BotContext, role: str, child_id
     _ = (await user_translator(update, context)).gettext
     rows = [[InlineKeyboardButton(_(label), callback_data=f"{RELATION}:{role}:{child_id}:{key}")]
             for key, label in RELATIONS[role].items()]
-    await update.effective_message.reply_text(_("How are they related to the child?"),
+    await reply(update, _("How are they related to the child?"),
                                               reply_markup=InlineKeyboardMarkup(rows))
 
 
@@ -174,7 +174,7 @@ async def _issue(update: Update, context: BotContext, actor: Actor, role: str, *
         issued = await context.services.invitations.create(actor, role, school_id=school_id, class_id=class_id,
                                                            child_id=child_id, relation=relation)
     except NotAllowed:
-        await update.effective_message.reply_text(_("You cannot invite someone for that."))
+        await reply(update, _("You cannot invite someone for that."))
         return
     await send_invitation(update, context, issued)
 
@@ -192,9 +192,9 @@ async def send_invitation(update: Update, context: BotContext, issued: Issued) -
         "Give them this link or let them scan the QR code:\n{link}\n\n"
         "Or they can send this to the bot: /start {code}"
     ).format(who=who, target=target, link=link, code=issued.code)
-    await update.effective_message.reply_photo(qr_png(link), caption=_("Scan to join Qinqing Bridge"),
+    await update.get_bot().send_photo(update.effective_chat.id, qr_png(link), caption=_("Scan to join Qinqing Bridge"),
                                                protect_content=True)
-    await update.effective_message.reply_text(text, protect_content=True)
+    await reply(update, text, protect_content=True)
 
 
 async def invitations(update: Update, context: BotContext) -> None:
@@ -202,11 +202,11 @@ async def invitations(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
     actor = await current_actor(update, context)
     if not actor.has_role(ADMIN):
-        await update.effective_message.reply_text(_("Only a school admin can list invitations."))
+        await reply(update, _("Only a school admin can list invitations."))
         return
     found = await context.services.invitations.open_invitations(actor)
     if not found:
-        await update.effective_message.reply_text(_("There are no open invitations."))
+        await reply(update, _("There are no open invitations."))
         return
     names = {s.child.id: s.child.name for s in await context.services.children.visible(actor)}
     lines, rows = [_("Open invitations:")], []
@@ -220,7 +220,7 @@ async def invitations(update: Update, context: BotContext) -> None:
         label = f"#{inv.id} {_(ROLE_LABELS[inv.role])} {target} · {_('until')} {inv.expires_at[:10]}"
         lines.append(label)
         rows.append([InlineKeyboardButton(_("Revoke #{id}").format(id=inv.id), callback_data=f"{REVOKE}:{inv.id}")])
-    await update.effective_message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
+    await reply(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def on_invx_button(update: Update, context: BotContext) -> None:
@@ -235,7 +235,7 @@ async def on_invx_button(update: Update, context: BotContext) -> None:
         await _invalid(update, context)
         return
     await update.callback_query.answer()
-    await update.effective_message.reply_text(_("Invitation #{id} revoked: its link no longer works.").format(
+    await reply(update, _("Invitation #{id} revoked: its link no longer works.").format(
         id=parts[1]))
 
 
@@ -246,14 +246,14 @@ async def newclass(update: Update, context: BotContext) -> None:
     schools = [s for s in actor.schools() if can_in_school(actor.grants, INVITE_TEACHER, s)]
     name = " ".join(context.args or []).strip()
     if not schools:
-        await update.effective_message.reply_text(_("Only a school admin can add classes."))
+        await reply(update, _("Only a school admin can add classes."))
         return
     if not name or len(name) > 40:
-        await update.effective_message.reply_text(_("Write the class name after the command, e.g. /newclass 三年级一班"))
+        await reply(update, _("Write the class name after the command, e.g. /newclass 三年级一班"))
         return
     class_id = await context.services.children.add_class(actor, schools[0], name)
     log.info("class %s added by person %s", class_id, actor.person_id)
-    await update.effective_message.reply_text(_("Class “{name}” is ready. Invite its teacher with /invite.").format(
+    await reply(update, _("Class “{name}” is ready. Invite its teacher with /invite.").format(
         name=name))
 
 
@@ -262,7 +262,7 @@ async def people(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
     actor = await current_actor(update, context)
     if not actor.has_role(ADMIN):
-        await update.effective_message.reply_text(_("Only a school admin can manage people."))
+        await reply(update, _("Only a school admin can manage people."))
         return
     lines, rows = [_("People and their roles:")], []
     for school_id in sorted(actor.schools()):
@@ -274,7 +274,7 @@ async def people(update: Update, context: BotContext) -> None:
             if grant.person_id != actor.person_id:
                 rows.append([InlineKeyboardButton(_("Remove #{id}").format(id=grant.id),
                                                   callback_data=f"{REMOVE}:{grant.id}")])
-    await update.effective_message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(rows[:40]))
+    await reply(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows[:40]))
 
 
 async def on_rmrole_button(update: Update, context: BotContext) -> None:
@@ -289,7 +289,7 @@ async def on_rmrole_button(update: Update, context: BotContext) -> None:
         await _invalid(update, context)
         return
     await update.callback_query.answer()
-    await update.effective_message.reply_text(_("Role #{id} removed: their access ended now.").format(id=parts[1]))
+    await reply(update, _("Role #{id} removed: their access ended now.").format(id=parts[1]))
 
 
 PRIVATE = filters.ChatType.PRIVATE

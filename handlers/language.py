@@ -8,7 +8,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.context import BotContext
 from bot.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, translator
 from handlers.commands import set_chat_commands
-from handlers.common import user_translator
+from handlers.common import current_actor, replace_or_reply, reply, user_translator
 
 PREFIX = "lang"
 
@@ -22,17 +22,18 @@ def _keyboard() -> InlineKeyboardMarkup:
 async def _apply(update: Update, context: BotContext, locale: str) -> str:
     user = update.effective_user
     await context.services.preferences.set_locale(user.id, locale)
-    await set_chat_commands(context.bot, update.effective_chat.id, locale)
+    roles = {g.role for g in (await current_actor(update, context)).grants}
+    await set_chat_commands(context.bot, update.effective_chat.id, locale, roles)
     return translator(locale).gettext("From now on I will write to you in English.")
 
 
 async def language(update: Update, context: BotContext) -> None:
     wanted = context.args[0] if context.args else ""
     if wanted in SUPPORTED_LOCALES:
-        await update.effective_message.reply_text(await _apply(update, context, wanted))
+        await reply(update, await _apply(update, context, wanted))
         return
     _ = (await user_translator(update, context)).gettext
-    await update.effective_message.reply_text(_("Choose your language:"), reply_markup=_keyboard())
+    await reply(update, _("Choose your language:"), reply_markup=_keyboard())
 
 
 async def on_lang_button(update: Update, context: BotContext) -> None:
@@ -44,7 +45,7 @@ async def on_lang_button(update: Update, context: BotContext) -> None:
         return
     confirmation = await _apply(update, context, locale)
     await query.answer()
-    await query.edit_message_text(confirmation)
+    await replace_or_reply(update, confirmation)
 
 
 HANDLERS = [

@@ -12,7 +12,7 @@ from bot.people import NotAllowed
 from bot.policy import ADMIN, CREATE_CHILD, TEACHER, can_in_school
 from bot.record import BY_KEY, CHOICE, FieldError, display, explain
 from handlers.children import OPEN
-from handlers.common import current_actor, user_translator
+from handlers.common import current_actor, reply, user_translator
 
 PREFIX = "nc"
 CHOOSE_CLASS, ASK, CONFIRM = range(3)
@@ -40,14 +40,14 @@ async def newchild(update: Update, context: BotContext) -> int:
     _ = (await user_translator(update, context)).gettext
     classes = await _classes(update, context)
     if not classes:
-        await update.effective_message.reply_text(_("Only class teachers and school admins can add children."))
+        await reply(update, _("Only class teachers and school admins can add children."))
         return ConversationHandler.END
     context.user_data["newchild"] = {"values": {}, "step": 0}
     if len(classes) == 1:
         context.user_data["newchild"]["class_id"] = classes[0].id
         return await _ask(update, context)
     rows = [[InlineKeyboardButton(k.name, callback_data=f"{PREFIX}:class:{k.id}")] for k in classes]
-    await update.effective_message.reply_text(_("Which class is the child in?"),
+    await reply(update, _("Which class is the child in?"),
                                               reply_markup=InlineKeyboardMarkup(rows))
     return CHOOSE_CLASS
 
@@ -80,7 +80,7 @@ async def _ask(update: Update, context: BotContext) -> int:
     question = _("({n}/{total}) {field}?").format(n=state["step"] + 1, total=len(STEPS), field=_(spec.label))
     if spec.kind != CHOICE:
         question += "\n" + _("Type it, or send /cancel to stop.")
-    await update.effective_message.reply_text(question, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    await reply(update, question, reply_markup=InlineKeyboardMarkup(rows) if rows else None)
     return ASK
 
 
@@ -94,7 +94,7 @@ async def _take(update: Update, context: BotContext, raw: str | None) -> int:
         try:
             value = context.services.children.check_field(key, raw)
         except FieldError as error:
-            await update.effective_message.reply_text(
+            await reply(update, 
                 _("{field}: {reason}. Please try again.").format(field=_(BY_KEY[key].label),
                                                                  reason=explain(error, _)))
             return ASK
@@ -128,7 +128,7 @@ async def _confirm(update: Update, context: BotContext) -> int:
     lines = [_("Please check:")] + [f"{_(BY_KEY[k].label)}：{display(k, v, _)}" for k, v in values.items()]
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("Save"), callback_data=f"{PREFIX}:save"),
                                     InlineKeyboardButton(_("Cancel"), callback_data=f"{PREFIX}:cancel")]])
-    await update.effective_message.reply_text("\n".join(lines), reply_markup=markup)
+    await reply(update, "\n".join(lines), reply_markup=markup)
     return CONFIRM
 
 
@@ -137,18 +137,18 @@ async def on_confirm_button(update: Update, context: BotContext) -> int:
     await update.callback_query.answer()
     state = context.user_data.pop("newchild", None)
     if state is None or update.callback_query.data != f"{PREFIX}:save":
-        await update.effective_message.reply_text(_("Cancelled. Nothing was saved."))
+        await reply(update, _("Cancelled. Nothing was saved."))
         return ConversationHandler.END
     actor = await current_actor(update, context)
     try:
         child_id = await context.services.children.create(actor, state["class_id"], state["values"])
     except FieldError as error:
-        await update.effective_message.reply_text(_("Not saved: {reason}.").format(reason=explain(error, _)))
+        await reply(update, _("Not saved: {reason}.").format(reason=explain(error, _)))
         return ConversationHandler.END
     except NotAllowed:
-        await update.effective_message.reply_text(_("You can no longer add children to this class."))
+        await reply(update, _("You can no longer add children to this class."))
         return ConversationHandler.END
-    await update.effective_message.reply_text(
+    await reply(update, 
         _("Saved. Next, invite the child's parents or guardian with /invite."),
         reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(_("Open the record"),
                                                                  callback_data=f"{OPEN}:{child_id}")]]))
@@ -158,7 +158,7 @@ async def on_confirm_button(update: Update, context: BotContext) -> int:
 async def cancel(update: Update, context: BotContext) -> int:
     _ = (await user_translator(update, context)).gettext
     context.user_data.pop("newchild", None)
-    await update.effective_message.reply_text(_("Cancelled. Nothing was saved."))
+    await reply(update, _("Cancelled. Nothing was saved."))
     return ConversationHandler.END
 
 

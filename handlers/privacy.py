@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 CONSENT, WITHDRAW, DELETE, COPY, ERASE = "consent", "withdraw", "delete", "mydata", "erase"
 # Steps: a bare id asks to confirm; yes/no answer. An admin's yes asks again: sure erases, back returns.
 YES, NO, SURE, BACK = "yes", "no", "sure", "back"
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,29 @@ def _payload(data: str | None, prefix: str) -> list[str]:
     return parts[1:] if parts[0] == prefix else []
 
 
+def _id(text: str) -> int | None:
+    """An id from callback data: ASCII digits that fit SQLite's integer, else None (forged)."""
+    return int(text) if _ID.fullmatch(text) else None
+
+
+def _chat_id(update: Update) -> int:
+    # Everything here happens in private chats, where the chat is the person (a button's message may be gone).
+    return update.effective_chat.id if update.effective_chat else update.effective_user.id
+
+
 async def _no_longer_valid(query: CallbackQuery, _) -> None:
     await query.answer(_("This button is no longer valid."))
+
+
+async def _show(update: Update, context: BotContext, text: str, reply_markup: InlineKeyboardMarkup | None = None
+                ) -> None:
+    """Put the outcome where the button was; if that message is gone (deleted, or an inline message), send
+    it anew: the change is made either way, and the person must see it."""
+    query = update.callback_query
+    if query.message is not None and query.message.is_accessible:
+        await query.edit_message_text(text, reply_markup=reply_markup)
+    else:
+        await context.bot.send_message(_chat_id(update), text, reply_markup=reply_markup)
 
 
 def _rules_date(locale: str) -> str:
@@ -90,10 +113,10 @@ def rules_text(_, locale: str) -> str:
 
 
 def _consent_keyboard(child_id: int, _) -> InlineKeyboardMarkup:
-    # One button per row: big targets for thumbs and for eyes that read little.
+    # One plain word a row: big targets for thumbs, and nothing to read but the answer.
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton("✅ " + _("I agree"), callback_data=f"{CONSENT}:{child_id}:{GIVEN}")],
-        [InlineKeyboardButton("❌ " + _("I do not agree"), callback_data=f"{CONSENT}:{child_id}:{REFUSED}")],
+        [InlineKeyboardButton(_("I agree"), callback_data=f"{CONSENT}:{child_id}:{GIVEN}")],
+        [InlineKeyboardButton(_("I do not agree"), callback_data=f"{CONSENT}:{child_id}:{REFUSED}")],
     ])
 
 
@@ -106,7 +129,7 @@ async def ask_consent(update: Update, context: BotContext, child_id: int) -> Non
     if mine is None:
         # Not (or no longer) this child's parent or guardian: the rules, but nothing to answer.
         log.warning("consent asked of person %s for child %s without a family role", actor.person_id, child_id)
-        await context.bot.send_message(update.effective_chat.id, rules_text(_, locale))
+        await context.bot.send_message(_chat_id(update), rules_text(_, locale))
         return
     name = mine.child.name
     text = "\n\n".join([
@@ -115,7 +138,7 @@ async def ask_consent(update: Update, context: BotContext, child_id: int) -> Non
         rules_text(_, locale),
         "❓ " + _("Do you agree that {name}'s information is used in this way?").format(name=name),
     ])
-    await context.bot.send_message(update.effective_chat.id, text, reply_markup=_consent_keyboard(child_id, _))
+    await context.bot.send_message(_chat_id(update), text, reply_markup=_consent_keyboard(child_id, _))
 
 
 def _sharing(mine: OwnChild, _) -> str:
@@ -139,13 +162,13 @@ def _own_answer(mine: OwnChild, _) -> str:
 
 async def on_consent_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    t = await user_translator(update, context)
-    _ = t.gettext
+    _ = (await user_translator(update, context)).gettext
     parts = _payload(query.data, CONSENT)
-    if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in (GIVEN, REFUSED):
+    child_id = _id(parts[0]) if len(parts) == 2 else None
+    if child_id is None or parts[1] not in (GIVEN, REFUSED):
         await _no_longer_valid(query, _)
         return
-    child_id, decision = int(parts[0]), parts[1]
+    decision = parts[1]
     actor = await current_actor(update, context)
     try:
         await context.services.consent.decide(actor, child_id, decision)
@@ -156,16 +179,18 @@ async def on_consent_button(update: Update, context: BotContext) -> None:
     mine = (await _own_children(context, actor)).get(child_id)
     name = mine.child.name if mine else ""
     if decision == GIVEN:
-        text = _("Thank you. Your agreement for {name} is recorded (rules of {date}). The teachers and carers "
-                 "can now see {name}'s record and send you news. You can take it back at any time with "
-                 "/privacy.").format(name=name, date=_rules_date(await user_locale(update, context)))
-        if mine is not None and mine.state != GIVEN:
-            text += "\n\n" + _sharing(mine, _)
+        text = _("Thank you. Your agreement for {name} is recorded (rules of {date}).").format(
+            name=name, date=_rules_date(await user_locale(update, context)))
+        if mine is None or mine.state == GIVEN:
+            text += "\n" + _("The teachers and carers can now see {name}'s record and send you news. You can take "
+                             "it back at any time with /privacy.").format(name=name)
+        else:
+            text += "\n" + _sharing(mine, _)
     else:
         text = _("Your answer is recorded: you do not agree. Nothing about {name} is shared. If you change your "
                  "mind, send /privacy.").format(name=name)
     await query.answer()
-    await query.edit_message_text(text)
+    await _show(update, context, text)
 
 
 def _family_keyboard(children: list[OwnChild], _) -> InlineKeyboardMarkup:
@@ -176,10 +201,15 @@ def _family_keyboard(children: list[OwnChild], _) -> InlineKeyboardMarkup:
     rows = []
     for mine in children:
         cid = mine.child.id
-        buttons = [
-            InlineKeyboardButton(label("✅ " + _("Agree"), mine), callback_data=f"{CONSENT}:{cid}:{GIVEN}")
-            if mine.own != GIVEN else
-            InlineKeyboardButton(label("⛔ " + _("Stop sharing"), mine), callback_data=f"{WITHDRAW}:{cid}"),
+        buttons = []
+        if mine.own != GIVEN:
+            buttons.append(InlineKeyboardButton(label("✅ " + _("Agree"), mine),
+                                                callback_data=f"{CONSENT}:{cid}:{GIVEN}"))
+        # Anyone of the family may stop sharing that is going on, even if another of them agreed.
+        if mine.own == GIVEN or mine.state == GIVEN:
+            buttons.append(InlineKeyboardButton(label("⛔ " + _("Stop sharing"), mine),
+                                                callback_data=f"{WITHDRAW}:{cid}"))
+        buttons += [
             InlineKeyboardButton(label("📄 " + _("Send me a copy"), mine), callback_data=f"{COPY}:{cid}"),
             InlineKeyboardButton(label("🗑 " + _("Ask to delete"), mine), callback_data=f"{DELETE}:{cid}"),
         ]
@@ -198,8 +228,7 @@ async def privacy(update: Update, context: BotContext) -> None:
         icons = {GIVEN: "✅", AWAITING: "⏳", WITHDRAWN: "⛔"}
         lines = [t.ngettext("Your child:", "Your children:", len(children))]
         for mine in children:
-            lines += ["", f"{icons.get(mine.state, '')} {mine.child.name}",
-                      f"{_own_answer(mine, _)} {_sharing(mine, _)}"]
+            lines += ["", f"{icons.get(mine.state, '')} {mine.child.name}", _own_answer(mine, _), _sharing(mine, _)]
         await update.effective_message.reply_text("\n".join(lines), reply_markup=_family_keyboard(children, _))
     if can(actor.grants, DECIDE_DELETION):
         await update.effective_message.reply_text(
@@ -211,11 +240,12 @@ async def _family_press(update: Update, context: BotContext, prefix: str, steps:
     """The child and step of a family button, or None (already answered) when it is forged or stale."""
     query = update.callback_query
     parts = _payload(query.data, prefix)
-    if not 1 <= len(parts) <= 2 or not parts[0].isdigit() or (len(parts) == 2 and parts[1] not in steps):
+    child_id = _id(parts[0]) if 1 <= len(parts) <= 2 else None
+    if child_id is None or (len(parts) == 2 and parts[1] not in steps):
         await _no_longer_valid(query, (await user_translator(update, context)).gettext)
         return None
     actor = await current_actor(update, context)
-    mine = (await _own_children(context, actor)).get(int(parts[0]))
+    mine = (await _own_children(context, actor)).get(child_id)
     if mine is None:
         await _no_longer_valid(query, (await user_translator(update, context)).gettext)
         return None
@@ -237,7 +267,8 @@ async def on_withdraw_button(update: Update, context: BotContext) -> None:
     name = mine.child.name
     if step == "":
         await query.answer()
-        await query.edit_message_text(
+        await _show(
+            update, context,
             _("Stop sharing {name}'s information? The teachers and carers will no longer see {name}'s record "
               "or send you news.").format(name=name),
             reply_markup=_confirm_keyboard(WITHDRAW, mine.child.id, "⛔ " + _("Yes, stop sharing"),
@@ -245,7 +276,7 @@ async def on_withdraw_button(update: Update, context: BotContext) -> None:
         return
     if step == NO:
         await query.answer()
-        await query.edit_message_text(_("Nothing was changed."))
+        await _show(update, context, _("Nothing was changed."))
         return
     try:
         await context.services.consent.decide(actor, mine.child.id, WITHDRAWN)
@@ -254,7 +285,8 @@ async def on_withdraw_button(update: Update, context: BotContext) -> None:
         return
     log.info("person %s withdrew consent for child %s", actor.person_id, mine.child.id)
     await query.answer()
-    await query.edit_message_text(
+    await _show(
+        update, context,
         _("Done: you took back your agreement. Sharing about {name} has stopped. You can agree again at any "
           "time with /privacy.").format(name=name))
 
@@ -269,7 +301,8 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
     name = mine.child.name
     if step == "":
         await query.answer()
-        await query.edit_message_text(
+        await _show(
+            update, context,
             _("Ask for everything about {name} to be deleted? A school admin must confirm the request. Then "
               "{name}'s record, its history and photos are erased for good, and you and the carers can no "
               "longer reach each other about {name} here. This cannot be undone.").format(name=name),
@@ -278,7 +311,7 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         return
     if step == NO:
         await query.answer()
-        await query.edit_message_text(_("Nothing was changed."))
+        await _show(update, context, _("Nothing was changed."))
         return
     try:
         request_id = await context.services.privacy.request_deletion(actor, mine.child.id)
@@ -287,7 +320,8 @@ async def on_delete_button(update: Update, context: BotContext) -> None:
         return
     log.info("person %s asked for erasure of child %s (request %s)", actor.person_id, mine.child.id, request_id)
     await query.answer()
-    await query.edit_message_text(
+    await _show(
+        update, context,
         _("Your request is sent. A school admin will confirm it, and I will tell you when it is done."))
 
 
@@ -300,10 +334,10 @@ def _export_document(data: dict, mine: OwnChild, _, exported_at: str) -> bytes:
         if shown != value:
             entry["shown"] = shown
         fields[key] = entry
-    history = [
-        {**change, "label": _(BY_KEY[change["field"]].label) if change["field"] in BY_KEY else change["field"]}
-        for change in data["history"]
-    ]
+    history = []
+    for change in data["history"]:
+        spec = BY_KEY.get(change["field"])
+        history.append({"field": change["field"], "label": _(spec.label) if spec else change["field"], **change})
     document = {
         "title": _("Everything Qinqing Bridge stores about {name}").format(name=mine.child.name),
         "exported_at": exported_at,
@@ -329,7 +363,7 @@ async def _send_copy(update: Update, context: BotContext, actor: Actor, mine: Ow
         return False
     now = context.services.clock.now().isoformat(timespec="seconds")
     await context.bot.send_document(
-        update.effective_chat.id, _export_document(data, mine, _, now), filename=f"mydata-{mine.child.id}.json",
+        _chat_id(update), _export_document(data, mine, _, now), filename=f"mydata-{mine.child.id}.json",
         caption=_("Everything stored about {name}, as a file for you to keep.").format(name=mine.child.name),
         protect_content=True)
     log.info("person %s exported child %s", actor.person_id, mine.child.id)
@@ -409,7 +443,7 @@ async def deletions(update: Update, context: BotContext) -> None:
 async def _tell_requester(context: BotContext, request: DeletionRequest, name: str, erased: bool) -> bool:
     """Best effort: the person who asked hears the outcome in their own language."""
     for channel, external_id in await context.services.people.identities(request.requested_by):
-        if channel != CHANNEL or not external_id.lstrip("-").isdigit():
+        if channel != CHANNEL or not re.fullmatch(r"-?[0-9]+", external_id):
             continue
         chat_id = int(external_id)
         _ = translator(await context.services.preferences.locale_for(chat_id, None)).gettext
@@ -433,10 +467,11 @@ async def on_erase_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     _ = (await user_translator(update, context)).gettext
     parts = _payload(query.data, ERASE)
-    if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in (YES, NO, SURE, BACK):
+    request_id = _id(parts[0]) if len(parts) == 2 else None
+    if request_id is None or parts[1] not in (YES, NO, SURE, BACK):
         await _no_longer_valid(query, _)
         return
-    request_id, step = int(parts[0]), parts[1]
+    step = parts[1]
     actor = await current_actor(update, context)
     request = next((r for r in await context.services.privacy.open_requests(actor) if r.id == request_id), None)
     if request is None:
@@ -446,7 +481,8 @@ async def on_erase_button(update: Update, context: BotContext) -> None:
     name = child.name if child else "?"
     if step == YES:
         await query.answer()
-        await query.edit_message_text(
+        await _show(
+            update, context,
             _("Erase everything about {name} for good? The record, its history, the consents and the family's "
               "access are deleted and cannot be restored. The audit log keeps only numbers.").format(name=name),
             reply_markup=InlineKeyboardMarkup([
@@ -456,8 +492,8 @@ async def on_erase_button(update: Update, context: BotContext) -> None:
         return
     if step == BACK:
         await query.answer()
-        await query.edit_message_text(
-            await _request_text(context, request, child, _, await user_locale(update, context)),
+        await _show(
+            update, context, await _request_text(context, request, child, _, await user_locale(update, context)),
             reply_markup=_request_keyboard(request_id, _))
         return
     erase = step == SURE
@@ -470,7 +506,7 @@ async def on_erase_button(update: Update, context: BotContext) -> None:
              request_id, request.child_id)
     told = await _tell_requester(context, request, name, erase)
     if erase:
-        # The name leaves this chat too: the edited message keeps only the request's number.
+        # The name leaves this chat too: the message keeps only the number of the request.
         text = _("Erased (request {id}). Nothing about the child is left except numbers in the audit "
                  "log.").format(id=request_id)
     else:
@@ -479,7 +515,7 @@ async def on_erase_button(update: Update, context: BotContext) -> None:
     text += "\n" + (_("I have told the person who asked.") if told else
                     _("I could not reach the person who asked; please tell them yourself."))
     await query.answer()
-    await query.edit_message_text(text)
+    await _show(update, context, text)
 
 
 PRIVATE = filters.ChatType.PRIVATE

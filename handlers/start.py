@@ -11,7 +11,8 @@ from bot.context import BotContext
 from bot.invitations import RELATIONS, InvitationInvalid
 from bot.policy import ADMIN, FAMILY_ROLES, PROXY, ROLE_LABELS, TEACHER
 from handlers import privacy
-from handlers.common import CHANNEL, user_translator
+from handlers.commands import set_chat_commands
+from handlers.common import CHANNEL, current_actor, replace_or_reply, reply, user_locale, user_translator
 
 JOIN, DECLINE = "join", "nojoin"
 
@@ -34,7 +35,7 @@ async def start(update: Update, context: BotContext) -> None:
     if context.args:
         await _offer(update, context, context.args[0])
         return
-    await update.effective_message.reply_text(
+    await reply(update, 
         _(
             "Hello! This is Qinqing Bridge. It connects parents working away from home with the family, "
             "proxy parents and teachers who look after their child.\n\n"
@@ -65,14 +66,14 @@ async def _offer(update: Update, context: BotContext, code: str) -> None:
     try:
         preview = await context.services.invitations.preview(code)
     except InvitationInvalid as invalid:
-        await update.effective_message.reply_text(_invalid_text(invalid.reason, _))
+        await reply(update, _invalid_text(invalid.reason, _))
         return
     inviter = preview.inviter_name or _("the school")
     text = _("{inviter} invites you to join Qinqing Bridge {what}.").format(inviter=inviter,
                                                                           what=describe(preview, _))
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("Accept"), callback_data=f"{JOIN}:{code}"),
                                     InlineKeyboardButton(_("Not now"), callback_data=f"{DECLINE}:")]])
-    await update.effective_message.reply_text(text, reply_markup=markup)
+    await reply(update, text, reply_markup=markup)
 
 
 async def on_join_button(update: Update, context: BotContext) -> None:
@@ -86,29 +87,32 @@ async def on_join_button(update: Update, context: BotContext) -> None:
         grant = await context.services.invitations.accept(code, CHANNEL, str(user.id), name)
     except InvitationInvalid as invalid:
         await query.answer()
-        await query.edit_message_text(_invalid_text(invalid.reason, _))
+        await replace_or_reply(update, _invalid_text(invalid.reason, _))
         return
     await query.answer()
-    await query.edit_message_text(_("Welcome! You have joined {what}.").format(what=describe(preview, _)))
+    await replace_or_reply(update, _("Welcome! You have joined {what}.").format(what=describe(preview, _)))
+    actor = await current_actor(update, context)
+    await set_chat_commands(context.bot, update.effective_chat.id, await user_locale(update, context),
+                            {g.role for g in actor.grants})
     if grant.role in FAMILY_ROLES:
         await privacy.ask_consent(update, context, grant.child_id)
     elif grant.role == TEACHER:
-        await update.effective_message.reply_text(
+        await reply(update, 
             _("Next: send /import with your class roster (/template gives an empty one), or add a child with "
               "/newchild. Then /invite the families."))
     elif grant.role == ADMIN:
-        await update.effective_message.reply_text(
+        await reply(update, 
             _("Next: add classes with /newclass, then /invite their teachers."))
     else:
-        await update.effective_message.reply_text(
+        await reply(update, 
             _("The child's records and news will reach you here once the family has agreed. /children shows them."))
 
 
 async def on_nojoin_button(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
     await update.callback_query.answer()
-    await update.callback_query.edit_message_text(
-        _("All right. The invitation stays valid until it expires; open the link again when you are ready."))
+    await replace_or_reply(
+        update, _("All right. The invitation stays valid until it expires; open the link again when you are ready."))
 
 
 HANDLERS = [

@@ -85,11 +85,13 @@ class Database:
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
-    async def checkpoint(self) -> None:
+    async def checkpoint(self) -> bool:
         """Move the WAL into the database file and truncate it, so erased rows leave no copy behind
-        (secure_delete has already overwritten them in the pages themselves)."""
+        (secure_delete has already overwritten them in the pages themselves). False when another
+        connection's open read (a backup, an sqlite3 shell) kept it from completing."""
         async with self._write_lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            rows = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+        return rows[0][0] == 0
 
     async def user_version(self) -> int:
         row = await self.fetch_one("PRAGMA user_version")

@@ -1,0 +1,203 @@
+"""Erasure on request leaves nothing behind: a canary in every field of a child's record, and in its history,
+must be gone from the database files themselves (main file, WAL and shared memory) once an admin confirms.
+
+The updates go through the durable inbox as in production, so text that came in with a message is covered too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import sqlite3
+from pathlib import Path
+
+import phonenumbers
+import pytest
+
+from bot.intake import Intake
+from bot.record import FIELDS, ID_CHECK, ID_WEIGHTS, id_number_is_valid
+from bot.runner import chat_key, telegram_handle
+from tests.helpers import callback_update, message_update, user
+from tests.test_privacy_handlers import DocumentRecorder
+from tests.world import World
+
+RUN = secrets.token_hex(4)
+MARK = "金丝雀"  # every canary starts with it, so even a truncated copy is found
+
+
+def canary(key: str) -> str:
+    # the field's position, not its name: some fields allow only 20 characters
+    return f"{MARK}{RUN}f{[f.key for f in FIELDS].index(key):02d}"
+
+
+def id_number(region: str, birth: str, sequence: str) -> str:
+    body = region + birth + sequence
+    return body + ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
+
+
+# Choices (sex, boarding, guardianship) and the guardian's age are fixed words or small numbers: they cannot carry
+# a canary, so they get unusual but valid values. Everything else is unique to this run.
+FIXED = {"sex": "female", "boarding": "yes", "guardianship": "unable", "guardian_age": "97"}
+PHONES = {"father_phone": "+8613812345671", "mother_phone": "+8615034567893", "guardian_phone": "+8618645678904"}
+BIRTH = "2013-09-17"
+ID_NUMBER = id_number("411327", "20130917", "583")
+# Edits, so the history holds the first values as well as these.
+EDITS = {"name": f"{MARK}{RUN}newname", "health": f"{MARK}{RUN}newhealth", "father_phone": "+8613756789015",
+         "support": f"{MARK}{RUN}newsupport"}
+SAID_IN_A_MESSAGE = f"{MARK}{RUN}typed"
+
+
+def first_values() -> dict[str, str]:
+    values = {}
+    for spec in FIELDS:
+        if spec.key in FIXED:
+            values[spec.key] = FIXED[spec.key]
+        elif spec.key in PHONES:
+            values[spec.key] = PHONES[spec.key]
+        elif spec.key == "birth_date":
+            values[spec.key] = BIRTH
+        elif spec.key == "id_number":
+            values[spec.key] = ID_NUMBER
+        else:
+            values[spec.key] = canary(spec.key)
+    return values
+
+
+def canaries() -> list[str]:
+    """Every value that must not survive, as stored."""
+    found = [v for k, v in first_values().items() if k not in FIXED]
+    return found + [v for v in EDITS.values() if v not in found] + [SAID_IN_A_MESSAGE, MARK + RUN]
+
+
+def database_bytes(path: str) -> dict[str, bytes]:
+    files = {}
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        file = Path(path + suffix)
+        if file.exists():
+            files[file.name] = file.read_bytes()
+    return files
+
+
+def survivors(path: str) -> list[tuple[str, str, int]]:
+    found = []
+    for name, content in database_bytes(path).items():
+        for value in canaries():
+            at = content.find(value.encode("utf-8"))
+            if at >= 0:
+                found.append((name, value, at))
+    return found
+
+
+@pytest.fixture
+def recorder() -> DocumentRecorder:
+    return DocumentRecorder()
+
+
+async def deliver(app, update: dict) -> None:
+    """One update through the durable intake exactly as in production: stored, handled, finished."""
+    services = app.bot_data.services
+    queue = [update]
+
+    async def fetch(offset):
+        if queue:
+            return [queue.pop()]
+        await asyncio.sleep(0.005)
+        return []
+
+    before = await services.inbox.counts()
+    intake = Intake(services.inbox, fetch, telegram_handle(app), services.clock, key_of=chat_key)
+    running = asyncio.create_task(intake.run())
+    for _ in range(2000):
+        counts = await services.inbox.counts()
+        if counts.done + counts.failed > before.done + before.failed:
+            break
+        await asyncio.sleep(0.005)
+    intake.stop()
+    await running
+    assert (await services.inbox.counts()).failed == before.failed
+
+
+def buttons(call) -> list[str]:
+    return [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+def test_the_canary_values_are_valid_and_cover_every_field():
+    values = first_values()
+    assert set(values) == {f.key for f in FIELDS}
+    assert id_number_is_valid(ID_NUMBER)
+    for phone in [*PHONES.values(), EDITS["father_phone"]]:
+        assert phonenumbers.is_valid_number(phonenumbers.parse(phone))
+    assert len(set(canaries())) == len(canaries())
+
+
+async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, settings, recorder):
+    services = app.bot_data.services
+    world = await World.build(services)
+    teacher = await world.person("陈老师", "teacher", klass="三年级一班")
+    await world.child("对照", birth_date="2015-01-01", health="对照的健康记录")  # another child, to be kept
+    child_id = await services.children.create(await world.actor("陈老师"), world.class_ids["三年级一班"],
+                                              first_values())
+    world.children["canary"] = child_id
+    # Classmates recorded after the child, between the edits, so pages split and cells move around.
+    for i, (key, value) in enumerate(EDITS.items()):
+        for j in range(10):
+            await world.child(f"同学{i}-{j}", health="对花粉过敏，需要随身带药" * 4,
+                              father_address="某省某市某县某镇某村" * 4)
+        await services.children.edit(await world.actor("陈老师"), child_id, key, value)
+    parent = await world.person("李妈妈", "parent", child="canary", relation="母亲")
+    await services.preferences.set_locale(parent, "en")
+    await world.person("王校长", "admin")
+    admin = world.telegram["王校长"]
+    assert (await services.db.fetch_one("PRAGMA encoding"))[0] == "UTF-8"  # so the UTF-8 bytes are the ones to find
+
+    # The parent agrees, looks at the record and takes a copy; a teacher types a canary in a message.
+    await deliver(app, callback_update(f"consent:{child_id}:given", from_user=user(parent)))
+    assert await services.consent.state(child_id) == "given"
+    await deliver(app, message_update(f"小明的情况：{SAID_IN_A_MESSAGE}", from_user=user(teacher)))
+    await deliver(app, message_update("/mydata", from_user=user(parent)))
+    assert [name for name, _content in recorder.files] == [f"mydata-{child_id}.json"]
+    # The scan finds what is there: before erasure, every value of the record and its history is on disk.
+    assert {value for _file, value, _at in survivors(settings.database_path)} >= set(canaries())
+    stored = await services.db.fetch_all("SELECT value FROM child_fields WHERE child_id = ?", (child_id,))
+    assert {r["value"] for r in stored} >= set(EDITS.values())
+
+    # The parent asks for erasure; the admin confirms twice.
+    await deliver(app, callback_update(f"delete:{child_id}", from_user=user(parent)))
+    await deliver(app, callback_update(f"delete:{child_id}:yes", from_user=user(parent)))
+    recorder.clear()
+    await deliver(app, message_update("/deletions", from_user=user(admin)))
+    request_id = int(buttons(recorder.sent(chat_id=admin)[1])[0].split(":")[1])
+    await deliver(app, callback_update(f"erase:{request_id}:yes", from_user=user(admin)))
+    await deliver(app, callback_update(f"erase:{request_id}:sure", from_user=user(admin)))
+    assert await services.db.fetch_one("SELECT id FROM children WHERE id = ?", (child_id,)) is None
+    assert any("erased" in (c.text or "") for c in recorder.sent(chat_id=parent))  # the parent chose English
+
+    # While the bot still runs: the main file, the WAL and the shared memory hold no canary.
+    assert survivors(settings.database_path) == []
+
+    # The audit keeps the story of the record, by ids and field names only; nobody can change or remove it.
+    audit = await services.db.fetch_all("SELECT actor_id, action, detail FROM audit_log WHERE child_id = ? "
+                                        "ORDER BY id", (child_id,))
+    actions = [a["action"] for a in audit]
+    for expected in ("create", "edit", "consent_given", "export", "request_deletion", "erase"):
+        assert expected in actions
+    assert audit[-1]["action"] == "erase" and audit[-1]["detail"] == f"request={request_id}"
+    assert audit[-1]["actor_id"] == world.people["王校长"]
+    assert all(re.fullmatch(r"[a-z_,=0-9-]*", a["detail"]) for a in audit), [a["detail"] for a in audit]
+    for statement in ("UPDATE audit_log SET detail = 'x' WHERE child_id = ?",
+                      "DELETE FROM audit_log WHERE child_id = ?"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            async with services.db.transaction() as conn:
+                await conn.execute(statement, (child_id,))
+    assert len(await services.db.fetch_all("SELECT id FROM audit_log WHERE child_id = ?", (child_id,))) == len(audit)
+
+    # The other child is untouched.
+    other = await services.db.fetch_one("SELECT value FROM child_fields WHERE child_id = ? AND field = 'health'",
+                                        (world.children["对照"],))
+    assert other["value"] == "对照的健康记录"
+
+    # And once everything is closed, the files at rest hold none either.
+    await services.db.close()
+    app.bot_data.services = None  # closed here already: nothing left for post_shutdown to close
+    assert survivors(settings.database_path) == []
