@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.app import open_services
+from bot.clock import SystemClock
 from bot.i18n import LOCALE_NAMES, Translator, translator
 from bot.logs import configure_logging
 from bot.runner import run_bot
@@ -22,6 +24,8 @@ from bot.settings import Settings
 
 DEMO_TOKEN = "7000000001:DEMO-sandbox-token-not-a-real-one"
 REPLY_TIMEOUT = 10.0
+DEMO_SCHOOL = "希望小学"
+DEMO_CLASS = "三年级一班"
 
 
 class Transcript:
@@ -39,7 +43,13 @@ class Transcript:
         _ = self._
         name = self.names.get(event.chat_id, str(event.chat_id))
         if event.kind == "user_message":
-            self._lines(f"👤 {name}", event.text or event.caption or f"[{_('attachment')}]")
+            document = event.message.get("document") if isinstance(event.message, dict) else None
+            if document:
+                label = _("file")
+                self._lines(f"👤 {name}", f"[{label}: {document.get('file_name', '')}]")
+            else:
+                attachment = _("attachment")
+                self._lines(f"👤 {name}", event.text or event.caption or f"[{attachment}]")
         elif event.kind == "callback":
             label = event.label or event.text or ""
             print(f"👤 {name} " + _("presses [{button}]").format(button=label), file=self.out)
@@ -48,7 +58,16 @@ class Transcript:
             if event.kind == "edit":
                 speaker += " " + _("(edits its message)")
             message = event.message
-            self._lines(f"🤖 {speaker}", getattr(message, "content", None) or "")
+            content = getattr(message, "content", None) or ""
+            kind = getattr(message, "kind", "text")
+            if kind == "photo":
+                picture = _("picture")
+                content = f"[{picture}] {content}"
+            elif kind == "document":
+                name = (message.message.get("document") or {}).get("file_name", "")
+                label = _("file")
+                content = f"[{label}: {name}] {content}"
+            self._lines(f"🤖 {speaker}", content)
             rows = getattr(message, "buttons", None) or []
             for row in rows:
                 print("      " + "  ".join(f"[ {label} ]" for label in row), file=self.out)
@@ -70,8 +89,6 @@ async def play(locale: str, out: TextIO) -> None:
 
     tr = translator(locale)
     _ = tr.gettext
-    other = next(code for code in LOCALE_NAMES if code != locale)
-    app_language = {"zh_CN": "zh-hans", "en": "en"}
     transcript = Transcript(tr, out)
     print(_("Qinqing Bridge demo: the real bot against the offline Telegram sandbox"), file=out)
 
@@ -80,48 +97,128 @@ async def play(locale: str, out: TextIO) -> None:
         with tempfile.TemporaryDirectory(prefix="qinqing-demo-") as tmp:
             settings = Settings(token=DEMO_TOKEN, base_url=sb.base_url, base_file_url=sb.base_file_url,
                                 database_path=str(Path(tmp) / "demo.sqlite3"), poll_timeout=5)
+            code = await _bootstrap(settings, transcript, _)
             stop = asyncio.Event()
             bot = asyncio.create_task(run_bot(settings, stop=stop, install_signal_handlers=False))
             try:
-                await _scenes(sb, transcript, _, app_language[locale], LOCALE_NAMES[other])
+                await Scenes(sb, transcript, _, locale).play(code)
             finally:
                 stop.set()
                 await asyncio.wait_for(bot, 30)
     print("\n" + _("The demo has ended."), file=out)
 
 
-async def _scenes(sb, transcript: Transcript, _: Callable[[str], str], language_code: str, other_language: str) -> None:
-    def person(user_id: int, name: str):
-        transcript.names[user_id] = name
-        return sb.user(user_id, name, language_code=language_code)
-
-    grandma = person(2001, _("Grandma Wang (guardian)"))
-    father = person(2002, _("Li Jianguo (father, working in Shenzhen)"))
-
-    transcript.scene(_("A grandmother opens Qinqing Bridge for the first time"))
-    await grandma.start()
-    await _expect(grandma.wait_message())
-    await grandma.send_text(_("Hello, the teacher told me to come here"))
-    await _expect(grandma.wait_message())
-
-    transcript.scene(_("A father follows an invitation link that is no longer valid"))
-    await father.start(payload="old-code-from-last-term")
-    await _expect(father.wait_message())
-    await father.send_command("help")
-    await _expect(father.wait_message())
-
-    transcript.scene(_("The father reads better in another language and switches"))
-    await father.send_command("language")
-    choice = await _expect(father.wait_message())
-    await father.press(other_language, message_id=choice.message_id)
-    await _expect(_until(lambda: choice.edits))
-    await father.send_command("cancel")
-    await _expect(father.wait_message())
+async def _bootstrap(settings: Settings, transcript: Transcript, _) -> str:
+    """What the person who runs the server does once: `python -m bot invite --school …`."""
+    transcript.scene(_("The school's IT helper creates the first admin's invitation"))
+    services = await open_services(settings, SystemClock())
+    try:
+        issued = await services.invitations.bootstrap_admin(DEMO_SCHOOL)
+    finally:
+        await services.db.close()
+    print(f"$ python -m bot invite --school {DEMO_SCHOOL}", file=transcript.out)
+    print("  " + _("Code: {code}   (or send “/start {code}” to the bot)").format(code=issued.code), file=transcript.out)
+    return issued.code
 
 
-async def _until(condition: Callable[[], object], step: float = 0.02) -> None:
-    while not condition():
-        await asyncio.sleep(step)
+def roster_xlsx() -> bytes:
+    """A small class list, as a school office would send it."""
+    import io
+
+    import openpyxl
+
+    from bot.roster import HEADERS
+
+    columns = ["class", "name", "sex", "birth_date", "mother_name", "mother_phone", "mother_city", "guardian_name",
+               "guardian_relation", "personality", "interests"]
+    rows = [
+        [DEMO_CLASS, "李小明", "男", "2016-05-01", "张丽", "13800138000", "深圳", "王秀英", "奶奶", "开朗，爱笑", "画画"],
+        [DEMO_CLASS, "陈小红", "女", "2015-11-12", "刘芳", "13900139000", "东莞", "陈大山", "爷爷", "安静", "唱歌"],
+        [DEMO_CLASS, "赵小刚", "男", "2016-02-20", "孙梅", "13700137000", "杭州", "赵春花", "外婆", "好动", "踢球"],
+    ]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([HEADERS[c] for c in columns])
+    for row in rows:
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+class Scenes:
+    def __init__(self, sb, transcript: Transcript, _: Callable[[str], str], locale: str) -> None:
+        self.sb = sb
+        self.transcript = transcript
+        self._ = _
+        self.language_code = {"zh_CN": "zh-hans", "en": "en"}[locale]
+        self.other_language = LOCALE_NAMES[next(code for code in LOCALE_NAMES if code != locale)]
+
+    def person(self, user_id: int, name: str):
+        self.transcript.names[user_id] = name
+        return self.sb.user(user_id, name, language_code=self.language_code)
+
+    async def join(self, person, code: str, then: str):
+        """Open an invitation link, accept, and return the message that follows (it mentions `then`)."""
+        await person.start(payload=code)
+        offer = await _expect(person.wait_message())
+        await person.press(self._("Accept"), message_id=offer.message_id)
+        return await _expect(person.wait_message(predicate=lambda m: then in (m.content or "")))
+
+    @staticmethod
+    def code_in(text: str) -> str:
+        return text.rsplit("/start ", 1)[1].split()[0]
+
+    async def play(self, admin_code: str) -> None:
+        _ = self._
+        principal = self.person(2001, _("Principal Zhou (school admin)"))
+        teacher = self.person(2002, _("Teacher Wang (class teacher)"))
+        mother = self.person(2003, _("Zhang Li (Xiaoming's mother, working in Shenzhen)"))
+        neighbour = self.person(2004, _("A neighbour without an invitation"))
+
+        self.transcript.scene(_("The principal joins, adds a class and invites its teacher"))
+        await self.join(principal, admin_code, "/newclass")
+        await principal.send_command("newclass", DEMO_CLASS)
+        await _expect(principal.wait_message())
+        await principal.send_command("invite")
+        await _expect(principal.wait_message())
+        await principal.press(_("Invite a {role}").format(role=_("class teacher")))
+        await _expect(principal.wait_message())
+        await principal.press(DEMO_CLASS)
+        await _expect(principal.wait_message())  # the QR code
+        teacher_code = self.code_in((await _expect(principal.wait_message())).text)
+
+        self.transcript.scene(_("The teacher joins and imports the class roster"))
+        await self.join(teacher, teacher_code, "/import")
+        await teacher.send_command("import")
+        await _expect(teacher.wait_message())
+        await teacher.send_document(_("class roster") + ".xlsx", roster_xlsx(),
+                                    mime_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        await _expect(teacher.wait_message())
+        await teacher.send_command("invite", "母亲 李小明")
+        await _expect(teacher.wait_message())  # the QR code
+        mother_code = self.code_in((await _expect(teacher.wait_message())).text)
+
+        self.transcript.scene(_("Xiaoming's mother opens the link on her phone, reads the rules and agrees"))
+        rules = await self.join(mother, mother_code, "/privacy")
+        await mother.press(_("I agree"), message_id=rules.message_id)
+        await _expect(mother.wait_until(lambda: rules.edits))
+        await mother.send_command("child")
+        await _expect(mother.wait_message(predicate=lambda m: "李小明" in (m.content or "")))
+
+        self.transcript.scene(_("Someone without an invitation finds the bot"))
+        await neighbour.start()
+        await _expect(neighbour.wait_message())
+        await neighbour.start(payload="old-code-from-last-term")
+        await _expect(neighbour.wait_message())
+
+        self.transcript.scene(_("The mother reads better in another language and switches"))
+        await mother.send_command("language")
+        choice = await _expect(mother.wait_message(predicate=lambda m: bool(m.buttons)))
+        await mother.press(self.other_language, message_id=choice.message_id)
+        await _expect(mother.wait_until(lambda: choice.edits))
+        await mother.send_command("help")
+        await _expect(mother.wait_message())
 
 
 def main(locale: str) -> int:

@@ -217,8 +217,8 @@ async def invitations(update: Update, context: BotContext) -> None:
         elif inv.class_id:
             klass = await context.services.people.school_class(inv.class_id)
             target = klass.name if klass else ""
-        label = f"#{inv.id} {_(ROLE_LABELS[inv.role])} {target} · {_('until')} {inv.expires_at[:10]}"
-        lines.append(label)
+        until = _("valid until {date}").format(date=inv.expires_at[:10])
+        lines.append(f"#{inv.id} {_(ROLE_LABELS[inv.role])} {target} · {until}")
         rows.append([InlineKeyboardButton(_("Revoke #{id}").format(id=inv.id), callback_data=f"{REVOKE}:{inv.id}")])
     await reply(update, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows))
 

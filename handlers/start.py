@@ -68,9 +68,11 @@ async def _offer(update: Update, context: BotContext, code: str) -> None:
     except InvitationInvalid as invalid:
         await reply(update, _invalid_text(invalid.reason, _))
         return
-    inviter = preview.inviter_name or _("the school")
-    text = _("{inviter} invites you to join Qinqing Bridge {what}.").format(inviter=inviter,
-                                                                          what=describe(preview, _))
+    if preview.inviter_name:
+        text = _("{inviter} invites you to join Qinqing Bridge {what}.").format(inviter=preview.inviter_name,
+                                                                              what=describe(preview, _))
+    else:  # the first admin, invited from the command line
+        text = _("You are invited to join Qinqing Bridge {what}.").format(what=describe(preview, _))
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("Accept"), callback_data=f"{JOIN}:{code}"),
                                     InlineKeyboardButton(_("Not now"), callback_data=f"{DECLINE}:")]])
     await reply(update, text, reply_markup=markup)

@@ -92,10 +92,22 @@ async def build_world(services) -> tuple[World, dict]:
     await world.person("mother_y", PARENT, child="CANARYY", relation="mother")
     await world.consent("CANARYX", by="mother_x")
     await world.consent("CANARYY", by="mother_y")
+    # A waiting erasure request, so that the admins' /deletions hands out its buttons too.
+    await services.privacy.request_deletion(await world.actor("mother_y"), world.children["Y"])
     async with services.db.transaction() as conn:
         await services.people.revoke_grant(conn, world.grants["removed_mother_x"][0], world.people["admin"],
                                            "2026-03-01T00:00:00")
     return world, canaries
+
+
+OUTSIDERS = ("stranger", "removed_mother_x", "admin_elsewhere", "teacher_other_class")
+
+
+async def tables(db) -> dict[str, list[tuple]]:
+    """Every table but the inbox and language choices (anyone may choose a language)."""
+    names = [r[0] for r in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {n: [tuple(r) for r in await db.fetch_all(f"SELECT * FROM {n}")]
+            for n in names if n not in ("inbox", "user_preferences")}
 
 
 def everything_said(calls) -> str:
@@ -141,10 +153,13 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
         recorder.clear()
 
         me = user(world.telegram[actor], "zh-hans", actor)
+        before = await tables(services.db)
         await run_session(feed, me)
         for data in sorted(buttons):
             await feed(callback_update(data, from_user=me))
         said = everything_said(recorder.calls)
+        if actor in OUTSIDERS:
+            assert await tables(services.db) == before, f"{actor} changed something"
         assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
         grants = (await world.actor(actor)).grants

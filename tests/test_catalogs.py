@@ -65,3 +65,11 @@ def test_translations_keep_every_placeholder(locale):
         strings = [message.string] if isinstance(message.string, str) else list(message.string)
         for string in strings:
             assert sorted(PLACEHOLDER.findall(string)) == sorted(PLACEHOLDER.findall(_msgid(message.id))), message.id
+
+
+def test_no_message_id_hides_inside_an_f_string():
+    """Babel cannot see _("…") inside an f-string; such a text would stay untranslated without any test noticing."""
+    hidden = re.compile(r"""\{_\(\s*["']""")
+    found = [f"{path.relative_to(ROOT)}:{n}" for source in SOURCES for path in (ROOT / source).rglob("*.py")
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if hidden.search(line)]
+    assert found == []

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 import openpyxl
 import pytest
 
-from bot.app import build_application, initialized
 from bot.i18n import translator
 from bot.roster import HEADERS, ROW_PROBLEM_LINE, ROW_PROBLEMS, ImportResult, RowProblem
-from bot.runner import telegram_handle
 from handlers.roster import explain_row_problem, import_summary
 from storage.children import ChildrenRepository
 from tests.helpers import Call, RecordingRequest, message_update, user
@@ -58,20 +56,8 @@ class FileServingRequest(RecordingRequest):
 
 @pytest.fixture
 def recorder() -> FileServingRequest:
+    """Overrides conftest's recorder, so conftest's app and feed serve files to this module's tests."""
     return FileServingRequest()
-
-
-@pytest.fixture
-async def app(settings, clock, recorder):
-    application = build_application(settings, clock=clock, request=recorder)
-    async with initialized(application):
-        recorder.clear()
-        yield application
-
-
-@pytest.fixture
-def feed(app):
-    return telegram_handle(app)
 
 
 @pytest.fixture
