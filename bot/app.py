@@ -13,7 +13,9 @@ from bot.clock import Clock, SystemClock
 from bot.context import BotContext, BotData, Services
 from bot.children import ChildrenService
 from bot.consent import ConsentService
+from bot.delivery import DeliveryNotices
 from bot.invitations import InvitationService
+from bot.outbox import Outbox
 from bot.people import Directory
 from bot.preferences import PreferencesService
 from bot.privacy import PrivacyService
@@ -26,6 +28,7 @@ from storage.db import Database
 from storage.deletions import DeletionsRepository
 from storage.inbox import InboxRepository
 from storage.invitations import InvitationsRepository
+from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.preferences import PreferencesRepository
 
@@ -42,12 +45,14 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     people = PeopleRepository(db)
     children = ChildrenRepository(db)
     consent = ConsentService(db, children, ConsentsRepository(db), clock)
+    preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale)
+    outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
     return Services(
         settings=settings,
         clock=clock,
         db=db,
         inbox=InboxRepository(db),
-        preferences=PreferencesService(PreferencesRepository(db), clock, settings.default_locale),
+        preferences=preferences,
         people=people,
         directory=Directory(people),
         invitations=InvitationService(db, people, children, InvitationsRepository(db), clock),
@@ -55,6 +60,8 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
         privacy=PrivacyService(db, children, DeletionsRepository(db), clock),
         roster=RosterService(db, people, clock, children),
+        outbox=outbox,
+        notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
     )
 
 

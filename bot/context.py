@@ -9,7 +9,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.children import ChildrenService
 from bot.clock import Clock
 from bot.consent import ConsentService
+from bot.delivery import DeliveryNotices
 from bot.invitations import InvitationService
+from bot.outbox import Outbox
 from bot.people import Directory
 from bot.preferences import PreferencesService
 from bot.privacy import PrivacyService
@@ -36,6 +38,8 @@ class Services:
     children: ChildrenService
     privacy: PrivacyService
     roster: RosterService
+    outbox: Outbox
+    notices: DeliveryNotices
 
 
 class BotData:

@@ -8,7 +8,7 @@ import signal
 import warnings
 from datetime import timedelta
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.warnings import PTBUserWarning
 from telegram.ext import Application
@@ -17,6 +17,8 @@ from bot.app import build_application, initialized
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
+from bot.sender import Limits, Rates, Sender
+from bot.transport import TelegramTransport
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -97,12 +99,21 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
                 loop.add_signal_handler(sig, intake.stop)
         if stop is not None:
             asyncio.create_task(_stop_when(stop, intake))
+        # The sender's Bot shares the application's connection pool (and a test's recording request).
+        sender_bot = Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url,
+                         request=app.bot.request)
+        sender = Sender(services.outbox.repo, TelegramTransport(sender_bot), clock,
+                        Limits(Rates(overall_per_second=settings.send_rate)), services.notices.undeliverable)
+        services.outbox.wake = sender.wake
         await app.start()
+        sending = asyncio.create_task(sender.run(), name="outbox-sender")
         try:
             app.job_queue.run_repeating(maintenance_job, interval=timedelta(hours=1), first=timedelta(seconds=30))
             log.info("bot %s is running", app.bot.id)
             await intake.run()
         finally:
+            sender.stop()  # the message in flight is finished; the rest waits in the outbox for the next start
+            await sending
             await app.stop()
             if install_signal_handlers:
                 for sig in (signal.SIGINT, signal.SIGTERM):

@@ -38,6 +38,8 @@ class Settings:
     log_level: str = "INFO"
     # Long-polling wait for getUpdates; short in tests so a stop is quick.
     poll_timeout: int = 25
+    # Messages a second the outbox may send in all (Telegram allows about 30).
+    send_rate: float = 25.0
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         return f"Settings(base_url={self.base_url!r}, database_path={self.database_path!r}, ...)"
@@ -119,5 +121,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Se
         if not poll.isdigit() or not 0 <= int(poll) <= 50:
             raise ConfigError("POLL_TIMEOUT", _("POLL_TIMEOUT must be a whole number of seconds from 0 to 50."))
         values["poll_timeout"] = int(poll)
+
+    rate = get("SEND_RATE")
+    if rate:
+        try:
+            values["send_rate"] = float(rate)
+        except ValueError:
+            values["send_rate"] = 0.0
+        if not 0 < values["send_rate"] <= 30:
+            raise ConfigError("SEND_RATE", _("SEND_RATE must be a number of messages a second, above 0 and at most 30."))
 
     return Settings(**values)  # type: ignore[arg-type]

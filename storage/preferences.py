@@ -13,6 +13,9 @@ class Preferences:
     user_id: int
     locale: str | None
     timezone: str | None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    quiet_off: bool = False
 
 
 class PreferencesRepository:
@@ -21,9 +24,23 @@ class PreferencesRepository:
 
     async def get(self, user_id: int) -> Preferences | None:
         row = await self._db.fetch_one(
-            "SELECT user_id, locale, timezone FROM user_preferences WHERE user_id = ?", (user_id,)
+            "SELECT user_id, locale, timezone, quiet_start, quiet_end, quiet_off FROM user_preferences "
+            "WHERE user_id = ?", (user_id,)
         )
-        return None if row is None else Preferences(row["user_id"], row["locale"], row["timezone"])
+        if row is None:
+            return None
+        return Preferences(row["user_id"], row["locale"], row["timezone"], row["quiet_start"], row["quiet_end"],
+                           bool(row["quiet_off"]))
+
+    async def set_quiet_hours(self, user_id: int, start: str | None, end: str | None, off: bool, zone: str | None,
+                              now: datetime) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO user_preferences (user_id, quiet_start, quiet_end, quiet_off, timezone, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET quiet_start = excluded.quiet_start, "
+                "quiet_end = excluded.quiet_end, quiet_off = excluded.quiet_off, "
+                "timezone = COALESCE(excluded.timezone, user_preferences.timezone), updated_at = excluded.updated_at",
+                (user_id, start, end, int(off), zone, now.isoformat(timespec="seconds")))
 
     async def set_locale(self, user_id: int, locale: str, now: datetime) -> None:
         async with self._db.transaction() as conn:

@@ -1,0 +1,65 @@
+"""What follows a delivery that failed for good: the recipient is marked unreachable (if that was why), and
+the person who wrote (and the child's class teacher) are told, each in their own language."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.clock import Clock
+from bot.i18n import translator
+from bot.outbox import Outbox
+from bot.preferences import PreferencesService
+from storage.children import ChildrenRepository
+from storage.db import Database
+from storage.outbox import OutboxRepository, OutboxRow
+from storage.people import PeopleRepository
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+
+
+class DeliveryNotices:
+    def __init__(self, db: Database, outbox: Outbox, people: PeopleRepository, children: ChildrenRepository,
+                 preferences: PreferencesService, clock: Clock) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._people = people
+        self._children = children
+        self._preferences = preferences
+        self._clock = clock
+
+    async def telegram_id(self, person_id: int) -> str | None:
+        return next((ext for channel, ext in await self._people.identities(person_id) if channel == CHANNEL), None)
+
+    async def undeliverable(self, row: OutboxRow, error: str) -> None:
+        now = self._clock.now().isoformat(timespec="seconds")
+        unreachable = error.startswith("Unreachable")
+        recipient = await self._people.person(row.person_id) if row.person_id else None
+        tell = [row.notify_person_id] if row.notify_person_id else []
+        if row.child_id is not None:
+            child = await self._children.get(row.child_id)
+            if child is not None:
+                tell += [g.person_id for g in await self._people.grants_for_child(child.id, child.school_id,
+                                                                                   child.class_id)
+                         if g.role == "teacher"]
+        notices = []
+        for person_id in dict.fromkeys(tell):
+            if person_id == row.person_id:
+                continue
+            chat = await self.telegram_id(person_id)
+            if chat is None:
+                continue
+            _ = translator(await self._preferences.locale_for(int(chat), None)).gettext
+            name = recipient.display_name if recipient else _("the recipient")
+            if unreachable:
+                text = _("A message to {name} could not be delivered: they have blocked Qinqing Bridge or have "
+                         "not opened it yet. Please ask them to open the bot and press Start.").format(name=name)
+            else:
+                text = _("A message to {name} could not be delivered: Telegram refused it.").format(name=name)
+            notices += Outbox.texts(f"undeliverable:{row.id}:{person_id}", CHANNEL, chat, text, person_id=person_id)
+        async with self._db.transaction() as conn:
+            if unreachable:
+                await OutboxRepository.set_reachable(conn, row.channel, row.recipient, False, error[:60], now)
+            if notices:
+                await self._outbox.add(conn, notices)
+        log.info("outbox row %s undeliverable; %s people told", row.id, len(notices))

@@ -1,0 +1,194 @@
+"""The sender: drains the outbox one message at a time, within the channel's rate limits by construction.
+
+One message is in flight at a time, so a crash can repeat at most that one (Telegram has no idempotent
+send). That is plenty: a send takes a few milliseconds and the limits allow 25 a second. Rows are chosen,
+not waited for: the oldest due message whose chat has room goes next, so one busy chat holds up no other.
+The limits are aiolimiter leaky buckets: overall, per private chat (with a short burst), per group.
+Knows nothing of Telegram: the transport is passed in and raises the failures below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time as monotonic_time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from aiolimiter import AsyncLimiter
+
+from bot.clock import Clock
+from storage.outbox import OutboxRepository, OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+class Throttled(Exception):
+    """The channel asks us to wait (Telegram's 429 with retry_after)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+class Unreachable(Exception):
+    """The recipient cannot receive: blocked the bot, never started it, deactivated."""
+
+
+class Rejected(Exception):
+    """The channel refuses this message for good (too long, bad entities, chat not found)."""
+
+
+class Transient(Exception):
+    """A network failure, a time-out or a server error: worth trying again later."""
+
+
+class Transport(Protocol):
+    async def send(self, row: OutboxRow) -> str | None:
+        """Deliver one row; return the channel's id of what was delivered."""
+
+
+@dataclass(frozen=True)
+class Rates:
+    overall_per_second: float = 25.0
+    chat_per_second: float = 1.0
+    chat_burst: int = 2
+    group_per_minute: int = 18  # Telegram allows 20; a margin keeps clock skew from tipping it over
+
+
+class Limits:
+    def __init__(self, rates: Rates) -> None:
+        self.rates = rates
+        self._overall = AsyncLimiter(rates.overall_per_second, 1.0)
+        self._chats: dict[str, AsyncLimiter] = {}
+
+    def _chat(self, recipient: str) -> AsyncLimiter:
+        limiter = self._chats.get(recipient)
+        if limiter is None:
+            if recipient.startswith("-"):  # groups and channels have negative ids
+                limiter = AsyncLimiter(self.rates.group_per_minute, 60.0)
+            else:
+                burst = self.rates.chat_burst
+                limiter = AsyncLimiter(burst, burst / self.rates.chat_per_second)
+            if len(self._chats) > 10_000:
+                self._chats.clear()  # idle buckets are full anyway; forgetting them loses nothing
+            self._chats[recipient] = limiter
+        return limiter
+
+    def ready(self, recipient: str) -> bool:
+        return self._overall.has_capacity() and self._chat(recipient).has_capacity()
+
+    async def take(self, recipient: str) -> None:
+        await self._overall.acquire()
+        await self._chat(recipient).acquire()
+
+
+UndeliverableHook = Callable[[OutboxRow, str], Awaitable[None]]
+SENT, LIMITED, IDLE = "sent", "limited", "idle"
+
+
+class Sender:
+    MAX_ATTEMPTS = 8
+    BACKOFF_CAP = 600.0
+    IDLE_POLL = 1.0  # how often to look for rows that became due (quiet hours end, backoff over)
+
+    def __init__(self, repo: OutboxRepository, transport: Transport, clock: Clock, limits: Limits,
+                 on_undeliverable: UndeliverableHook | None = None) -> None:
+        self._repo = repo
+        self._transport = transport
+        self._clock = clock
+        self._limits = limits
+        self._on_undeliverable = on_undeliverable
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._paused_until = 0.0  # monotonic: after a flood wait, nothing is sent until then
+        self.sent = 0
+
+    def wake(self) -> None:
+        """Something was enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        recovered = await self._repo.recover()
+        if recovered:
+            log.info("%s outbox rows were in flight at the last stop; sending them again", recovered)
+        while not self._stopping.is_set():
+            outcome = await self.step()
+            if outcome == SENT:
+                continue
+            pause = self._paused_until - monotonic_time.monotonic()
+            if pause > 0:
+                await self._sleep(pause, wakeable=False)
+            elif outcome == LIMITED:
+                await self._sleep(0.5 / self._limits.rates.overall_per_second, wakeable=False)
+            else:
+                await self._sleep(self.IDLE_POLL, wakeable=True)
+
+    async def _sleep(self, seconds: float, *, wakeable: bool) -> None:
+        """Wait; a stop always ends the wait, new mail only when nothing else is holding us back."""
+        self._wake.clear()
+        waiter = self._wake.wait() if wakeable else self._stopping.wait()
+        try:
+            await asyncio.wait_for(waiter, timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def step(self) -> str:
+        """Send the next message that may go now: SENT, LIMITED (due, but every such chat is at its limit)
+        or IDLE (nothing due)."""
+        if monotonic_time.monotonic() < self._paused_until:
+            return LIMITED
+        due = await self._repo.due(_iso(self._clock.now()))
+        for row in due:
+            if not self._limits.ready(row.recipient):
+                continue
+            if not await self._repo.lease(row.id):
+                continue
+            await self._limits.take(row.recipient)
+            await self._deliver(row)
+            return SENT
+        return LIMITED if due else IDLE
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        now = self._clock.now()
+        try:
+            external_id = await self._transport.send(row)
+        except Throttled as exc:
+            self._paused_until = monotonic_time.monotonic() + exc.seconds
+            log.warning("flood control: pausing all sends for %.1f s", exc.seconds)
+            await self._repo.retry_at(row.id, _iso(now + timedelta(seconds=exc.seconds)), "Throttled",
+                                      count_attempt=False)
+        except Unreachable as exc:
+            await self._give_up(row, "undeliverable", f"Unreachable:{exc}", now)
+        except Rejected as exc:
+            await self._give_up(row, "undeliverable", f"Rejected:{exc}", now)
+        except Transient as exc:
+            if row.attempts + 1 >= self.MAX_ATTEMPTS:
+                await self._give_up(row, "parked", f"Transient:{exc}", now)
+            else:
+                delay = min(self.BACKOFF_CAP, 2.0 ** (row.attempts + 1)) * random.uniform(0.5, 1.5)
+                log.info("outbox row %s: %s; retry in %.1f s", row.id, exc, delay)
+                await self._repo.retry_at(row.id, _iso(now + timedelta(seconds=delay)), f"Transient:{exc}")
+        else:
+            await self._repo.mark_sent(row.id, external_id, _iso(self._clock.now()))
+            self.sent += 1
+
+    async def _give_up(self, row: OutboxRow, state: str, error: str, now: datetime) -> None:
+        log.warning("outbox row %s ends %s (%s)", row.id, state, error)
+        await self._repo.finish(row.id, state, error, _iso(now))
+        if self._on_undeliverable is not None:
+            try:
+                await self._on_undeliverable(row, error)
+            except Exception:
+                log.exception("could not report undeliverable outbox row %s", row.id)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")

@@ -1,0 +1,61 @@
+"""The Telegram side of the sender: an outbox row becomes a Bot API call, and Telegram's errors become the
+sender's four kinds of failure. The order of the except clauses matters: BadRequest and the others are
+subclasses of NetworkError."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from bot.sender import Rejected, Throttled, Transient, Unreachable
+from storage.outbox import OutboxRow
+
+
+class TelegramTransport:
+    def __init__(self, bot: Bot) -> None:
+        # A plain Bot, not the application's: pacing and retries are the sender's, and the application's
+        # rate limiter (which replies use) would retry a 429 by itself.
+        self._bot = bot
+
+    async def send(self, row: OutboxRow) -> str | None:
+        try:
+            return await self._call(row)
+        except RetryAfter as exc:
+            seconds = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after
+            raise Throttled(float(seconds)) from None
+        except Forbidden as exc:
+            raise Unreachable(_reason(exc)) from None
+        except BadRequest as exc:
+            raise Rejected(_reason(exc)) from None
+        except TimedOut:
+            raise Transient("TimedOut") from None
+        except NetworkError as exc:  # includes 5xx answers
+            raise Transient(_reason(exc)) from None
+        except TelegramError as exc:
+            raise Rejected(type(exc).__name__) from None
+
+    async def _call(self, row: OutboxRow) -> str | None:
+        p = row.payload
+        common = {"protect_content": p.get("protect", False)}
+        if p.get("reply_markup"):
+            common["reply_markup"] = InlineKeyboardMarkup.de_json(p["reply_markup"], self._bot)
+        if p.get("reply_to"):
+            # A reply to a message that is gone still goes out, just without the quote.
+            common["reply_parameters"] = ReplyParameters(int(p["reply_to"]), allow_sending_without_reply=True)
+        if row.kind == "text":
+            message = await self._bot.send_message(row.recipient, p["text"], **common)
+            return str(message.message_id)
+        if row.kind == "copy":
+            caption = {"caption": p["caption"]} if "caption" in p else {}
+            message_id = await self._bot.copy_message(row.recipient, p["from_chat_id"], int(p["message_id"]),
+                                                      **caption, **common)
+            return str(message_id.message_id)
+        raise Rejected(f"unknown kind {row.kind}")
+
+
+def _reason(exc: TelegramError) -> str:
+    """Telegram's error text says what went wrong ("Forbidden: bot was blocked by the user"); it holds no
+    content of ours, so it may be logged and stored."""
+    return exc.message[:120]

@@ -1,0 +1,5 @@
+"""The parent ↔ carer relay."""
+
+from __future__ import annotations
+
+HANDLERS: list = []

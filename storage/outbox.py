@@ -1,0 +1,137 @@
+"""The outbox: rows to deliver, leased one at a time by the sender, recovered after a crash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to enqueue. `dedupe_key` makes enqueueing the same thing twice harmless."""
+
+    dedupe_key: str
+    channel: str
+    recipient: str
+    kind: str
+    payload: dict
+    person_id: int | None = None
+    urgent: bool = False
+    notify_person_id: int | None = None
+    child_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    channel: str
+    recipient: str
+    person_id: int | None
+    kind: str
+    payload: dict
+    urgent: bool
+    attempts: int
+    not_before: str
+    notify_person_id: int | None
+    child_id: int | None
+
+
+def _row(r) -> OutboxRow:
+    return OutboxRow(r["id"], r["channel"], r["recipient"], r["person_id"], r["kind"], json.loads(r["payload"]),
+                     bool(r["urgent"]), r["attempts"], r["not_before"], r["notify_person_id"], r["child_id"])
+
+
+class OutboxRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @staticmethod
+    async def enqueue(conn: aiosqlite.Connection, items: list[Outgoing], not_before: list[str], now: str) -> list[int]:
+        """Inside the caller's transaction. Returns the row ids (of the existing row for a repeated key)."""
+        ids = []
+        for item, when in zip(items, not_before, strict=True):
+            await conn.execute(
+                "INSERT OR IGNORE INTO outbox (dedupe_key, channel, recipient, person_id, kind, payload, urgent, "
+                "not_before, created_at, notify_person_id, child_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.dedupe_key, item.channel, item.recipient, item.person_id, item.kind,
+                 json.dumps(item.payload, ensure_ascii=False), int(item.urgent), when, now, item.notify_person_id,
+                 item.child_id))
+            rows = await conn.execute_fetchall("SELECT id FROM outbox WHERE dedupe_key = ?", (item.dedupe_key,))
+            ids.append(rows[0][0])
+        return ids
+
+    async def due(self, now: str, limit: int = 500) -> list[OutboxRow]:
+        """For each recipient, the oldest pending row (urgent and ordinary ones queue apart, so an alert never
+        waits behind a message held for quiet hours), if its time has come; urgent first, then oldest."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox o WHERE state = 'pending' AND not_before <= ? AND id = "
+            "(SELECT MIN(id) FROM outbox q WHERE q.recipient = o.recipient AND q.channel = o.channel "
+            "AND q.urgent = o.urgent AND q.state = 'pending') ORDER BY urgent DESC, id LIMIT ?",
+            (now, limit))
+        return [_row(r) for r in rows]
+
+    async def next_due_at(self) -> str | None:
+        row = await self._db.fetch_one("SELECT MIN(not_before) FROM outbox WHERE state = 'pending'")
+        return row[0] if row else None
+
+    async def lease(self, row_id: int) -> bool:
+        """Taken for sending. A crash leaves it leased; recover() returns it to pending on the next start."""
+        rows = await self._db.write(
+            "UPDATE outbox SET state = 'leased', attempts = attempts + 1 WHERE id = ? AND state = 'pending' "
+            "RETURNING id", (row_id,))
+        return bool(rows)
+
+    async def mark_sent(self, row_id: int, external_id: str | None, now: str) -> None:
+        await self._db.write("UPDATE outbox SET state = 'sent', sent_at = ?, external_message_id = ?, error = NULL "
+                             "WHERE id = ?", (now, external_id, row_id))
+
+    async def retry_at(self, row_id: int, when: str, error: str, *, count_attempt: bool = True) -> None:
+        """Back to pending, due at `when`. A flood wait is not the row's fault: it does not use up an attempt."""
+        await self._db.write(
+            "UPDATE outbox SET state = 'pending', not_before = ?, error = ?, attempts = attempts - ? WHERE id = ?",
+            (when, error, 0 if count_attempt else 1, row_id))
+
+    async def finish(self, row_id: int, state: str, error: str, now: str) -> None:
+        """Ends as undeliverable (the recipient cannot be reached, or Telegram refuses it) or parked (gave up
+        retrying; an admin sees it in /outbox)."""
+        await self._db.write("UPDATE outbox SET state = ?, error = ?, sent_at = ? WHERE id = ?",
+                             (state, error, now, row_id))
+
+    async def recover(self) -> int:
+        """After a crash: whatever was leased may or may not have gone out; send it again rather than lose it."""
+        rows = await self._db.write("UPDATE outbox SET state = 'pending' WHERE state = 'leased' RETURNING id")
+        return len(rows)
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._db.fetch_all("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+        return {r["state"]: r["n"] for r in rows}
+
+    async def undeliverable_recipients(self, limit: int = 50) -> list[tuple[int | None, str, str, int]]:
+        """(person id, recipient, last error, how many) for what could not be delivered."""
+        rows = await self._db.fetch_all(
+            "SELECT person_id, recipient, MAX(error) AS error, COUNT(*) AS n FROM outbox "
+            "WHERE state IN ('undeliverable', 'parked') GROUP BY person_id, recipient ORDER BY n DESC LIMIT ?",
+            (limit,))
+        return [(r["person_id"], r["recipient"], r["error"] or "", r["n"]) for r in rows]
+
+    async def external_id(self, row_id: int) -> str | None:
+        row = await self._db.fetch_one("SELECT external_message_id FROM outbox WHERE id = ?", (row_id,))
+        return row[0] if row else None
+
+    @staticmethod
+    async def set_reachable(conn: aiosqlite.Connection, channel: str, external_id: str, reachable: bool,
+                            reason: str, now: str) -> None:
+        await conn.execute(
+            "INSERT INTO reachability (channel, external_id, reachable, reason, changed_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, external_id) DO UPDATE SET reachable = excluded.reachable, "
+            "reason = excluded.reason, changed_at = excluded.changed_at",
+            (channel, external_id, int(reachable), reason, now))
+
+    async def reachable(self, channel: str, external_id: str) -> bool:
+        row = await self._db.fetch_one("SELECT reachable FROM reachability WHERE channel = ? AND external_id = ?",
+                                       (channel, external_id))
+        return True if row is None else bool(row[0])
