@@ -14,6 +14,7 @@ from bot.context import BotContext, BotData, Services
 from bot.children import ChildrenService
 from bot.consent import ConsentService
 from bot.delivery import DeliveryNotices
+from bot.delivery_settings import SettingsService
 from bot.invitations import InvitationService
 from bot.outbox import Outbox
 from bot.people import Directory
@@ -62,6 +63,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         roster=RosterService(db, people, clock, children),
         outbox=outbox,
         notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
+        delivery_settings=SettingsService(PreferencesRepository(db), clock, settings.timezone),
     )
 
 

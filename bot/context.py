@@ -10,6 +10,7 @@ from bot.children import ChildrenService
 from bot.clock import Clock
 from bot.consent import ConsentService
 from bot.delivery import DeliveryNotices
+from bot.delivery_settings import SettingsService
 from bot.invitations import InvitationService
 from bot.outbox import Outbox
 from bot.people import Directory
@@ -40,6 +41,7 @@ class Services:
     roster: RosterService
     outbox: Outbox
     notices: DeliveryNotices
+    delivery_settings: SettingsService
 
 
 class BotData:

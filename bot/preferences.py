@@ -39,3 +39,10 @@ class PreferencesService:
             raise UnsupportedLocale(locale)
         await self._repo.set_locale(user_id, locale, self._clock.now())
         self._chosen[user_id] = locale
+
+    async def remember(self, user_id: int, language_code: str | None) -> None:
+        """On joining, keep the language the person reads now, so what is sent to them later (by the outbox,
+        when they are not the one acting) is in it too. A choice made with /language is not overwritten."""
+        prefs = await self._repo.get(user_id)
+        if prefs is None or prefs.locale is None:
+            await self.set_locale(user_id, locale_from_language_code(language_code, self._default))

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import cancel, children, fallback, help, invite, language, newchild, privacy, relay, roster, start
+from handlers import (cancel, children, delivery, fallback, help, invite, language, newchild, privacy, relay, roster,
+                      settings, start)
 from handlers.commands import set_commands
 from handlers.errors import on_error
 
-FEATURES = [start, help, language, newchild, children, invite, privacy, roster, cancel, relay]
+FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, cancel, relay]
 
 __all__ = ["register", "set_commands"]
 

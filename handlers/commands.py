@@ -32,6 +32,8 @@ COMMANDS = [
     ("people", N_("People and their roles"), ADMINS),
     ("audit", N_("Who saw or changed a record"), ADMINS),
     ("deletions", N_("Requests to erase a record"), ADMINS),
+    ("outbox", N_("Messages waiting or undeliverable"), ADMINS),
+    ("settings", N_("Quiet hours and time zone"), MEMBERS),
     ("language", N_("Change the language"), EVERYONE),
     ("cancel", N_("Stop what you are doing"), EVERYONE),
 ]

@@ -92,6 +92,7 @@ async def on_join_button(update: Update, context: BotContext) -> None:
         await replace_or_reply(update, _invalid_text(invalid.reason, _))
         return
     await query.answer()
+    await context.services.preferences.remember(user.id, user.language_code)
     await replace_or_reply(update, _("Welcome! You have joined {what}.").format(what=describe(preview, _)))
     actor = await current_actor(update, context)
     await set_chat_commands(context.bot, update.effective_chat.id, await user_locale(update, context),

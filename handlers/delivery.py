@@ -1,0 +1,54 @@
+"""Delivery from Telegram's side: a person blocking or unblocking the bot (my_chat_member) marks them
+unreachable or reachable at once, without waiting for a failed send; /outbox shows admins what is waiting
+and who cannot be reached."""
+
+from __future__ import annotations
+
+from telegram import ChatMember, Update
+from telegram.ext import ChatMemberHandler, CommandHandler, filters
+
+from bot.context import BotContext
+from handlers.common import CHANNEL, current_actor, reply, user_translator
+from storage.outbox import OutboxRepository
+
+
+
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
+    member = update.my_chat_member
+    if member is None or member.chat.type != "private":
+        return
+    status = member.new_chat_member.status
+    reachable = status not in (ChatMember.BANNED, ChatMember.LEFT)
+    services = context.services
+    if await services.people.by_identity(CHANNEL, str(member.chat.id)) is None:
+        return  # a stranger: nothing is kept about people the bot does not serve
+    async with services.db.transaction() as conn:
+        await OutboxRepository.set_reachable(conn, CHANNEL, str(member.chat.id), reachable, f"my_chat_member:{status}",
+                                             services.clock.now().isoformat(timespec="seconds"))
+
+
+async def outbox(update: Update, context: BotContext) -> None:
+    _ = (await user_translator(update, context)).gettext
+    actor = await current_actor(update, context)
+    if not actor.has_role("admin"):
+        await reply(update, _("Only a school admin can see the outbox."))
+        return
+    repo = context.services.outbox.repo
+    counts = await repo.counts()
+    labels = {"pending": _("waiting"), "leased": _("being sent"), "sent": _("sent"),
+              "undeliverable": _("undeliverable"), "parked": _("given up after retries")}
+    lines = [_("Outbox:")] + [f"• {labels[state]}: {counts.get(state, 0)}" for state in labels]
+    stuck = await repo.undeliverable_recipients()
+    if stuck:
+        lines += ["", _("Could not be reached:")]
+        for person_id, _recipient, error, count in stuck:
+            person = await context.services.people.person(person_id) if person_id else None
+            name = person.display_name if person else _("someone outside the school")
+            lines.append(f"• {name} · {count} · {error.split(':', 1)[0]}")
+    await reply(update, "\n".join(lines))
+
+
+HANDLERS = [
+    ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+    CommandHandler("outbox", outbox, filters=filters.ChatType.PRIVATE),
+]
