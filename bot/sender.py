@@ -94,6 +94,7 @@ class Sender:
     MAX_ATTEMPTS = 8
     BACKOFF_CAP = 600.0
     IDLE_POLL = 1.0  # how often to look for rows that became due (quiet hours end, backoff over)
+    REREAD = 0.5
 
     def __init__(self, repo: OutboxRepository, transport: Transport, clock: Clock, limits: Limits,
                  on_undeliverable: UndeliverableHook | None = None) -> None:
@@ -105,6 +106,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._paused_until = 0.0  # monotonic: after a flood wait, nothing is sent until then
+        self._due: list[OutboxRow] = []
+        self._due_read_at = 0.0
         self.sent = 0
 
     def wake(self) -> None:
@@ -145,16 +148,27 @@ class Sender:
         or IDLE (nothing due)."""
         if monotonic_time.monotonic() < self._paused_until:
             return LIMITED
-        due = await self._repo.due(_iso(self._clock.now()))
-        for row in due:
+        if self._refresh_due():
+            self._wake.clear()
+            self._due = await self._repo.due(_iso(self._clock.now()))
+            self._due_read_at = monotonic_time.monotonic()
+        for index, row in enumerate(self._due):
             if not self._limits.ready(row.recipient):
                 continue
+            del self._due[index]
             if not await self._repo.lease(row.id):
                 continue
             await self._limits.take(row.recipient)
             await self._deliver(row)
             return SENT
-        return LIMITED if due else IDLE
+        return LIMITED if self._due else IDLE
+
+    def _refresh_due(self) -> bool:
+        """The due list is read again when used up, when new mail arrived, or every REREAD seconds: each
+        recipient's next message shows up then, and a chat may send only about once a second anyway."""
+        if not self._due or self._wake.is_set():
+            return True
+        return monotonic_time.monotonic() - self._due_read_at > self.REREAD
 
     async def _deliver(self, row: OutboxRow) -> None:
         now = self._clock.now()
