@@ -135,8 +135,8 @@ class Sender:
                 await self._sleep(self.IDLE_POLL, wakeable=True)
 
     async def _sleep(self, seconds: float, *, wakeable: bool) -> None:
-        """Wait; a stop always ends the wait, new mail only when nothing else is holding us back."""
-        self._wake.clear()
+        """Wait; a stop always ends the wait, new mail only when nothing else is holding us back. The wake
+        flag is cleared where the due list is read, so mail that came in just before this wait is not missed."""
         waiter = self._wake.wait() if wakeable else self._stopping.wait()
         try:
             await asyncio.wait_for(waiter, timeout=seconds)
