@@ -17,6 +17,7 @@ __all__ = ["register", "set_commands"]
 
 def register(app: Application) -> None:
     for module in FEATURES:
+        app.add_handlers(getattr(module, "EARLY_HANDLERS", []), group=-1)
         app.add_handlers(module.HANDLERS)
     app.add_handlers(fallback.HANDLERS)
     app.add_error_handler(on_error)

@@ -4,8 +4,10 @@ and who cannot be reached."""
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from telegram import ChatMember, Update
-from telegram.ext import ChatMemberHandler, CommandHandler, filters
+from telegram.ext import ChatMemberHandler, CommandHandler, TypeHandler, filters
 
 from bot.context import BotContext
 from handlers.common import CHANNEL, current_actor, reply, user_translator
@@ -22,9 +24,28 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     services = context.services
     if await services.people.by_identity(CHANNEL, str(member.chat.id)) is None:
         return  # a stranger: nothing is kept about people the bot does not serve
+    await _set_reachable(context, str(member.chat.id), reachable, f"my_chat_member:{status}")
+
+
+async def _set_reachable(context: BotContext, chat: str, reachable: bool, reason: str) -> None:
+    services = context.services
+    now = services.clock.now()
     async with services.db.transaction() as conn:
-        await OutboxRepository.set_reachable(conn, CHANNEL, str(member.chat.id), reachable, f"my_chat_member:{status}",
-                                             services.clock.now().isoformat(timespec="seconds"))
+        await OutboxRepository.set_reachable(conn, CHANNEL, chat, reachable, reason, now.isoformat(timespec="seconds"))
+        if reachable and await OutboxRepository.requeue_unreachable(
+                conn, CHANNEL, chat, now.astimezone(timezone.utc).isoformat(timespec="milliseconds")):
+            services.outbox.wake()
+
+
+async def on_any_private_update(update: Update, context: BotContext) -> None:
+    """Someone marked unreachable writes to the bot (they pressed Start at last, or unblocked it): they can be
+    reached again, and what could not be delivered to them goes out now. Runs before every other handler."""
+    chat = update.effective_chat
+    if chat is None or chat.type != "private" or update.my_chat_member is not None:
+        return
+    if await context.services.outbox.repo.reachable(CHANNEL, str(chat.id)):
+        return
+    await _set_reachable(context, str(chat.id), True, "wrote to the bot")
 
 
 async def outbox(update: Update, context: BotContext) -> None:
@@ -47,6 +68,9 @@ async def outbox(update: Update, context: BotContext) -> None:
             lines.append(f"• {name} · {count} · {error.split(':', 1)[0]}")
     await reply(update, "\n".join(lines))
 
+
+# Group -1: runs for every update, before the features in group 0, and never stops them.
+EARLY_HANDLERS = [TypeHandler(Update, on_any_private_update)]
 
 HANDLERS = [
     ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),

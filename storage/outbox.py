@@ -131,6 +131,14 @@ class OutboxRepository:
             "reason = excluded.reason, changed_at = excluded.changed_at",
             (channel, external_id, int(reachable), reason, now))
 
+    @staticmethod
+    async def requeue_unreachable(conn: aiosqlite.Connection, channel: str, recipient: str, now: str) -> int:
+        """The person can be reached again: what failed only because they could not be is sent after all."""
+        cur = await conn.execute(
+            "UPDATE outbox SET state = 'pending', not_before = ?, error = NULL WHERE channel = ? AND recipient = ? "
+            "AND state = 'undeliverable' AND error LIKE 'Unreachable%'", (now, channel, recipient))
+        return cur.rowcount
+
     async def reachable(self, channel: str, external_id: str) -> bool:
         row = await self._db.fetch_one("SELECT reachable FROM reachability WHERE channel = ? AND external_id = ?",
                                        (channel, external_id))

@@ -89,3 +89,19 @@ def test_long_texts_are_split_at_line_or_word_boundaries():
     assert all(len(p) <= 4096 for p in pieces) and len(pieces) > 1
     assert "".join(p.replace("\n", "") for p in pieces) == text.replace("\n", "")
     assert all(p.startswith("第") for p in pieces)
+
+
+async def test_what_failed_because_someone_was_unreachable_goes_out_when_they_write(feed, app):
+    services = app.bot_data.services
+    world = await World.build(services)
+    await world.person("王奶奶", user_id=5007)
+    async with services.db.transaction() as conn:
+        [row_id] = await services.outbox.add(conn, Outbox.texts("k2", "telegram", "5007", "小明今天很好", urgent=True))
+    await services.outbox.repo.lease(row_id)
+    await services.outbox.repo.finish(row_id, "undeliverable", "Unreachable:bot can't initiate conversation", "x")
+    async with services.db.transaction() as conn:
+        await services.outbox.repo.set_reachable(conn, "telegram", "5007", False, "Unreachable", "x")
+
+    await feed(message_update("/start", from_user=user(5007)))
+    assert await services.outbox.repo.reachable("telegram", "5007") is True
+    assert (await services.outbox.repo.counts()).get("pending") == 1
