@@ -20,6 +20,7 @@ from bot.outbox import Outbox
 from bot.people import Directory
 from bot.preferences import PreferencesService
 from bot.privacy import PrivacyService
+from bot.relay import RelayService
 from bot.roster import RosterService
 from bot.settings import Settings
 from storage.audit import AuditRepository
@@ -32,6 +33,7 @@ from storage.invitations import InvitationsRepository
 from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository
 from storage.preferences import PreferencesRepository
+from storage.relays import RelaysRepository
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         outbox=outbox,
         notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
         delivery_settings=SettingsService(PreferencesRepository(db), clock, settings.timezone),
+        relay=RelayService(db, people, children, consent, outbox, RelaysRepository(db), preferences, clock),
     )
 
 

@@ -16,6 +16,7 @@ from bot.outbox import Outbox
 from bot.people import Directory
 from bot.preferences import PreferencesService
 from bot.privacy import PrivacyService
+from bot.relay import RelayService
 from bot.roster import RosterService
 from bot.settings import Settings
 from storage.db import Database
@@ -42,6 +43,7 @@ class Services:
     outbox: Outbox
     notices: DeliveryNotices
     delivery_settings: SettingsService
+    relay: RelayService
 
 
 class BotData:

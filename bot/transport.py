@@ -28,6 +28,9 @@ class TelegramTransport:
         except Forbidden as exc:
             raise Unreachable(_reason(exc)) from None
         except BadRequest as exc:
+            if "chat not found" in exc.message.lower() and not row.recipient.startswith("-"):
+                # A person who never opened the bot looks like a missing chat: they may still press Start.
+                raise Unreachable(_reason(exc)) from None
             raise Rejected(_reason(exc)) from None
         except TimedOut:
             raise Transient("TimedOut") from None

@@ -16,6 +16,7 @@ __all__ = ["register", "set_commands"]
 
 
 def register(app: Application) -> None:
+    app.add_handlers(delivery.EVERY_UPDATE, group=-2)
     for module in FEATURES:
         app.add_handlers(getattr(module, "EARLY_HANDLERS", []), group=-1)
         app.add_handlers(module.HANDLERS)

@@ -21,6 +21,7 @@ COMMANDS = [
     ("help", N_("What this bot can do"), EVERYONE),
     ("children", N_("The children you care for"), MEMBERS),
     ("child", N_("Open a child's record"), MEMBERS),
+    ("relay", N_("Write to your child's family or carers"), MEMBERS),
     ("privacy", N_("Children's data rules and consent"), EVERYONE),
     ("mydata", N_("A copy of everything stored about your child"), FAMILY),
     ("invite", N_("Invite a parent, guardian, proxy parent or teacher"), STAFF),

@@ -69,8 +69,9 @@ async def outbox(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines))
 
 
-# Group -1: runs for every update, before the features in group 0, and never stops them.
-EARLY_HANDLERS = [TypeHandler(Update, on_any_private_update)]
+# Runs for every update in a group of its own, first, and never stops the others (python-telegram-bot runs
+# one handler per group, so this catch-all must not share its group with anyone).
+EVERY_UPDATE = [TypeHandler(Update, on_any_private_update)]
 
 HANDLERS = [
     ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),

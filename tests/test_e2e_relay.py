@@ -1,0 +1,149 @@
+"""End to end over the sandbox, with the real bot process and its sender: a mother and her child's proxy parent
+talk through the bot in text, photos, voice notes and documents, both ways, answer each other's messages in a
+chain, and press "Received". Everything arrives as a copy with a header, media protected, nothing forwarded.
+Then the mother writes to the grandmother, who never opened the bot: nothing is lost, and she gets it all
+once she presses Start."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.app import open_services
+from bot.clock import SystemClock
+from bot.i18n import translator
+from bot.policy import GUARDIAN, PARENT, PROXY
+from bot.relay import RelayService
+from bot.settings import Settings
+from sandbox import Sandbox
+from storage.preferences import PreferencesRepository
+from tests.botprocess import BotProcess
+from tests.helpers import BOT_TOKEN
+from tests.world import World
+
+MOTHER, PROXY_PARENT, GRANDMOTHER = 5001, 5002, 5003
+
+
+async def build_people(database: str) -> None:
+    """The school as it stands after invitations and consent, written before the bot starts."""
+    clock = SystemClock()
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=database), clock)
+    try:
+        world = await World.build(services)
+        await world.child("小明")
+        await world.person("李妈妈", PARENT, child="小明", relation="mother", user_id=MOTHER)
+        await world.person("赵阿姨", PROXY, child="小明", user_id=PROXY_PARENT)
+        await world.person("王奶奶", GUARDIAN, child="小明", relation="grandmother_p", user_id=GRANDMOTHER)
+        await world.consent("小明", by="李妈妈")
+        for user_id in (MOTHER, PROXY_PARENT, GRANDMOTHER):  # the test must not depend on the hour it runs at
+            await PreferencesRepository(services.db).set_quiet_hours(user_id, None, None, True, None, clock.now())
+    finally:
+        await services.db.close()
+
+
+def starts(prefix: str):
+    return lambda m: (m.content or "").startswith(prefix)
+
+
+async def test_a_mother_and_a_proxy_parent_talk_through_the_bot(tmp_path):
+    _ = translator("zh_CN").gettext
+    mum = RelayService.header(_, "小明", PARENT, "mother", "李妈妈")
+    aunt = RelayService.header(_, "小明", PROXY, None, "赵阿姨")
+    received = _("Received")
+    sent_to = _("Sent to {name}.")
+
+    async with Sandbox(token=BOT_TOKEN) as sandbox:
+        bot = BotProcess(sandbox, tmp_path, BOT_TOKEN)
+        await build_people(str(bot.database))
+        await bot.start()
+        mother = sandbox.user(MOTHER, "李妈妈", language_code="zh-hans")
+        proxy = sandbox.user(PROXY_PARENT, "赵阿姨", language_code="zh-hans")
+        proxy.started = True
+        grandmother = sandbox.user(GRANDMOTHER, "王奶奶", language_code="zh-hans")  # has not pressed Start
+
+        # The mother writes in relay mode: it goes to the proxy parent, her child's default carer.
+        await mother.send_command("relay")
+        relay_mode = await mother.wait_message(timeout=10)
+        assert "赵阿姨" in relay_mode.text
+        m_text = await mother.send_text("小明最近怎么样？")
+        p_text = await proxy.wait_message(timeout=10)
+        assert (p_text.kind, p_text.text, p_text.buttons) == ("text", f"{mum}\n小明最近怎么样？", [[received]])
+        m_photo = await mother.send_photo(caption="给小明买的新衣服")
+        p_photo = await proxy.wait_message(timeout=10)
+        assert (p_photo.kind, p_photo.caption) == ("photo", f"{mum}\n给小明买的新衣服")
+        await mother.send_voice()
+        p_voice = await proxy.wait_message(timeout=10)
+        assert (p_voice.kind, p_voice.caption) == ("voice", mum)
+        await mother.send_document("体检表.pdf", b"%PDF-1.4 sandbox", mime_type="application/pdf")
+        p_doc = await proxy.wait_message(timeout=10)
+        assert (p_doc.kind, p_doc.caption) == ("document", mum)
+        await mother.wait_messages(4, timeout=10)  # "Sent to 赵阿姨." for each
+        assert all(m.text == sent_to.format(name="赵阿姨") for m in mother.messages[1:])
+
+        # The proxy parent answers by replying, without relay mode; the chain goes three deep and back.
+        r1 = await proxy.send_text("挺好的，这次考了95分", reply_to=p_text.message_id)
+        q1 = await mother.wait_message(timeout=10, predicate=starts(aunt))
+        assert q1.text == f"{aunt}\n挺好的，这次考了95分" and q1.reply_to_message_id == m_text["message_id"]
+        r2 = await mother.send_photo(caption="太好了！", reply_to=q1.message_id)
+        q2 = await proxy.wait_message(timeout=10, predicate=starts(mum))
+        assert (q2.kind, q2.caption, q2.reply_to_message_id) == ("photo", f"{mum}\n太好了！", r1["message_id"])
+        await proxy.send_voice(reply_to=q2.message_id)
+        q3 = await mother.wait_message(timeout=10, predicate=lambda m: m.kind == "voice")
+        assert (q3.caption, q3.reply_to_message_id) == (aunt, r2["message_id"])
+
+        # The proxy parent in relay mode, to the mother.
+        await proxy.send_command("relay")
+        await proxy.wait_message(timeout=10, predicate=lambda m: bool(m.buttons))
+        await proxy.press(_("{name} ({role})").format(name="李妈妈", role=_("mother")))
+        await proxy.wait_until(lambda: any("李妈妈" in (m.text or "") and "/cancel" in m.text for m in proxy.messages),
+                               timeout=10)
+        await proxy.send_photo(caption="今天的午饭")
+        await proxy.send_document("成绩单.pdf", b"%PDF-1.4 scores", mime_type="application/pdf")
+        q4 = await mother.wait_message(timeout=10, predicate=lambda m: m.kind == "photo")
+        q5 = await mother.wait_message(timeout=10, predicate=lambda m: m.kind == "document")
+        assert (q4.caption, q5.caption) == (f"{aunt}\n今天的午饭", aunt)
+
+        # "Received": the author is told, under their own message; the button goes away.
+        await proxy.press(received, message_id=p_text.message_id)
+        told = await mother.wait_message(timeout=10, predicate=starts(_("{name} received your message.").format(
+            name="赵阿姨")))
+        assert told.reply_to_message_id == m_text["message_id"]
+        await proxy.wait_until(lambda: p_text.buttons == [], timeout=10)
+        await mother.press(received, message_id=q1.message_id)
+        told = await proxy.wait_message(timeout=10, predicate=starts(_("{name} received your message.").format(
+            name="李妈妈")))
+        assert told.reply_to_message_id == r1["message_id"]
+
+        copies = [p_photo, p_voice, p_doc, q2, q3, q4, q5]
+        assert all(m.from_copy and m.protect_content for m in copies)
+        assert all(m.buttons == [[received]] for m in copies)
+        assert sandbox.count("forwardMessage") == 0
+        assert m_photo["photo"][-1]["file_id"] == p_photo.file_id  # the same file, never uploaded again
+
+        # The grandmother never opened the bot: the first message fails and the mother is told; the next is
+        # kept with a clear answer; both arrive once she presses Start.
+        await mother.press(_("{name} ({role})").format(name="王奶奶", role=_("grandmother (father's side)")),
+                           message_id=relay_mode.message_id)
+        aunt_button = _("{name} ({role})").format(name="赵阿姨", role=_("proxy parent"))
+        await mother.wait_until(lambda: relay_mode.buttons == [[aunt_button]], timeout=10)
+        await mother.send_text("妈，小明的药在柜子里")
+        # handlers.delivery's notice (its wording is that module's): any message about her but the confirmation.
+        await mother.wait_message(timeout=10, predicate=lambda m: "王奶奶" in (m.text or "")
+                                  and m.text != sent_to.format(name="王奶奶"))
+        await mother.send_text("记得按时吃")
+        kept = _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept and will be "
+                 "delivered as soon as they open it: please ask them to press Start.").format(name="王奶奶")
+        await mother.wait_message(timeout=10, predicate=lambda m: m.text == kept)
+        await grandmother.start()
+        first = await grandmother.wait_message(timeout=10, predicate=starts(mum))
+        second = await grandmother.wait_message(timeout=10, predicate=starts(mum))
+        assert (first.text, second.text) == (f"{mum}\n妈，小明的药在柜子里", f"{mum}\n记得按时吃")
+
+        assert await bot.stop() == 0
+        assert "Traceback" not in bot.log
+
+    with sqlite3.connect(bot.database) as db:
+        rows = db.execute("SELECT content_kind, file_id IS NOT NULL, in_reply_to IS NOT NULL, "
+                          "acknowledged_at IS NOT NULL FROM relays ORDER BY id").fetchall()
+    assert rows == [("text", 0, 0, 1), ("photo", 1, 0, 0), ("voice", 1, 0, 0), ("document", 1, 0, 0),
+                    ("text", 0, 1, 1), ("photo", 1, 1, 0), ("voice", 1, 1, 0), ("photo", 1, 0, 0),
+                    ("document", 1, 0, 0), ("text", 0, 0, 0), ("text", 0, 0, 0)]

@@ -1,0 +1,265 @@
+"""The relay through the production application: /relay and its buttons, relay mode, replies routed back to
+their author, refusals, the "Received" button, and that everything else still reaches the other handlers.
+The sender does not run here: what would go out is read from the outbox."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+
+import pytest
+
+from bot.policy import PARENT, PROXY, TEACHER
+from storage.outbox import OutboxRepository
+from tests.helpers import BOT_USER, callback_update, message_update, user
+from tests.world import World
+
+_ids = itertools.count(50_000)
+
+
+@pytest.fixture
+async def world(app):
+    world = await World.build(app.bot_data.services)
+    await world.child("小明")
+    await world.child("小红")
+    # Ids of their own: python-telegram-bot keeps a dialogue's state in the (module-level) ConversationHandler,
+    # so another test module's unfinished dialogue must not meet these people.
+    await world.person("王老师", TEACHER, klass="三年级一班", user_id=7601)
+    await world.person("李妈妈", PARENT, child="小明", relation="mother", user_id=7602)
+    await world.person("李爸爸", PARENT, child="小明", relation="father", user_id=7603)
+    await world.person("赵阿姨", PROXY, child="小明", user_id=7604)
+    await world.person("陈妈妈", PARENT, child="小红", relation="mother", user_id=7605)
+    await world.consent("小明", by="李妈妈")
+    for name in world.telegram:  # what others receive is in their stored language: English, checked exactly
+        await world.services.preferences.set_locale(world.telegram[name], "en")
+    return world
+
+
+def who(world, name: str) -> dict:
+    return user(world.telegram[name], "en", name)
+
+
+def raw(sender: dict, reply_to: int | None = None, **fields) -> dict:
+    """A private message from `sender` with any content, optionally a reply to one of the bot's messages."""
+    chat = {"id": sender["id"], "type": "private", "first_name": sender["first_name"]}
+    message = {"message_id": next(_ids), "date": int(time.time()), "chat": chat, "from": sender, **fields}
+    if reply_to is not None:
+        message["reply_to_message"] = {"message_id": reply_to, "date": int(time.time()), "chat": chat,
+                                       "from": BOT_USER, "text": "…"}
+    return {"update_id": next(_ids), "message": message}
+
+
+def photo(file_id: str = "photo-1") -> dict:
+    return {"photo": [{"file_id": f"{file_id}-s", "file_unique_id": "s", "width": 90, "height": 90},
+                      {"file_id": file_id, "file_unique_id": "l", "width": 800, "height": 800}]}
+
+
+def button(call, label: str) -> str:
+    for row in call.params["reply_markup"]["inline_keyboard"]:
+        for b in row:
+            if b["text"] == label:
+                return b["callback_data"]
+    raise LookupError(label)
+
+
+def labels(call) -> list[str]:
+    return [b["text"] for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+async def outbox(world) -> list[dict]:
+    rows = await world.services.db.fetch_all("SELECT * FROM outbox ORDER BY id")
+    return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+
+
+async def relays(world) -> list[dict]:
+    return [dict(r) for r in await world.services.db.fetch_all("SELECT * FROM relays ORDER BY id")]
+
+
+def last_text(recorder, world, name: str) -> str:
+    return recorder.sent(chat_id=world.telegram[name])[-1].text
+
+
+async def test_a_parent_is_in_relay_mode_to_the_proxy_parent_at_once_and_may_switch(feed, recorder, world):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    menu = recorder.sent(chat_id=mother["id"])[-1]
+    assert "赵阿姨 (proxy parent)" in menu.text and "小明" in menu.text and "/cancel" in menu.text
+    assert labels(menu) == ["王老师 (class teacher)", "李爸爸 (father)"]
+
+    await feed(message_update("hello from the city", from_user=mother))
+    [row] = await outbox(world)
+    assert row["recipient"] == str(world.telegram["赵阿姨"])
+    assert row["payload"]["text"] == "小明's mum:\nhello from the city"
+    assert last_text(recorder, world, "李妈妈") == "Sent to 赵阿姨."
+
+    await feed(callback_update(button(menu, "王老师 (class teacher)"), from_user=mother))
+    [switched] = recorder.sent("editMessageText")
+    assert "王老师 (class teacher)" in switched.params["text"]
+    await feed(raw(mother, **photo(), caption="新衣服"))
+    copy = (await outbox(world))[-1]
+    assert copy["recipient"] == str(world.telegram["王老师"]) and copy["kind"] == "copy"
+    assert copy["payload"]["protect"] is True and copy["payload"]["caption"] == "小明's mum:\n新衣服"
+    assert (await relays(world))[-1]["file_id"] == "photo-1"
+    assert not recorder.sent("forwardMessage")
+
+
+async def test_a_carer_chooses_the_parent_and_a_teacher_chooses_the_child_first(feed, recorder, world):
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/relay", from_user=proxy))
+    choice = recorder.sent(chat_id=proxy["id"])[-1]
+    assert choice.text == "Whom do you want to write to about 小明?"
+    assert labels(choice) == ["李妈妈 (mother)", "李爸爸 (father)"]
+    await feed(callback_update(button(choice, "李爸爸 (father)"), from_user=proxy))
+    await feed(message_update("考了95分", from_user=proxy))
+    [row] = await outbox(world)
+    assert row["recipient"] == str(world.telegram["李爸爸"])
+    assert row["payload"]["text"] == "小明's proxy parent 赵阿姨:\n考了95分"
+
+    teacher = who(world, "王老师")
+    await feed(message_update("/relay", from_user=teacher))
+    kids = recorder.sent(chat_id=teacher["id"])[-1]
+    assert kids.text == "About which child do you want to write?" and labels(kids) == ["小明", "小红"]
+    await feed(callback_update(button(kids, "小红"), from_user=teacher))
+    assert "Nothing about 小红 can be passed on" in recorder.sent("editMessageText")[-1].params["text"]
+    await feed(callback_update(button(kids, "小明"), from_user=teacher))
+    assert recorder.sent("editMessageText")[-1].params["text"] == "Whom do you want to write to about 小明?"
+
+
+async def test_a_reply_to_a_relayed_message_goes_back_to_its_author_without_relay_mode(feed, recorder, world):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    first = raw(mother, text="在吗？")
+    await feed(first)
+    [row] = await outbox(world)
+    await world.services.outbox.repo.mark_sent(row["id"], "900", "2026-03-02T08:00:01.000+00:00")
+
+    proxy = who(world, "赵阿姨")
+    await feed(raw(proxy, reply_to=900, voice={"file_id": "voice-1", "file_unique_id": "v", "duration": 3}))
+    answer = (await outbox(world))[-1]
+    assert answer["recipient"] == str(world.telegram["李妈妈"]) and answer["kind"] == "copy"
+    assert answer["payload"]["reply_to"] == str(first["message"]["message_id"])
+    assert answer["payload"]["caption"] == "小明's proxy parent 赵阿姨:"
+    assert [r["in_reply_to"] for r in await relays(world)] == [None, (await relays(world))[0]["id"]]
+    assert last_text(recorder, world, "赵阿姨") == "Sent to 李妈妈."
+
+
+async def test_other_messages_fall_through_to_the_other_handlers(feed, recorder, world):
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("hello", from_user=proxy))
+    assert last_text(recorder, world, "赵阿姨").startswith("Sorry, I did not understand")
+    await feed(raw(proxy, reply_to=12345, text="a reply to something that is not a relay"))
+    assert last_text(recorder, world, "赵阿姨").startswith("Sorry, I did not understand")
+    await feed(message_update("/cancel", from_user=proxy))
+    assert last_text(recorder, world, "赵阿姨").startswith("There is nothing to cancel")
+    assert await outbox(world) == [] and await relays(world) == []
+
+
+async def test_cancel_and_other_commands_and_buttons_end_relay_mode(feed, recorder, world):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    await feed(message_update("/cancel", from_user=mother))
+    assert last_text(recorder, world, "李妈妈") == "Relay mode is off: what you send now is no longer passed on."
+    await feed(message_update("not relayed", from_user=mother))
+    assert last_text(recorder, world, "李妈妈").startswith("Sorry, I did not understand")
+
+    await feed(message_update("/relay", from_user=mother))
+    recorder.clear()
+    await feed(message_update("/help", from_user=mother))
+    first, second = recorder.sent(chat_id=mother["id"])
+    assert first.text.startswith("Relay mode is off") and second.text.startswith("What you can do here")
+
+    await feed(message_update("/relay", from_user=mother))
+    recorder.clear()
+    await feed(callback_update("kids:0", from_user=mother))
+    assert recorder.sent(chat_id=mother["id"])[0].text.startswith("Relay mode is off")
+    await feed(message_update("still not relayed", from_user=mother))
+    assert await outbox(world) == []
+
+
+async def test_unsupported_content_gets_a_clear_answer_and_nothing_is_stored(feed, recorder, world):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    poll = {"id": "1", "question": "?", "options": [{"text": "a", "voter_count": 0, "persistent_id": "o1"}], "total_voter_count": 0,
+            "is_closed": False, "is_anonymous": True, "type": "regular", "allows_multiple_answers": False,
+            "allows_revoting": False, "members_only": False}
+    for content in ({"poll": poll}, {"dice": {"emoji": "🎲", "value": 3}},
+                    {"contact": {"phone_number": "+8613800138000", "first_name": "李"}}):
+        await feed(raw(mother, **content))
+        assert last_text(recorder, world, "李妈妈").startswith("This kind of message cannot be passed on")
+    assert await outbox(world) == [] and await relays(world) == []
+    await feed(message_update("but text is", from_user=mother))
+    assert len(await outbox(world)) == 1  # relay mode survived the refusals
+
+
+async def test_before_consent_and_for_strangers_nothing_is_relayed(feed, recorder, world):
+    await feed(message_update("/relay", from_user=who(world, "陈妈妈")))
+    assert last_text(recorder, world, "陈妈妈") == (
+        "Nothing about 小红 can be passed on until a parent or guardian has agreed to the rules in /privacy.")
+    stranger = user(990001, "en", "Nobody")
+    await feed(message_update("/relay", from_user=stranger))
+    assert recorder.sent(chat_id=990001)[-1].text == "There is no child you can pass messages about."
+    # A forged recipient button: a parent of another child, and a person who is no partner of this one.
+    await feed(callback_update(f"relay:p:{world.children['小明']}:{world.people['李妈妈']}", from_user=stranger))
+    await feed(callback_update(f"relay:p:{world.children['小明']}:{world.people['陈妈妈']}",
+                               from_user=who(world, "李妈妈")))
+    answers = [c.params.get("text") for c in recorder.sent("answerCallbackQuery")]
+    assert answers == ["This button is no longer valid."] * 2
+    assert await outbox(world) == [] and await relays(world) == []
+
+
+async def test_relay_mode_ends_when_consent_is_withdrawn(feed, recorder, world):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    await world.consent("小明", by="李爸爸", decision="withdrawn")
+    await feed(message_update("hello", from_user=mother))
+    assert last_text(recorder, world, "李妈妈").startswith("Nothing about 小明 can be passed on")
+    assert "Relay mode is off" in last_text(recorder, world, "李妈妈")
+    assert await outbox(world) == []
+    await feed(message_update("hello again", from_user=mother))
+    assert last_text(recorder, world, "李妈妈").startswith("Sorry, I did not understand")
+
+
+async def test_a_message_to_a_carer_who_cannot_be_reached_is_kept_and_the_author_told(feed, recorder, world):
+    async with world.services.db.transaction() as conn:
+        await OutboxRepository.set_reachable(conn, "telegram", str(world.telegram["赵阿姨"]), False,
+                                             "Unreachable:Forbidden", "2026-03-02T08:00:00")
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    await feed(message_update("hello", from_user=mother))
+    assert last_text(recorder, world, "李妈妈").startswith("赵阿姨 has not opened Qinqing Bridge yet")
+    assert "will be delivered as soon as they open it" in last_text(recorder, world, "李妈妈")
+    [row] = await outbox(world)
+    assert row["state"] == "pending" and row["recipient"] == str(world.telegram["赵阿姨"])
+
+
+async def test_the_received_button_works_for_the_recipient_only_and_once(feed, recorder, world):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    question = message_update("在吗？", from_user=mother)
+    await feed(question)
+    [row] = await outbox(world)
+    data = row["payload"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    recorder.clear()
+
+    await feed(callback_update(data, from_user=who(world, "李爸爸")))
+    assert recorder.sent("answerCallbackQuery")[-1].params["text"] == "This button is no longer valid."
+    assert (await relays(world))[0]["acknowledged_at"] is None
+
+    pressed = callback_update(data, from_user=who(world, "赵阿姨"))
+    pressed["callback_query"]["message"]["reply_markup"] = row["payload"]["reply_markup"]
+    await feed(pressed)
+    assert recorder.sent("answerCallbackQuery")[-1].params["text"] == (
+        "Thank you. 李妈妈 will be told that you received it.")
+    assert recorder.sent("editMessageReplyMarkup")
+    assert (await relays(world))[0]["acknowledged_at"] is not None
+    told = (await outbox(world))[-1]
+    assert told["recipient"] == str(world.telegram["李妈妈"])
+    assert told["payload"] == {"text": "赵阿姨 received your message.",
+                               "reply_to": str(question["message"]["message_id"])}
+
+    await feed(callback_update(data, from_user=who(world, "赵阿姨")))
+    assert recorder.sent("answerCallbackQuery")[-1].params["text"] == "You have already confirmed this message."
+    await feed(callback_update("ack:nonsense", from_user=who(world, "赵阿姨")))
+    assert recorder.sent("answerCallbackQuery")[-1].params["text"] == "This button is no longer valid."
+    assert len(await outbox(world)) == 2
