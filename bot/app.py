@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
@@ -22,7 +22,9 @@ from bot.preferences import PreferencesService
 from bot.privacy import PrivacyService
 from bot.relay import RelayService
 from bot.roster import RosterService
+from bot.sender import Limits, Rates
 from bot.settings import Settings
+from bot.transport import SharedRateLimiter
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
 from storage.consents import ConsentsRepository
@@ -77,12 +79,14 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     register_commands: bool = True,
+    limits: Limits | None = None,
 ) -> Application:
     """Build the bot. Updates are not fetched by python-telegram-bot's Updater (it confirms an update
     before it is handled); the durable intake in `bot.intake` feeds `process_update` instead."""
     from handlers import register, set_commands
 
     clock = clock or SystemClock()
+    limits = limits or Limits(Rates(overall_per_second=settings.send_rate))
 
     async def post_init(app: Application) -> None:
         app.bot_data.services = await open_services(settings, clock)
@@ -106,10 +110,8 @@ def build_application(
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        # Replies to the person acting go straight out and are bounded by what people send; when one
-        # meets flood control it waits as Telegram asks and is retried rather than lost. Pacing against
-        # the overall limit belongs to the outbox, which sends everything else.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3))
+        # Replies to the person acting go straight out, but through the same buckets as the outbox's sender.
+        .rate_limiter(SharedRateLimiter(limits))
     )
     if request is not None:
         builder = builder.request(request)
@@ -119,6 +121,7 @@ def build_application(
         # The long poll holds the connection open for poll_timeout seconds; give the read room for it.
         builder = builder.get_updates_read_timeout(settings.poll_timeout + 10)
     app = builder.build()
+    app.bot_data.limits = limits
     register(app)
     return app
 

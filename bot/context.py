@@ -49,6 +49,7 @@ class Services:
 class BotData:
     def __init__(self) -> None:
         self.services: Services | None = None
+        self.limits = None  # bot.sender.Limits, shared by replies and the outbox's sender
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -206,6 +206,26 @@ class Scenes:
         await mother.send_command("child")
         await _expect(mother.wait_message(predicate=lambda m: "李小明" in (m.content or "")))
 
+        self.transcript.scene(_("The mother writes to the teacher through the bot; the teacher answers with a photo"))
+        await mother.send_command("relay")
+        await _expect(mother.wait_message())
+        await mother.send_voice(duration=6)
+        await _expect(mother.wait_message())  # "Sent to …"
+        await mother.send_text(_("Teacher Wang, did Xiaoming finish his homework this week?"))
+        await _expect(mother.wait_message())
+        await _expect(teacher.wait_message(predicate=lambda m: m.kind == "voice"))
+        question = await _expect(teacher.wait_message(predicate=lambda m: m.kind == "text" and bool(m.buttons)))
+        await teacher.press(_("Received"), message_id=question.message_id)
+        await teacher.send_photo(caption=_("Yes, all done. Here is the drawing he made today."),
+                                 reply_to=question.message_id)
+        await _expect(teacher.wait_message())  # "Sent to …"
+        answer = await _expect(mother.wait_message(predicate=lambda m: m.kind == "photo"))
+        await mother.press(_("Received"), message_id=answer.message_id)
+        await _expect(teacher.wait_message(predicate=lambda m: "收到" in (m.content or "") or
+                                           "received" in (m.content or "")))
+        await mother.send_command("cancel")
+        await _expect(mother.wait_message())
+
         self.transcript.scene(_("Someone without an invitation finds the bot"))
         await neighbour.start()
         await _expect(neighbour.wait_message())

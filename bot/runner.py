@@ -17,7 +17,7 @@ from bot.app import build_application, initialized
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
-from bot.sender import Limits, Rates, Sender
+from bot.sender import Sender
 from bot.transport import TelegramTransport
 from bot.settings import Settings
 
@@ -102,8 +102,8 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
         # The sender's Bot shares the application's connection pool (and a test's recording request).
         sender_bot = Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url,
                          request=app.bot.request)
-        sender = Sender(services.outbox.repo, TelegramTransport(sender_bot), clock,
-                        Limits(Rates(overall_per_second=settings.send_rate)), services.notices.undeliverable)
+        sender = Sender(services.outbox.repo, TelegramTransport(sender_bot), clock, app.bot_data.limits,
+                        services.notices.undeliverable)
         services.outbox.wake = sender.wake
         await app.start()
         sending = asyncio.create_task(sender.run(), name="outbox-sender")

@@ -4,12 +4,14 @@ subclasses of NetworkError."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import BaseRateLimiter
 
-from bot.sender import Rejected, Throttled, Transient, Unreachable
+from bot.sender import Limits, Rejected, Throttled, Transient, Unreachable
 from storage.outbox import OutboxRow
 
 
@@ -62,3 +64,36 @@ def _reason(exc: TelegramError) -> str:
     """Telegram's error text says what went wrong ("Forbidden: bot was blocked by the user"); it holds no
     content of ours, so it may be logged and stored."""
     return exc.message[:120]
+
+
+class SharedRateLimiter(BaseRateLimiter):
+    """The application's replies to the person acting draw on the same aiolimiter buckets as the sender, so
+    a reply and an outbox message to one chat together stay within that chat's limit. A reply that meets
+    flood control anyway waits as Telegram asks and is tried again (up to 3 times)."""
+
+    MAX_RETRIES = 3
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        chat = data.get("chat_id")
+        counts = chat is not None and (endpoint.startswith("send") and endpoint != "sendChatAction"
+                                       or endpoint in ("copyMessage", "forwardMessage"))
+        for attempt in range(self.MAX_RETRIES + 1):
+            if counts:
+                await self.limits.take(str(chat))
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == self.MAX_RETRIES:
+                    raise
+                seconds = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after
+                await asyncio.sleep(float(seconds))
+        raise AssertionError("unreachable")

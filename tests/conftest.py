@@ -8,7 +8,7 @@ from bot.app import build_application, initialized
 from bot.clock import FixedClock
 from bot.runner import telegram_handle
 from bot.settings import Settings
-from tests.helpers import BOT_TOKEN, RecordingRequest
+from tests.helpers import BOT_TOKEN, RecordingRequest, unpaced
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def recorder() -> RecordingRequest:
 @pytest.fixture
 async def app(settings, clock, recorder):
     """The production application, answering into a recorder instead of Telegram."""
-    application = build_application(settings, clock=clock, request=recorder)
+    application = build_application(settings, clock=clock, request=recorder, limits=unpaced())
     async with initialized(application):
         recorder.clear()
         yield application

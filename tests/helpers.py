@@ -11,6 +11,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.sender import Limits, Rates
+
 BOT_TOKEN = "424242:TEST-token-for-tests-only-abcdefghij"
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "亲情桥", "username": "QinqingBridgeBot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -81,6 +83,11 @@ class RecordingRequest(BaseRequest):
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+def unpaced() -> Limits:
+    """Buckets too large to matter: handler tests talk to a recorder, not to Telegram's limits."""
+    return Limits(Rates(overall_per_second=1e6, chat_per_second=1e6, chat_burst=10**6, group_per_minute=10**8))
 
 
 _update_ids = itertools.count(1)

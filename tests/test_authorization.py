@@ -14,7 +14,7 @@ from bot.app import build_application, initialized
 from bot.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, fields_allowed
 from bot.record import FIELDS, NUMBER, CHOICE
 from storage.children import ChildPlace
-from tests.helpers import RecordingRequest, callback_update, message_update, user
+from tests.helpers import RecordingRequest, callback_update, message_update, unpaced, user
 from tests.world import World
 
 COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child CANARYY", "/audit", "/audit CANARYY",
@@ -138,7 +138,7 @@ async def run_session(feed, who: dict) -> None:
 @pytest.mark.parametrize("actor", list(PEOPLE))
 async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock, caplog):
     recorder = RecordingRequest()
-    app = build_application(settings, clock=clock, request=recorder)
+    app = build_application(settings, clock=clock, request=recorder, limits=unpaced())
     async with initialized(app):
         from bot.runner import telegram_handle
 
