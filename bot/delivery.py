@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+import aiosqlite
+
 from bot.clock import Clock
 from bot.i18n import translator
 from bot.outbox import Outbox
@@ -31,7 +33,8 @@ class DeliveryNotices:
     async def telegram_id(self, person_id: int) -> str | None:
         return next((ext for channel, ext in await self._people.identities(person_id) if channel == CHANNEL), None)
 
-    async def undeliverable(self, row: OutboxRow, error: str) -> None:
+    async def undeliverable(self, conn: aiosqlite.Connection, row: OutboxRow, error: str) -> None:
+        """Inside the sender's transaction that ends the row."""
         now = self._clock.now().isoformat(timespec="seconds")
         unreachable = error.startswith("Unreachable")
         recipient = await self._people.person(row.person_id) if row.person_id else None
@@ -57,9 +60,8 @@ class DeliveryNotices:
             else:
                 text = _("A message to {name} could not be delivered: Telegram refused it.").format(name=name)
             notices += Outbox.texts(f"undeliverable:{row.id}:{person_id}", CHANNEL, chat, text, person_id=person_id)
-        async with self._db.transaction() as conn:
-            if unreachable:
-                await OutboxRepository.set_reachable(conn, row.channel, row.recipient, False, error[:60], now)
-            if notices:
-                await self._outbox.add(conn, notices)
+        if unreachable:
+            await OutboxRepository.set_reachable(conn, row.channel, row.recipient, False, error[:60], now)
+        if notices:
+            await self._outbox.add(conn, notices)
         log.info("outbox row %s undeliverable; %s people told", row.id, len(notices))

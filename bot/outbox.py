@@ -20,7 +20,8 @@ DEFAULT_QUIET = (time(22, 0), time(7, 0))
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Pieces of at most `limit` characters, cut at a line break if there is one in the second half of the
-    piece, else at a space, else (a very long word) anywhere."""
+    piece, else at a space, else (Chinese has no spaces; a very long word) anywhere. Blank pieces are
+    dropped: Telegram refuses an empty message."""
     pieces = []
     rest = text
     while len(rest) > limit:
@@ -32,9 +33,9 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
             cut = limit
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip("\n ")
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
+    pieces.append(rest)
+    kept = [piece for piece in pieces if piece.strip()]
+    return kept or [text[:limit]]
 
 
 def quiet_end(local_now: datetime, start: time, end: time) -> datetime | None:

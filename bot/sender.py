@@ -16,7 +16,7 @@ import time as monotonic_time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiolimiter import AsyncLimiter
 
@@ -86,7 +86,10 @@ class Limits:
         await self._chat(recipient).acquire()
 
 
-UndeliverableHook = Callable[[OutboxRow, str], Awaitable[None]]
+# Called inside the transaction that ends a row as undeliverable or parked, to write what must follow (tell
+# the author, mark the recipient unreachable): both happen or neither, so a crash between them cannot leave a
+# failure nobody hears of. (connection, row, error)
+UndeliverableHook = Callable[[Any, OutboxRow, str], Awaitable[None]]
 SENT, LIMITED, IDLE = "sent", "limited", "idle"
 
 
@@ -196,12 +199,15 @@ class Sender:
 
     async def _give_up(self, row: OutboxRow, state: str, error: str, now: datetime) -> None:
         log.warning("outbox row %s ends %s (%s)", row.id, state, error)
-        await self._repo.finish(row.id, state, error, _iso(now))
         if self._on_undeliverable is not None:
             try:
-                await self._on_undeliverable(row, error)
+                async with self._repo.transaction() as conn:
+                    await OutboxRepository.finish_in(conn, row.id, state, error, _iso(now))
+                    await self._on_undeliverable(conn, row, error)
+                return
             except Exception:
-                log.exception("could not report undeliverable outbox row %s", row.id)
+                log.exception("could not report undeliverable outbox row %s; ending it unreported", row.id)
+        await self._repo.finish(row.id, state, error, _iso(now))
 
 
 def _iso(moment: datetime) -> str:

@@ -49,6 +49,9 @@ class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    def transaction(self):
+        return self._db.transaction()
+
     @staticmethod
     async def enqueue(conn: aiosqlite.Connection, items: list[Outgoing], not_before: list[str], now: str) -> list[int]:
         """Inside the caller's transaction. Returns the row ids (of the existing row for a repeated key)."""
@@ -98,8 +101,14 @@ class OutboxRepository:
     async def finish(self, row_id: int, state: str, error: str, now: str) -> None:
         """Ends as undeliverable (the recipient cannot be reached, or Telegram refuses it) or parked (gave up
         retrying; an admin sees it in /outbox)."""
-        await self._db.write("UPDATE outbox SET state = ?, error = ?, sent_at = ? WHERE id = ?",
-                             (state, error, now, row_id))
+        async with self._db.transaction() as conn:
+            await self.finish_in(conn, row_id, state, error, now)
+
+    @staticmethod
+    async def finish_in(conn: aiosqlite.Connection, row_id: int, state: str, error: str, now: str) -> None:
+        """finish(), inside a transaction that also tells the people concerned: both happen or neither."""
+        await conn.execute("UPDATE outbox SET state = ?, error = ?, sent_at = ? WHERE id = ?",
+                           (state, error, now, row_id))
 
     async def recover(self) -> int:
         """After a crash: whatever was leased may or may not have gone out; send it again rather than lose it."""
