@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import intake
+from bench import broadcast, intake
 
-BENCHMARKS = {"intake": intake.main}
+BENCHMARKS = {"intake": intake.main, "broadcast": broadcast.main}
 
 
 def main(argv: list[str]) -> int:
