@@ -85,6 +85,10 @@ class Limits:
         await self._overall.acquire()
         await self._chat(recipient).acquire()
 
+    async def take_chat(self, recipient: str) -> None:
+        """Only the chat's bucket: for replies, which are as many as the messages people send."""
+        await self._chat(recipient).acquire()
+
 
 # Called inside the transaction that ends a row as undeliverable or parked, to write what must follow (tell
 # the author, mark the recipient unreachable): both happen or neither, so a crash between them cannot leave a

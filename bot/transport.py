@@ -67,9 +67,10 @@ def _reason(exc: TelegramError) -> str:
 
 
 class SharedRateLimiter(BaseRateLimiter):
-    """The application's replies to the person acting draw on the same aiolimiter buckets as the sender, so
-    a reply and an outbox message to one chat together stay within that chat's limit. A reply that meets
-    flood control anyway waits as Telegram asks and is tried again (up to 3 times)."""
+    """The application's replies to the person acting draw on the same per-chat aiolimiter buckets as the
+    sender, so a reply and an outbox message to one chat together stay within that chat's limit. Replies do
+    not wait for the overall bucket: they are as many as the messages people send, and the overall pacing is
+    the outbox's. A reply that meets flood control anyway waits as Telegram asks and is tried again (3 times)."""
 
     MAX_RETRIES = 3
 
@@ -88,7 +89,7 @@ class SharedRateLimiter(BaseRateLimiter):
                                        or endpoint in ("copyMessage", "forwardMessage"))
         for attempt in range(self.MAX_RETRIES + 1):
             if counts:
-                await self.limits.take(str(chat))
+                await self.limits.take_chat(str(chat))
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
