@@ -77,10 +77,6 @@ class OutboxRepository:
             (now, limit))
         return [_row(r) for r in rows]
 
-    async def next_due_at(self) -> str | None:
-        row = await self._db.fetch_one("SELECT MIN(not_before) FROM outbox WHERE state = 'pending'")
-        return row[0] if row else None
-
     async def lease(self, row_id: int) -> bool:
         """Taken for sending. A crash leaves it leased; recover() returns it to pending on the next start."""
         rows = await self._db.write(
