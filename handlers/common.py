@@ -44,3 +44,12 @@ async def replace_or_reply(update: Update, text: str, **kwargs) -> None:
         await query.edit_message_text(text, **kwargs)
     elif update.effective_chat is not None:
         await reply(update, text, **kwargs)
+
+
+def button_id(update: Update, prefix: str) -> int | None:
+    """The one numeric id in `prefix:<id>` callback data, or None for anything else (forged, stale, garbled):
+    every handler still checks the id against the presser's rights."""
+    parts = (update.callback_query.data or "").split(":")
+    if len(parts) == 2 and parts[0] == prefix and parts[1].isdigit():
+        return int(parts[1])
+    return None

@@ -14,7 +14,7 @@ from bot.people import Actor, NotAllowed
 from bot.policy import (ADMIN, GUARDIAN, INVITE_FAMILY, INVITE_PROXY, INVITE_TEACHER, PARENT, PROXY, ROLE_LABELS,
                         TEACHER, can, can_in_school)
 from bot.qr import qr_png
-from handlers.common import current_actor, reply, user_translator
+from handlers.common import button_id, current_actor, reply, user_translator
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,8 @@ async def on_inv_button(update: Update, context: BotContext) -> None:
 
 
 async def on_invc_button(update: Update, context: BotContext) -> None:
-    parts = (update.callback_query.data or "").split(":")
-    if len(parts) != 2 or not parts[1].isdigit():
-        await _invalid(update, context)
-        return
-    klass = await context.services.people.school_class(int(parts[1]))
+    class_id = button_id(update, CLASS)
+    klass = await context.services.people.school_class(class_id) if class_id is not None else None
     if klass is None:
         await _invalid(update, context)
         return
@@ -225,18 +222,16 @@ async def invitations(update: Update, context: BotContext) -> None:
 
 async def on_invx_button(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
-    parts = (update.callback_query.data or "").split(":")
-    if len(parts) != 2 or not parts[1].isdigit():
-        await _invalid(update, context)
-        return
+    invitation_id = button_id(update, REVOKE)
     try:
-        await context.services.invitations.revoke(await current_actor(update, context), int(parts[1]))
+        if invitation_id is None:
+            raise NotAllowed("button")
+        await context.services.invitations.revoke(await current_actor(update, context), invitation_id)
     except (NotAllowed, InvitationInvalid):
         await _invalid(update, context)
         return
     await update.callback_query.answer()
-    await reply(update, _("Invitation #{id} revoked: its link no longer works.").format(
-        id=parts[1]))
+    await reply(update, _("Invitation #{id} revoked: its link no longer works.").format(id=invitation_id))
 
 
 async def newclass(update: Update, context: BotContext) -> None:
@@ -279,17 +274,16 @@ async def people(update: Update, context: BotContext) -> None:
 
 async def on_rmrole_button(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
-    parts = (update.callback_query.data or "").split(":")
-    if len(parts) != 2 or not parts[1].isdigit():
-        await _invalid(update, context)
-        return
+    grant_id = button_id(update, REMOVE)
     try:
-        await context.services.invitations.remove_role(await current_actor(update, context), int(parts[1]))
+        if grant_id is None:
+            raise NotAllowed("button")
+        await context.services.invitations.remove_role(await current_actor(update, context), grant_id)
     except NotAllowed:
         await _invalid(update, context)
         return
     await update.callback_query.answer()
-    await reply(update, _("Role #{id} removed: their access ended now.").format(id=parts[1]))
+    await reply(update, _("Role #{id} removed: their access ended now.").format(id=grant_id))
 
 
 PRIVATE = filters.ChatType.PRIVATE
