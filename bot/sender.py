@@ -59,35 +59,69 @@ class Rates:
     group_per_minute: int = 18  # Telegram allows 20; a margin keeps clock skew from tipping it over
 
 
+class _Bucket(AsyncLimiter):
+    """An aiolimiter bucket that an album may overdraw (see Limits)."""
+
+    def overdraw(self, amount: float) -> None:
+        # aiolimiter has no public way to go past max_rate; its level is what has_capacity and acquire
+        # read, so raising it makes both wait until the debt has leaked away. tests/test_sender.py checks it.
+        self._leak()
+        self._level += amount
+
+
 class Limits:
+    """An album of N items is N messages for Telegram's limits, but a private chat's bucket holds only 2 (the
+    overall one SEND_RATE, which may be under 10), and aiolimiter refuses to acquire more than a bucket holds.
+    Telegram (and the sandbox, which models it) lets an album through when the chat has been quiet and counts
+    all of it: so an album waits for a full bucket (its cost capped at the bucket's size), then takes its full
+    cost, leaving the bucket in debt that holds the chat's next messages back. Splitting it into several
+    acquires would block the sender, and every other chat with it, while one chat's bucket refills; capping
+    alone would let the chat's next message run into a 429, which pauses all sending."""
+
     def __init__(self, rates: Rates) -> None:
         self.rates = rates
-        self._overall = AsyncLimiter(rates.overall_per_second, 1.0)
-        self._chats: dict[str, AsyncLimiter] = {}
+        self._overall = _Bucket(rates.overall_per_second, 1.0)
+        self._chats: dict[str, _Bucket] = {}
 
-    def _chat(self, recipient: str) -> AsyncLimiter:
+    def _chat(self, recipient: str) -> _Bucket:
         limiter = self._chats.get(recipient)
         if limiter is None:
             if recipient.startswith("-"):  # groups and channels have negative ids
-                limiter = AsyncLimiter(self.rates.group_per_minute, 60.0)
+                limiter = _Bucket(self.rates.group_per_minute, 60.0)
             else:
                 burst = self.rates.chat_burst
-                limiter = AsyncLimiter(burst, burst / self.rates.chat_per_second)
+                limiter = _Bucket(burst, burst / self.rates.chat_per_second)
             if len(self._chats) > 10_000:
                 self._chats.clear()  # idle buckets are full anyway; forgetting them loses nothing
             self._chats[recipient] = limiter
         return limiter
 
-    def ready(self, recipient: str) -> bool:
-        return self._overall.has_capacity() and self._chat(recipient).has_capacity()
+    def ready(self, recipient: str, amount: int = 1) -> bool:
+        return all(bucket.has_capacity(min(amount, bucket.max_rate))
+                   for bucket in (self._overall, self._chat(recipient)))
 
-    async def take(self, recipient: str) -> None:
-        await self._overall.acquire()
-        await self._chat(recipient).acquire()
+    async def take(self, recipient: str, amount: int = 1) -> None:
+        await _take(self._overall, amount)
+        await _take(self._chat(recipient), amount)
 
-    async def take_chat(self, recipient: str) -> None:
+    async def take_chat(self, recipient: str, amount: int = 1) -> None:
         """Only the chat's bucket: for replies, which are as many as the messages people send."""
-        await self._chat(recipient).acquire()
+        await _take(self._chat(recipient), amount)
+
+
+async def _take(bucket: _Bucket, amount: int) -> None:
+    """Wait for room for `amount` (at most a full bucket), then take all of it."""
+    fits = min(amount, bucket.max_rate)
+    await bucket.acquire(fits)
+    if amount > fits:
+        bucket.overdraw(amount - fits)
+
+
+def cost(row: OutboxRow) -> int:
+    """How many messages a row is for Telegram's limits: an album counts each of its items."""
+    if row.kind == "media_group":
+        return max(1, len(row.payload.get("media") or ()))
+    return 1
 
 
 # Called inside the transaction that ends a row as undeliverable or parked, to write what must follow (tell
@@ -160,12 +194,13 @@ class Sender:
             self._due = await self._repo.due(_iso(self._clock.now()))
             self._due_read_at = monotonic_time.monotonic()
         for index, row in enumerate(self._due):
-            if not self._limits.ready(row.recipient):
+            amount = cost(row)
+            if not self._limits.ready(row.recipient, amount):
                 continue
             del self._due[index]
             if not await self._repo.lease(row.id):
                 continue
-            await self._limits.take(row.recipient)
+            await self._limits.take(row.recipient, amount)
             await self._deliver(row)
             return SENT
         return LIMITED if self._due else IDLE

@@ -7,12 +7,24 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram import (
+    Bot, InlineKeyboardMarkup, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from bot.sender import Limits, Rejected, Throttled, Transient, Unreachable
 from storage.outbox import OutboxRow
+
+# A "media" row's type → the Bot method that sends it and that method's name for the file.
+_SEND_MEDIA = {
+    "photo": ("send_photo", "photo"), "voice": ("send_voice", "voice"), "document": ("send_document", "document"),
+    "video": ("send_video", "video"), "audio": ("send_audio", "audio"),
+}
+# The types Telegram allows in an album (no voice notes).
+_ALBUM_ITEMS = {"photo": InputMediaPhoto, "video": InputMediaVideo, "document": InputMediaDocument,
+                "audio": InputMediaAudio}
 
 
 class TelegramTransport:
@@ -44,20 +56,39 @@ class TelegramTransport:
     async def _call(self, row: OutboxRow) -> str | None:
         p = row.payload
         common = {"protect_content": p.get("protect", False)}
-        if p.get("reply_markup"):
-            common["reply_markup"] = InlineKeyboardMarkup.de_json(p["reply_markup"], self._bot)
         if p.get("reply_to"):
             # A reply to a message that is gone still goes out, just without the quote.
             common["reply_parameters"] = ReplyParameters(int(p["reply_to"]), allow_sending_without_reply=True)
+        if row.kind == "media_group":
+            # Telegram takes no reply_markup on an album; the caption shows under the album when on its first item.
+            return await self._album(row.recipient, p, common)
+        if p.get("reply_markup"):
+            common["reply_markup"] = InlineKeyboardMarkup.de_json(p["reply_markup"], self._bot)
+        caption = {"caption": p["caption"]} if "caption" in p else {}
         if row.kind == "text":
             message = await self._bot.send_message(row.recipient, p["text"], **common)
             return str(message.message_id)
         if row.kind == "copy":
-            caption = {"caption": p["caption"]} if "caption" in p else {}
             message_id = await self._bot.copy_message(row.recipient, p["from_chat_id"], int(p["message_id"]),
                                                       **caption, **common)
             return str(message_id.message_id)
+        if row.kind == "media":
+            if p.get("type") not in _SEND_MEDIA:
+                raise Rejected(f"unknown media type {p.get('type')}")
+            method, argument = _SEND_MEDIA[p["type"]]
+            send = getattr(self._bot, method)
+            message = await send(row.recipient, **{argument: p["file_id"]}, **caption, **common)
+            return str(message.message_id)
         raise Rejected(f"unknown kind {row.kind}")
+
+    async def _album(self, recipient: str, p: dict, common: dict) -> str:
+        items = p.get("media") or []
+        if not 2 <= len(items) <= 10 or any(item.get("type") not in _ALBUM_ITEMS for item in items):
+            raise Rejected("an album takes 2 to 10 photos, videos, documents or audio files")
+        media = [_ALBUM_ITEMS[item["type"]](item["file_id"]) for item in items]
+        caption = {"caption": p["caption"]} if p.get("caption") else {}
+        messages = await self._bot.send_media_group(recipient, media, **caption, **common)
+        return str(messages[0].message_id)
 
 
 def _reason(exc: TelegramError) -> str:
@@ -87,9 +118,12 @@ class SharedRateLimiter(BaseRateLimiter):
         chat = data.get("chat_id")
         counts = chat is not None and (endpoint.startswith("send") and endpoint != "sendChatAction"
                                        or endpoint in ("copyMessage", "forwardMessage"))
+        # An album is one message per item for Telegram's limits.
+        media = data.get("media") if endpoint == "sendMediaGroup" else None
+        amount = len(media) if isinstance(media, list | tuple) and media else 1
         for attempt in range(self.MAX_RETRIES + 1):
             if counts:
-                await self.limits.take_chat(str(chat))
+                await self.limits.take_chat(str(chat), amount)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:

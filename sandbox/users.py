@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 # Stand-in content when a test does not care what the user's photo or voice note contains.
 _SAMPLE_BYTES = itertools.count(1)
+# Long numeric strings like Telegram's, in a range apart from the bot's albums (sendMediaGroup).
+_USER_MEDIA_GROUPS = itertools.count(2 * 10**16 + 1)
 
 
 def _sample(kind: str) -> bytes:
@@ -201,6 +203,16 @@ class SimUser(SimChat):
                          reply_to: int | None = None) -> dict:
         photo = self._sb.files.add("photo", data if data is not None else _sample("photo"))
         return self._say(_with_caption({"photo": photo}, caption), reply_to)
+
+    async def send_album(self, count: int = 3, caption: str | None = None) -> list[dict]:
+        """``count`` photos sent together: like a client, one message (and one update) per photo, sharing a
+        ``media_group_id``; the album's caption is the first photo's."""
+        if not 2 <= count <= 10:
+            raise ValueError("an album holds 2 to 10 items")
+        group_id = str(next(_USER_MEDIA_GROUPS))
+        return [self._say({"photo": self._sb.files.add("photo", _sample("photo")), "media_group_id": group_id,
+                           **({"caption": caption} if caption is not None and n == 0 else {})})
+                for n in range(count)]
 
     async def send_voice(self, data: bytes | None = None, duration: int = 3, caption: str | None = None,
                          reply_to: int | None = None) -> dict:

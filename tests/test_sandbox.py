@@ -316,6 +316,53 @@ async def test_media_group_of_three_photos(sb, bot, li):
         await bot.send_media_group(li.id, photos[:1])
 
 
+async def test_a_users_album_is_one_update_per_photo_and_can_be_sent_on(sb, bot, li):
+    sent = await li.send_album(3, caption="春游")
+    messages = [u.message for u in await bot.get_updates()]
+    assert [m.message_id for m in messages] == [s["message_id"] for s in sent]
+    assert len({m.media_group_id for m in messages}) == 1 and messages[0].media_group_id
+    assert [m.caption for m in messages] == ["春游", None, None]
+    with pytest.raises(ValueError):
+        await li.send_album(11)
+
+    # The bot sends the same photos on, as an album and one by one, by file_id, and downloads them.
+    grandson = sb.user(1003, "Xiaoming")
+    await grandson.start()
+    file_ids = [m.photo[-1].file_id for m in messages]
+    album = await bot.send_media_group(grandson.id, [InputMediaPhoto(f) for f in file_ids], caption="奶奶拍的")
+    assert [m.photo[-1].file_id for m in album] == file_ids
+    assert [m.caption for m in album] == ["奶奶拍的", None, None]
+    assert (await bot.send_photo(grandson.id, file_ids[0])).photo[-1].file_id == file_ids[0]
+    downloaded = await (await bot.get_file(file_ids[2])).download_as_bytearray()
+    assert bytes(downloaded) == sb.files.get(file_ids[2]).data
+
+
+async def test_a_users_voice_note_is_sent_on_by_file_id_and_downloaded(sb, bot, li):
+    voice = (await li.send_voice(b"OggS voice", duration=4))["voice"]
+    again = await bot.send_voice(li.id, voice["file_id"], caption="再听一遍")
+    assert again.voice.file_unique_id == voice["file_unique_id"] and again.caption == "再听一遍"
+    file = await bot.get_file(voice["file_id"])
+    assert file.file_size == len(b"OggS voice")
+    assert bytes(await file.download_as_bytearray()) == b"OggS voice"
+    async with aiohttp.ClientSession() as session:  # PTB itself offers no way to put a voice note in an album
+        async with session.post(f"{sb.base_url}{sb.token}/sendMediaGroup", json={
+                "chat_id": li.id, "media": [{"type": "voice", "media": voice["file_id"]}] * 2}) as response:
+            assert response.status == 400
+            assert "unsupported media type" in (await response.json())["description"]
+
+
+async def test_an_album_bigger_than_a_chats_burst_goes_through_and_leaves_debt():
+    async with Sandbox(chat_burst=3) as limited:
+        user = limited.user(1001, "Li")
+        await user.start()
+        files = [(await user.send_photo())["photo"][-1]["file_id"] for _ in range(10)]
+        async with Bot(limited.token, base_url=limited.base_url) as client:
+            await client.send_media_group(user.id, [InputMediaPhoto(f) for f in files])
+            with pytest.raises(RetryAfter) as refused:
+                await client.send_message(user.id, "紧接着")
+        assert _retry_seconds(refused.value) >= 7  # ten messages against a bucket of three
+
+
 async def test_copy_a_users_voice_to_another_user(sb, bot, li):
     grandson = sb.user(1003, "Xiaoming")
     await grandson.start()

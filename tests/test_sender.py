@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from bot.clock import FixedClock
 from bot.outbox import TEXT_LIMIT, Outbox, split_text
-from bot.sender import IDLE, LIMITED, SENT, Limits, Rates, Rejected, Sender, Throttled, Transient, Unreachable
+from bot.sender import (
+    IDLE, LIMITED, SENT, Limits, Rates, Rejected, Sender, Throttled, Transient, Unreachable, cost,
+)
 from storage.db import Database
 from storage.outbox import OutboxRepository, OutboxRow, Outgoing
 from storage.preferences import PreferencesRepository
@@ -100,6 +102,12 @@ def sender(repo, transport, clock, hook) -> Sender:
 def text(body: str, recipient: str, **options) -> Outgoing:
     """A text row whose text is its dedupe key, so each row is recognisable in what was sent."""
     return Outgoing(body, "telegram", recipient, "text", {"text": body}, **options)
+
+
+def album(body: str, recipient: str, items: int) -> Outgoing:
+    """An album row of `items` photos; its "text" names it for the fake transport."""
+    media = [{"type": "photo", "file_id": f"{body}-{n}"} for n in range(items)]
+    return Outgoing(body, "telegram", recipient, "media_group", {"text": body, "media": media})
 
 
 async def add(db: Database, outbox: Outbox, *items: Outgoing) -> list[int]:
@@ -241,6 +249,65 @@ async def test_a_person_without_quiet_hours_gets_messages_at_night(db, outbox, s
 
     await drain(sender)
     assert transport.texts() == ["night shift"]
+
+
+# == albums ===================================================================================================
+
+def test_an_album_costs_one_message_per_item():
+    row = OutboxRow(1, "telegram", "1", None, "media_group", {"media": [{"type": "photo", "file_id": "f"}] * 4},
+                    False, 0, "", None, None)
+    assert cost(row) == 4
+    assert cost(OutboxRow(2, "telegram", "1", None, "media", {"type": "photo", "file_id": "f"}, False, 0, "", None,
+                          None)) == 1
+    assert cost(OutboxRow(3, "telegram", "1", None, "text", {"text": "x"}, False, 0, "", None, None)) == 1
+
+
+async def test_an_album_uses_up_its_chats_burst(db, outbox, repo, clock, transport):
+    sender = Sender(repo, transport, clock, Limits(Rates(overall_per_second=100_000, chat_per_second=1,
+                                                         chat_burst=2)))
+    await add(db, outbox, album("album", "1", 3), text("A2", "1"), text("B1", "2"))
+
+    await drain(sender)
+    # Two texts would have gone (the burst); after a three-photo album, the chat waits.
+    assert transport.texts("1") == ["album"]
+    assert transport.texts("2") == ["B1"]
+    assert await sender.step() == LIMITED
+
+
+async def test_albums_count_every_item_against_the_overall_limit(db, outbox, repo, clock, transport):
+    sender = Sender(repo, transport, clock, Limits(Rates(overall_per_second=5, chat_per_second=100_000,
+                                                         chat_burst=100_000)))
+    await add(db, outbox, album("album1", "1", 4), album("album2", "2", 4), text("C1", "3"))
+
+    await drain(sender)
+    assert transport.texts() == ["album1", "C1"]  # 4 + 4 is over the 5 a second; 4 + 1 is not
+    assert await sender.step() == LIMITED
+
+
+async def test_an_album_larger_than_a_bucket_goes_when_the_bucket_is_full(db, outbox, repo, clock, transport):
+    """aiolimiter refuses to acquire more than a bucket holds: a ten-photo album to a private chat (a bucket of 2)
+    must neither raise nor wait forever."""
+    sender = Sender(repo, transport, clock, Limits(Rates(overall_per_second=5, chat_per_second=1, chat_burst=2)))
+    await add(db, outbox, album("album", "1", 10), text("A2", "1"))
+
+    await drain(sender)
+    assert transport.texts() == ["album"]
+    assert await repo.counts() == {"sent": 1, "pending": 1}
+    assert await sender.step() == LIMITED
+
+
+async def test_an_album_larger_than_the_bucket_leaves_it_in_debt():
+    """Telegram counts the whole album, so the chat's next message waits until all of it has leaked away, not
+    just a bucketful. aiolimiter runs on the event loop's clock, so this waits for real; the margins are wide
+    (the debt lasts about 10 s, a bucketful 10 ms) and a slow machine can only make the waits longer."""
+    limits = Limits(Rates(overall_per_second=1e6, chat_per_second=100, chat_burst=2))
+    assert limits.ready("1", 1000)
+    await limits.take("1", 1000)  # no ValueError from aiolimiter
+    await limits.take("2", 2)  # a full bucket's worth, for comparison
+
+    await asyncio.sleep(0.05)
+    assert limits.ready("2")
+    assert not limits.ready("1")
 
 
 # == failures =================================================================================================
