@@ -11,11 +11,13 @@ from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext, BotData, Services
+from bot.care import CareService
 from bot.children import ChildrenService
 from bot.consent import ConsentService
 from bot.delivery import DeliveryNotices
 from bot.delivery_settings import SettingsService
 from bot.invitations import InvitationService
+from bot.media import MediaStore
 from bot.outbox import Outbox
 from bot.people import Directory
 from bot.preferences import PreferencesService
@@ -52,6 +54,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     consent = ConsentService(db, children, ConsentsRepository(db), clock)
     preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale)
     outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
+    media = MediaStore(settings.media_dir)
     return Services(
         settings=settings,
         clock=clock,
@@ -63,12 +66,14 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         invitations=InvitationService(db, people, children, InvitationsRepository(db), clock),
         consent=consent,
         children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
-        privacy=PrivacyService(db, children, DeletionsRepository(db), clock),
+        privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media),
         roster=RosterService(db, people, clock, children),
         outbox=outbox,
         notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
         delivery_settings=SettingsService(PreferencesRepository(db), clock, settings.timezone),
         relay=RelayService(db, people, children, consent, outbox, RelaysRepository(db), preferences, clock),
+        care=CareService(db, people, children, consent, outbox, preferences, clock, settings.timezone),
+        media=media,
     )
 
 

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.care import CareService
 from bot.children import ChildrenService
 from bot.clock import Clock
 from bot.consent import ConsentService
 from bot.delivery import DeliveryNotices
 from bot.delivery_settings import SettingsService
 from bot.invitations import InvitationService
+from bot.media import MediaStore
 from bot.outbox import Outbox
 from bot.people import Directory
 from bot.preferences import PreferencesService
@@ -44,6 +46,8 @@ class Services:
     notices: DeliveryNotices
     delivery_settings: SettingsService
     relay: RelayService
+    care: CareService
+    media: MediaStore
 
 
 class BotData:

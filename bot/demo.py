@@ -47,6 +47,9 @@ class Transcript:
             if document:
                 label = _("file")
                 self._lines(f"👤 {name}", f"[{label}: {document.get('file_name', '')}]")
+            elif isinstance(event.message, dict) and (event.message.get("photo") or event.message.get("voice")):
+                label = _("picture") if event.message.get("photo") else _("voice note")
+                self._lines(f"👤 {name}", f"[{label}] {event.caption or ''}".rstrip())
             else:
                 attachment = _("attachment")
                 self._lines(f"👤 {name}", event.text or event.caption or f"[{attachment}]")
@@ -60,9 +63,12 @@ class Transcript:
             message = event.message
             content = getattr(message, "content", None) or ""
             kind = getattr(message, "kind", "text")
-            if kind == "photo":
+            if kind in ("photo", "media_group_item"):
                 picture = _("picture")
                 content = f"[{picture}] {content}"
+            elif kind == "voice":
+                label = _("voice note")
+                content = f"[{label}] {content}"
             elif kind == "document":
                 name = (message.message.get("document") or {}).get("file_name", "")
                 label = _("file")
@@ -175,6 +181,7 @@ class Scenes:
         teacher = self.person(2002, _("Teacher Wang (class teacher)"))
         mother = self.person(2003, _("Zhang Li (Xiaoming's mother, working in Shenzhen)"))
         neighbour = self.person(2004, _("A neighbour without an invitation"))
+        proxy = self.person(2005, _("Aunt Zhao (Xiaoming's proxy parent)"))
 
         self.transcript.scene(_("The principal joins, adds a class and invites its teacher"))
         await self.join(principal, admin_code, "/newclass")
@@ -226,6 +233,32 @@ class Scenes:
         await mother.send_command("cancel")
         await _expect(mother.wait_message())
 
+        self.transcript.scene(_("The teacher pairs Xiaoming with a proxy parent from the village"))
+        await teacher.send_command("invite", "代理家长 李小明")
+        await _expect(teacher.wait_message())  # the QR code
+        proxy_code = self.code_in((await _expect(teacher.wait_message())).text)
+        await self.join(proxy, proxy_code, "/children")
+
+        self.transcript.scene(_("The proxy parent sends an update with three photos and a voice note"))
+        await proxy.send_command("update")
+        await _expect(proxy.wait_message(predicate=lambda m: bool(m.buttons)))
+        await proxy.press("📚 " + _("Study"))
+        await _expect(proxy.wait_until(lambda: _has_button(proxy, _("Making progress"))))
+        await proxy.press(_("Making progress"))
+        await _expect(proxy.wait_until(lambda: _has_button(proxy, "✔ 📚 " + _("Study"))))
+        await proxy.send_album(3, caption=_("Sports day: Xiaoming came first in rope skipping!"))
+        await proxy.send_voice(duration=8)
+        await _expect(proxy.wait_until(lambda: any("🎤" in (m.text or "") for m in proxy.messages)))
+        await proxy.press(_("📤 Send"))
+        card = await _expect(mother.wait_message(predicate=lambda m: m.kind == "text" and bool(m.buttons)
+                                                 and "📒" in (m.text or "")))
+        await mother.press(_("✅ Received"), message_id=card.message_id)
+        await _expect(proxy.wait_message(predicate=lambda m: (m.text or "").startswith("✅")))
+
+        self.transcript.scene(_("The teacher sees what is done and what is due for the class"))
+        await teacher.send_command("due")
+        await _expect(teacher.wait_message(predicate=lambda m: "✅" in (m.text or "") or "⏰" in (m.text or "")))
+
         self.transcript.scene(_("Someone without an invitation finds the bot"))
         await neighbour.start()
         await _expect(neighbour.wait_message())
@@ -239,6 +272,10 @@ class Scenes:
         await _expect(mother.wait_until(lambda: choice.edits))
         await mother.send_command("help")
         await _expect(mother.wait_message())
+
+
+def _has_button(person, label: str) -> bool:
+    return any(label in row for m in person.messages for row in (m.buttons or []))
 
 
 def main(locale: str) -> int:

@@ -11,6 +11,18 @@ class NotAllowed(Exception):
     """The person may not do this. Deliberately says nothing of whether the thing exists."""
 
 
+class NoConsent(Exception):
+    """Nothing about the child may be used yet: no parent or guardian has agreed to the rules."""
+
+    def __init__(self, child_name: str) -> None:
+        super().__init__("no consent")
+        self.child_name = child_name
+
+
+class AlreadyAcknowledged(Exception):
+    """"Received" was pressed before: it counts once."""
+
+
 @dataclass(frozen=True)
 class Actor:
     person_id: int | None

@@ -120,3 +120,28 @@ def may_invite(grants: Iterable[Grant], role: str, child: ChildPlace | None, sch
         return False
     capability = INVITE_PROXY if role == PROXY else INVITE_FAMILY
     return can(grants, capability, child)
+
+
+# Care entries (bot.forms): who writes each kind, and how much of it each role reads. FULL is the entry with
+# its photos; FACT is only that it happened ("a talk took place on 20 November"): talk notes hold what a child
+# confided, so the family hears that the talk was held, and only the child's teacher, proxy parent and the
+# school's admins read them. Nothing is written or read before consent.
+FULL, FACT = "full", "fact"
+_SHARED = {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FULL, GUARDIAN: FULL}
+ENTRY_READ: dict[str, dict[str, str]] = {
+    "update": _SHARED, "score": _SHARED, "goodnews": _SHARED, "summary": _SHARED,
+    "talk": {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FACT, GUARDIAN: FACT},
+}
+ENTRY_WRITE: dict[str, frozenset[str]] = {kind: frozenset({TEACHER, PROXY}) for kind in ENTRY_READ}
+
+
+def entry_access(grants: Iterable[Grant], child: ChildPlace, kind: str, *, consented: bool) -> str | None:
+    """FULL, FACT or None: how much of a `kind` entry about this child this person may read."""
+    if not consented:
+        return None
+    levels = {ENTRY_READ[kind].get(role) for role in roles_for(grants, child)} - {None}
+    return FULL if FULL in levels else FACT if FACT in levels else None
+
+
+def may_write(grants: Iterable[Grant], child: ChildPlace, kind: str, *, consented: bool) -> bool:
+    return consented and bool(roles_for(grants, child) & ENTRY_WRITE[kind])

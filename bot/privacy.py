@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from bot.clock import Clock
+from bot.media import MediaStore
 from bot.people import Actor, NotAllowed
 from bot.policy import DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
 from storage.audit import AuditRepository
@@ -20,11 +21,12 @@ log = logging.getLogger(__name__)
 
 class PrivacyService:
     def __init__(self, db: Database, children: ChildrenRepository, deletions: DeletionsRepository,
-                 clock: Clock) -> None:
+                 clock: Clock, media: MediaStore) -> None:
         self._db = db
         self._children = children
         self._deletions = deletions
         self._clock = clock
+        self._media = media
 
     def _now(self) -> str:
         return self._clock.now().isoformat(timespec="seconds")
@@ -61,6 +63,13 @@ class PrivacyService:
             await AuditRepository.record(conn, now, actor.person_id, request.child_id,
                                          "erase" if erase else "decline_deletion", f"request={request_id}")
         if erase:
+            # After the commit, so an erasure that rolls back keeps its files. A download still running for
+            # this child is deleted by fetch_pending when it finds its row gone.
+            try:
+                await asyncio.to_thread(self._media.remove_child, request.child_id)
+            except OSError as exc:
+                log.error("erasure %s: the child's media folder could not be removed (%s)", request_id,
+                          type(exc).__name__)
             for delay in (0.1, 0.5, 2.0):
                 if await self._db.checkpoint():
                     break

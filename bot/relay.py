@@ -21,7 +21,7 @@ from bot.consent import ConsentService
 from bot.i18n import N_, translator
 from bot.invitations import RELATIONS
 from bot.outbox import CAPTION_LIMIT, Outbox
-from bot.people import Actor, NotAllowed
+from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed  # noqa: F401 - re-exported
 from bot.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, TEACHER, reaches, roles_for
 from bot.preferences import PreferencesService
 from storage.children import ChildrenRepository, ChildRow
@@ -61,20 +61,10 @@ class RelayError(Exception):
     """Bad input a person can cause: the handler answers it; nothing was stored or sent."""
 
 
-class NoConsent(RelayError):
-    def __init__(self, child_name: str) -> None:
-        super().__init__("no consent")
-        self.child_name = child_name
-
-
 class Unsupported(RelayError):
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
         self.kind = kind
-
-
-class AlreadyAcknowledged(RelayError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.app import build_application, initialized
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext
 from bot.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
+from bot.media import TelegramFetcher, fetch_pending
 from bot.sender import Sender
 from bot.transport import TelegramTransport
 from bot.settings import Settings
@@ -84,6 +85,14 @@ async def maintenance_job(context: BotContext) -> None:
         log.info("WAL checkpoint busy; will try again at the next maintenance")
 
 
+async def fetch_media_job(context: BotContext) -> None:
+    """Copy the photos and voice notes of care entries under the data directory (job data: the fetcher)."""
+    services = context.services
+    stored = await fetch_pending(services.db, services.media, context.job.data, now=services.clock.now())
+    if stored:
+        log.info("stored %s care media files", stored)
+
+
 async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None,
                   install_signal_handlers: bool = True, **factory_kwargs) -> None:
     """Run until SIGINT/SIGTERM (or `stop` is set): the update in hand is finished, then the bot exits."""
@@ -109,6 +118,10 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
         sending = asyncio.create_task(sender.run(), name="outbox-sender")
         try:
             app.job_queue.run_repeating(maintenance_job, interval=timedelta(hours=1), first=timedelta(seconds=30))
+            # The sender's plain Bot: a failed download is counted on its row and tried again at the next run,
+            # not retried on the spot by the application's rate limiter.
+            app.job_queue.run_repeating(fetch_media_job, interval=timedelta(seconds=30), first=timedelta(seconds=5),
+                                        data=TelegramFetcher(sender_bot), name="fetch-media")
             log.info("bot %s is running", app.bot.id)
             await intake.run()
         finally:

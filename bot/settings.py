@@ -48,6 +48,11 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def media_dir(self) -> Path:
+        """Copies of care entries' photos and voice notes, kept beside the database."""
+        return Path(self.database_path).parent / "media"
+
 
 def load_dotenv_file(path: str | Path = ".env") -> None:
     """Values already in the environment win over the file, as in most deployments."""

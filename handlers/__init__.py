@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import (cancel, children, delivery, fallback, help, invite, language, newchild, privacy, relay, roster,
+from handlers import (care, cancel, children, delivery, fallback, help, invite, language, newchild, privacy, relay, roster,
                       settings, start)
 from handlers.commands import set_commands
 from handlers.errors import on_error
 
-FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, cancel, relay]
+FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, cancel, relay, care]
 
 __all__ = ["register", "set_commands"]
 

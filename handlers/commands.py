@@ -10,11 +10,11 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, N_, translator
-from bot.policy import ADMIN, FAMILY_ROLES, TEACHER
+from bot.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER
 
 log = logging.getLogger(__name__)
 
-EVERYONE, MEMBERS, FAMILY, STAFF, ADMINS = "everyone", "members", "family", "staff", "admins"
+EVERYONE, MEMBERS, FAMILY, CARERS, STAFF, ADMINS = "everyone", "members", "family", "carers", "staff", "admins"
 
 COMMANDS = [
     ("start", N_("Start, or join with an invitation"), EVERYONE),
@@ -22,6 +22,13 @@ COMMANDS = [
     ("children", N_("The children you care for"), MEMBERS),
     ("child", N_("Open a child's record"), MEMBERS),
     ("relay", N_("Write to your child's family or carers"), MEMBERS),
+    ("update", N_("Send the family an update with photos"), CARERS),
+    ("score", N_("Record a test score"), CARERS),
+    ("goodnews", N_("Share good news"), CARERS),
+    ("summary", N_("Write the monthly summary"), CARERS),
+    ("talk", N_("Record a heart-to-heart talk"), CARERS),
+    ("due", N_("What is done and what is due"), CARERS),
+    ("timeline", N_("A child's growth timeline"), MEMBERS),
     ("privacy", N_("Children's data rules and consent"), EVERYONE),
     ("mydata", N_("A copy of everything stored about your child"), FAMILY),
     ("invite", N_("Invite a parent, guardian, proxy parent or teacher"), STAFF),
@@ -50,6 +57,8 @@ def audiences(roles: Iterable[str]) -> set[str]:
         found.add(MEMBERS)
     if roles & set(FAMILY_ROLES):
         found.add(FAMILY)
+    if roles & {PROXY, TEACHER}:
+        found.add(CARERS)
     if roles & {ADMIN, TEACHER}:
         found.add(STAFF)
     if ADMIN in roles:

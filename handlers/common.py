@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.context import BotContext
 from bot.i18n import Translator, translator
@@ -53,3 +53,9 @@ def button_id(update: Update, prefix: str) -> int | None:
     if len(parts) == 2 and parts[0] == prefix and parts[1].isdigit():
         return int(parts[1])
     return None
+
+
+def child_keyboard(children, data, per_row: int = 3) -> InlineKeyboardMarkup:
+    """One button per child (by name), `data(child)` its callback data."""
+    buttons = [InlineKeyboardButton(c.name or "?", callback_data=data(c)) for c in children]
+    return InlineKeyboardMarkup([buttons[i:i + per_row] for i in range(0, len(buttons), per_row)])

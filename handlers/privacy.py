@@ -21,6 +21,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 from bot.consent import AWAITING, GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
 from bot.context import BotContext
 from bot.i18n import format_datetime, translator
+from bot.care import NoConsent
 from bot.people import Actor, NotAllowed
 from bot.policy import DECIDE_DELETION, can
 from bot.record import BY_KEY, display
@@ -351,6 +352,7 @@ def _export_document(data: dict, mine: OwnChild, _, exported_at: str) -> bytes:
         },
         "fields": fields,
         "history": history,
+        "updates_and_records": data.get("care", []),
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
@@ -361,6 +363,10 @@ async def _send_copy(update: Update, context: BotContext, actor: Actor, mine: Ow
         data = await context.services.children.export(actor, mine.child.id)
     except NotAllowed:
         return False
+    try:
+        data["care"] = await context.services.care.export(actor, mine.child.id)
+    except (NotAllowed, NoConsent):
+        data["care"] = []  # before consent nothing was recorded
     now = context.services.clock.now().isoformat(timespec="seconds")
     await context.bot.send_document(
         _chat_id(update), _export_document(data, mine, _, now), filename=f"mydata-{mine.child.id}.json",

@@ -67,7 +67,11 @@ class RecordingRequest(BaseRequest):
             return BOT_USER
         if endpoint == "getUpdates":
             return []
-        if endpoint in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument"):
+        if endpoint == "sendMediaGroup":
+            media = params.get("media")
+            items = json.loads(media) if isinstance(media, str) else media or []
+            return [self._result("sendPhoto", params) for _item in items]
+        if endpoint in ("sendMessage", "editMessageText", "sendPhoto", "sendDocument", "sendVoice"):
             chat_id = int(params.get("chat_id", 1))
             message = {"message_id": int(params.get("message_id") or next(self._ids)), "date": int(time.time()),
                        "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},

@@ -11,15 +11,21 @@ from datetime import date
 import pytest
 
 from bot.app import build_application, initialized
-from bot.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, fields_allowed
+from bot.policy import ADMIN, FULL, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, entry_access, fields_allowed
 from bot.record import FIELDS, NUMBER, CHOICE
+from storage.care import CareRepository
 from storage.children import ChildPlace
 from tests.helpers import RecordingRequest, callback_update, message_update, unpaced, user
 from tests.world import World
 
 COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child CANARYY", "/audit", "/audit CANARYY",
             "/invite", "/invite mother CANARYY", "/invite proxy CANARYX", "/invitations", "/people", "/privacy",
-            "/mydata", "/deletions", "/template", "/import", "/newchild", "/cancel", "/language"]
+            "/mydata", "/deletions", "/template", "/import", "/newchild", "/cancel", "/language",
+            "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/cancel"]
+
+# Care entries for each child: an update with two photos and a talk record, each holding a canary. Updates and
+# photos are for everyone who reaches the child; talk notes only for its teacher, proxy parent and admins.
+CARE = {"update": "UPDNOTE{tag}", "photo": "PHOTOFILE{tag}", "talk": "TALKNOTE{tag}"}
 
 
 def id_number(seed: int) -> str:
@@ -92,6 +98,16 @@ async def build_world(services) -> tuple[World, dict]:
     await world.person("mother_y", PARENT, child="CANARYY", relation="mother")
     await world.consent("CANARYX", by="mother_x")
     await world.consent("CANARYY", by="mother_y")
+    async with services.db.transaction() as conn:
+        for tag in ("X", "Y"):
+            child = world.children[tag]
+            author = world.people["teacher"]
+            update = await CareRepository.add_entry(conn, child, author, TEACHER, "update", "2026-03-01", None,
+                                                    {"fields": {"note": f"UPDNOTE{tag}"}}, "2026-03-01T08:00:00")
+            for n in (1, 2):
+                await CareRepository.add_media(conn, update, child, n, "photo", f"PHOTOFILE{tag}{n}", f"u{tag}{n}", 10)
+            await CareRepository.add_entry(conn, child, author, TEACHER, "talk", "2026-03-01", None,
+                                           {"fields": {"concerns": f"TALKNOTE{tag}"}}, "2026-03-01T09:00:00")
     # A waiting erasure request, so that the admins' /deletions hands out its buttons too.
     await services.privacy.request_deletion(await world.actor("mother_y"), world.children["Y"])
     async with services.db.transaction() as conn:
@@ -175,6 +191,13 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
                 # The control: what they may see does reach them, so the absences above mean something.
                 assert canaries[tag]["personality"] in said, f"{actor} never saw {tag}'s record"
                 assert actor not in ("stranger", "removed_mother_x", "admin_elsewhere", "teacher_other_class")
+            for kind, needle in (("update", f"UPDNOTE{tag}"), ("update", f"PHOTOFILE{tag}"),
+                                 ("talk", f"TALKNOTE{tag}")):
+                if entry_access(grants, place, kind, consented=True) == FULL:
+                    # The control: their timeline (and its photo button) did show it.
+                    assert needle in said, f"{actor} never saw {tag}'s {kind} ({needle})"
+                else:
+                    assert needle not in said, f"{actor} received {tag}'s {kind} ({needle})"
 
 
 def test_the_canaries_are_unique_and_valid():

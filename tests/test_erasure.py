@@ -162,6 +162,14 @@ async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, s
     stored = await services.db.fetch_all("SELECT value FROM child_fields WHERE child_id = ?", (child_id,))
     assert {r["value"] for r in stored} >= set(EDITS.values())
 
+    # Copies of the child's photos and voice notes are kept under the data directory, as are the other child's.
+    kept = {}
+    for owner, media_id, kind in ((child_id, 1, "photo"), (child_id, 2, "voice"), (world.children["对照"], 3, "photo")):
+        kept[media_id] = services.media.absolute(services.media.relative_path(owner, media_id, kind))
+        kept[media_id].parent.mkdir(parents=True, exist_ok=True)
+        kept[media_id].write_bytes(SAID_IN_A_MESSAGE.encode())
+    assert kept[1].is_relative_to(settings.media_dir)
+
     # The parent asks for erasure; the admin confirms twice.
     await deliver(app, callback_update(f"delete:{child_id}", from_user=user(parent)))
     await deliver(app, callback_update(f"delete:{child_id}:yes", from_user=user(parent)))
@@ -172,6 +180,10 @@ async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, s
     await deliver(app, callback_update(f"erase:{request_id}:sure", from_user=user(admin)))
     assert await services.db.fetch_one("SELECT id FROM children WHERE id = ?", (child_id,)) is None
     assert any("erased" in (c.text or "") for c in recorder.sent(chat_id=parent))  # the parent chose English
+
+    # Nothing of the child's media is left, not even their folder; the other child's is untouched.
+    assert not kept[1].exists() and not kept[2].exists() and not kept[1].parent.exists()
+    assert kept[3].exists()
 
     # While the bot still runs: the main file, the WAL and the shared memory hold no canary.
     assert survivors(settings.database_path) == []

@@ -1,0 +1,99 @@
+"""End to end over the sandbox, with the real bot process and its sender: a proxy parent posts an update with
+three photos (an album) and a voice note; the mother and the grandmother each receive it once, as the album, the
+voice note and the card with the "Received" button; the mother confirms and the proxy parent is told; the
+mother's /timeline shows it, confirmed; and the copies of the photos land under the data directory."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.app import open_services
+from bot.clock import SystemClock
+from bot.i18n import translator
+from bot.policy import GUARDIAN, PARENT, PROXY
+from bot.settings import Settings
+from sandbox import Sandbox
+from storage.preferences import PreferencesRepository
+from tests.botprocess import BotProcess
+from tests.helpers import BOT_TOKEN
+from tests.world import World
+
+MOTHER, PROXY_PARENT, GRANDMOTHER = 5101, 5102, 5103
+
+
+async def build_people(database: str) -> None:
+    clock = SystemClock()
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=database), clock)
+    try:
+        world = await World.build(services)
+        await world.child("小明")
+        await world.person("李妈妈", PARENT, child="小明", relation="mother", user_id=MOTHER)
+        await world.person("赵阿姨", PROXY, child="小明", user_id=PROXY_PARENT)
+        await world.person("王奶奶", GUARDIAN, child="小明", relation="grandmother_p", user_id=GRANDMOTHER)
+        await world.consent("小明", by="李妈妈")
+        for user_id in (MOTHER, PROXY_PARENT, GRANDMOTHER):  # independent of the hour the test runs at
+            await PreferencesRepository(services.db).set_quiet_hours(user_id, None, None, True, None, clock.now())
+    finally:
+        await services.db.close()
+
+
+async def test_an_update_with_an_album_and_a_voice_note_reaches_the_family_once(tmp_path):
+    _ = translator("zh_CN").gettext
+    async with Sandbox(token=BOT_TOKEN) as sandbox:
+        bot = BotProcess(sandbox, tmp_path, BOT_TOKEN)
+        await build_people(str(bot.database))
+        await bot.start()
+        try:
+            mother = sandbox.user(MOTHER, "李妈妈", language_code="zh-hans")
+            proxy = sandbox.user(PROXY_PARENT, "赵阿姨", language_code="zh-hans")
+            grandmother = sandbox.user(GRANDMOTHER, "王奶奶", language_code="zh-hans")
+            for person in (mother, proxy, grandmother):
+                person.started = True
+
+            await proxy.send_command("update")
+            await proxy.wait_message(timeout=10, predicate=lambda m: "小明" in (m.text or "") and bool(m.buttons))
+            await proxy.press("📚 " + _("Study"))
+            await proxy.wait_until(lambda: any(_("Making progress") in str(m.reply_markup) for m in proxy.messages),
+                                   timeout=10)
+            await proxy.press(_("Making progress"))
+            await proxy.wait_until(lambda: any("✔ 📚" in str(m.reply_markup) for m in proxy.messages), timeout=10)
+            sent = await proxy.send_album(3, caption="运动会跳绳第一名")
+            await proxy.send_voice()
+            media_line = _("📷 {n} photos").format(n=3)
+            await proxy.wait_until(lambda: any(media_line in (m.text or "") and "🎤" in (m.text or "")
+                                               for m in proxy.messages), timeout=10)
+            await proxy.press(_("📤 Send"))
+
+            received = _("✅ Received")
+            for person in (mother, grandmother):
+                card = await person.wait_message(timeout=15, predicate=lambda m: bool(m.buttons))
+                assert card.buttons == [[received]]
+                assert card.text.startswith("📒 " + _("{child}'s {what}").format(child="小明", what=_("update")))
+                assert "运动会跳绳第一名" in card.text and _("Making progress") in card.text
+                album = [m for m in person.messages if m.media_group_id]
+                assert len(album) == 3 and len({m.media_group_id for m in album}) == 1
+                assert [m.file_id for m in album] == [s["photo"][-1]["file_id"] for s in sent]
+                assert all(m.protect_content for m in album)
+                assert len([m for m in person.messages if m.kind == "voice"]) == 1
+                assert len([m for m in person.messages if m.buttons]) == 1  # once
+
+            await mother.press(received)
+            told = await proxy.wait_message(timeout=10, predicate=lambda m: (m.text or "").startswith("✅ 李妈妈"))
+            assert "小明" in told.text
+
+            await mother.send_command("timeline")
+            page = await mother.wait_message(timeout=10, predicate=lambda m: (m.text or "").startswith("📖"))
+            assert _("✅ Received by {names}").format(names="李妈妈") in page.text
+            assert "运动会跳绳第一名" in page.text
+
+            # The photos and the voice note are copied under the data directory by the bot's fetch job.
+            media_dir = bot.database.parent / "media"
+            await proxy.wait_until(lambda: _stored(bot.database) == 4, timeout=60)
+            assert len([p for p in media_dir.rglob("*") if p.is_file()]) == 4
+        finally:
+            await bot.stop()
+
+
+def _stored(database) -> int:
+    with sqlite3.connect(database) as conn:
+        return conn.execute("SELECT COUNT(*) FROM care_media WHERE stored_path IS NOT NULL").fetchone()[0]
