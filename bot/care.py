@@ -159,8 +159,6 @@ class CareService:
         """The school's local date: what "today" means on a form and in the tracker."""
         return self._clock.now().astimezone(self._tz).date()
 
-    async def _telegram_id(self, person_id: int) -> str | None:
-        return next((ext for channel, ext in await self._people.identities(person_id) if channel == CHANNEL), None)
 
     # -- whose children ---------------------------------------------------------------------------------
 
@@ -378,7 +376,7 @@ class CareService:
         seen: dict[int, tuple[int, str, str]] = {}
         for grant in await self._people.grants_for_child(child.id, child.school_id, child.class_id):
             if grant.role in FAMILY_ROLES and grant.person_id != exclude and grant.person_id not in seen:
-                chat = await self._telegram_id(grant.person_id)
+                chat = await self._people.external_id(grant.person_id, CHANNEL)
                 if chat is not None:
                     locale = await self._preferences.locale_for(int(chat), None)
                     seen[grant.person_id] = (grant.person_id, chat, locale)
@@ -429,7 +427,7 @@ class CareService:
             raise NotAllowed("acknowledge")
         me = await self._people.person(actor.person_id)
         rows = []
-        chat = await self._telegram_id(entry.author_id) if entry.author_id else None
+        chat = await self._people.external_id(entry.author_id, CHANNEL) if entry.author_id else None
         if chat is not None:
             locale = await self._preferences.locale_for(int(chat), None)
             _ = translator(locale).gettext

@@ -31,7 +31,7 @@ class DeliveryNotices:
         self._clock = clock
 
     async def telegram_id(self, person_id: int) -> str | None:
-        return next((ext for channel, ext in await self._people.identities(person_id) if channel == CHANNEL), None)
+        return await self._people.external_id(person_id, CHANNEL)
 
     async def undeliverable(self, conn: aiosqlite.Connection, row: OutboxRow, error: str) -> None:
         """Inside the sender's transaction that ends the row."""

@@ -156,7 +156,7 @@ class RelayService:
                 continue  # carers relay with the family, not with each other
             closest = _closest(grants)
             person = await self._people.person(person_id)
-            chat = await self._telegram_id(person_id)
+            chat = await self._people.external_id(person_id, CHANNEL)
             if person is not None and chat is not None:
                 partners.append(Partner(person_id, person.display_name, closest.role, closest.relation, chat))
         return sorted(partners, key=lambda p: (order.index(p.role), p.person_id))
@@ -184,8 +184,6 @@ class RelayService:
 
     # -- relaying -------------------------------------------------------------------------------------
 
-    async def _telegram_id(self, person_id: int) -> str | None:
-        return next((ext for channel, ext in await self._people.identities(person_id) if channel == CHANNEL), None)
 
     async def replied_to(self, actor: Actor, chat: str, message_id: str) -> Relay | None:
         """The relay this person received as message `message_id` in their chat: a reply to it goes back to
@@ -273,7 +271,7 @@ class RelayService:
         if found.acknowledged_at is not None:
             raise AlreadyAcknowledged()
         me = await self._people.person(actor.person_id)
-        chat = await self._telegram_id(found.author_id)
+        chat = await self._people.external_id(found.author_id, CHANNEL)
         rows = []
         if chat is not None:
             _ = translator(await self._preferences.locale_for(int(chat), None)).gettext

@@ -95,6 +95,10 @@ class PeopleRepository:
                                         (person_id,))
         return [(r["channel"], r["external_id"]) for r in rows]
 
+    async def external_id(self, person_id: int, channel: str) -> str | None:
+        """Where the person is reached on `channel` (their chat), if they have an identity there."""
+        return next((ext for ch, ext in await self.identities(person_id) if ch == channel), None)
+
     async def ensure_person(self, conn: aiosqlite.Connection, channel: str, external_id: str, display_name: str,
                             now: str) -> int:
         rows = await conn.execute_fetchall(
