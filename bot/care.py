@@ -40,6 +40,7 @@ CHANNEL = "telegram"
 ACK = "cack"  # callback data of the "Received" button under a card: cack:<delivery id>
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # what a bot may fetch from Telegram: the copy kept with the record
 PAGE_SIZE = 4
+DRAFT_LIFETIME = timedelta(days=1)
 
 # add_media outcomes
 ADDED, DUPLICATE, FULL_UP, TOO_LARGE, NO_MEDIA = "added", "duplicate", "full", "too_large", "no_media"
@@ -214,6 +215,12 @@ class CareService:
             return None
         row = await self.repo.draft(actor.person_id)
         if row is None:
+            return None
+        if _moment(row.updated_at) < self._clock.now() - DRAFT_LIFETIME:
+            # A form left open for a day is forgotten: otherwise whatever the person types days later would
+            # quietly land in its note instead of being answered.
+            async with self._db.transaction() as conn:
+                await CareRepository.delete_draft(conn, row.person_id)
             return None
         child = await self._children.get(row.child_id)
         b = row.body

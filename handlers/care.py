@@ -67,12 +67,17 @@ def _command(kind: str):
             await _begin(update, context, kids[0].id, kind)
             return
         shown = kids[:MAX_CHILD_BUTTONS]
-        more = _("\n(Showing {shown} of {total}: add part of the name after the command.)").format(
-            shown=len(shown), total=len(kids)) if len(kids) > len(shown) else ""
-        await reply(update, _("Which child?") + more,
+        await reply(update, _("Which child?") + _more(_, shown, kids),
                     reply_markup=child_keyboard(shown, lambda k: f"{PREFIX}:{k.id}:{CODES[kind]}:w"))
     start_form.__name__ = f"start_{kind}"
     return start_form
+
+
+def _more(_, shown: list, kids: list) -> str:
+    if len(kids) <= len(shown):
+        return ""
+    return _("\n(Showing {shown} of {total}: add part of the name after the command.)").format(
+        shown=len(shown), total=len(kids))
 
 
 async def _begin(update: Update, context: BotContext, child_id: int, kind: str) -> None:
@@ -379,7 +384,8 @@ async def timeline(update: Update, context: BotContext) -> None:
         await _timeline_page(update, context, kids[0].id, 0)
         return
     shown = kids[:MAX_CHILD_BUTTONS]
-    await reply(update, _("Whose timeline?"), reply_markup=child_keyboard(shown, lambda k: f"{TIMELINE}:{k.id}:0"))
+    await reply(update, _("Whose timeline?") + _more(_, shown, kids),
+                reply_markup=child_keyboard(shown, lambda k: f"{TIMELINE}:{k.id}:0"))
 
 
 async def _timeline_page(update: Update, context: BotContext, child_id: int, page: int) -> None:

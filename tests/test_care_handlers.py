@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -326,3 +327,13 @@ async def test_good_news_by_voice_alone_and_a_timeline_paged_with_buttons(feed, 
     # Each view is audited.
     audited = await world.services.db.fetch_all("SELECT action FROM audit_log WHERE action = 'view_timeline'")
     assert len(audited) == 3
+
+
+async def test_a_form_left_open_for_a_day_is_forgotten(feed, recorder, world, clock):
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/update", from_user=proxy))
+    await feed(raw(proxy, **photo(1)))
+    clock.advance(timedelta(hours=25))
+    await feed(message_update("hello?", from_user=proxy))
+    assert last(recorder, world, "赵阿姨").text.startswith("Sorry, I did not understand that")
+    assert await count(world, "care_drafts") == 0 and await count(world, "care_media") == 0
