@@ -8,11 +8,11 @@ from datetime import date
 from babel import Locale
 from babel.dates import format_skeleton
 
-from bot.forms import DATE, FORMS, GRADE, MONTH, MULTI, SUMMARY, TALK, FieldSpec, FormSpec
-from bot.policy import FACT, ROLE_LABELS
+from bot.forms import DATE, FORMS, GRADE, MONTH, MULTI, SCORE, SUMMARY, TALK, FieldSpec, FormSpec
+from bot.policy import FACT, FULL, ROLE_LABELS
 
-SUBJECT_LABELS = {c.key: c.label for c in FORMS["score"].fields[0].choices}
-TEST_LABELS = {c.key: c.label for c in FORMS["score"].fields[2].choices}
+SUBJECT_LABELS = {c.key: c.label for c in FORMS[SCORE].field("subject").choices}
+TEST_LABELS = {c.key: c.label for c in FORMS[SCORE].field("test").choices}
 # In a timeline several entries share a message: long words are cut there (the full card was delivered).
 TIMELINE_VALUE = 160
 
@@ -91,7 +91,7 @@ def facts_lines(_, facts: dict, locale: str) -> list[str]:
 
 
 def card(_, kind: str, child: str, occurred_on: str, period: str | None, body: dict, author_role: str,
-         author_name: str, locale: str, photos: int = 0, voices: int = 0, *, access: str = "full",
+         author_name: str, locale: str, photos: int = 0, voices: int = 0, *, access: str = FULL,
          limit: int | None = None) -> str:
     """The whole entry as one text. With FACT access (a parent and a talk record) only that it took place."""
     if kind == TALK and access == FACT:

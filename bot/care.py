@@ -16,14 +16,15 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot import musts
-from bot.cards import card, title
+from bot.cards import TIMELINE_VALUE, card, title
 from bot.clock import Clock
 from bot.consent import ConsentService
 from bot.forms import (FORMS, KINDS, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue, FormSpec,
                        chosen_value, missing, next_field, typed_value)
 from bot.i18n import N_, translator
 from bot.outbox import CAPTION_LIMIT, Outbox
-from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed  # noqa: F401 - re-exported
+from bot.media import MAX_DOWNLOAD_BYTES
+from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
 from bot.policy import (ADMIN, FACT, FAMILY_ROLES, FULL, PROXY, TEACHER, entry_access, may_write, reaches,
                         roles_for)
 from bot.preferences import PreferencesService
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 ACK = "cack"  # callback data of the "Received" button under a card: cack:<delivery id>
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # what a bot may fetch from Telegram: the copy kept with the record
 PAGE_SIZE = 4
 DRAFT_LIFETIME = timedelta(days=1)
 
@@ -78,7 +78,6 @@ class Draft:
     fields: dict = field(default_factory=dict)
     media: list[dict] = field(default_factory=list)
     awaiting: str | None = None
-    skipped: list[str] = field(default_factory=list)
     panel: int | None = None    # the message showing the form, edited as the form fills
     group: str | None = None    # the album being received
 
@@ -95,7 +94,7 @@ class Draft:
         return sum(1 for m in self.media if m["kind"] == "voice")
 
     def body(self) -> dict:
-        return {"fields": self.fields, "media": self.media, "awaiting": self.awaiting, "skipped": self.skipped,
+        return {"fields": self.fields, "media": self.media, "awaiting": self.awaiting,
                 "panel": self.panel, "group": self.group}
 
 
@@ -225,7 +224,7 @@ class CareService:
         child = await self._children.get(row.child_id)
         b = row.body
         return Draft(row.person_id, row.child_id, child.name if child else "", row.kind, b.get("fields", {}),
-                     b.get("media", []), b.get("awaiting"), b.get("skipped", []), b.get("panel"), b.get("group"))
+                     b.get("media", []), b.get("awaiting"), b.get("panel"), b.get("group"))
 
     async def _current(self, actor: Actor) -> Draft:
         draft = await self.draft(actor)
@@ -266,7 +265,7 @@ class CareService:
     async def type(self, actor: Actor, text: str) -> Draft:
         """A typed answer: for the field awaited, else the form's note (appended to)."""
         draft = await self._current(actor)
-        asked = next_field(draft.spec, draft.fields, [])
+        asked = next_field(draft.spec, draft.fields)
         key = draft.awaiting or (asked.key if asked else None) or draft.spec.note
         spec = draft.spec.field(key) if key else None
         if spec is None:
@@ -485,7 +484,7 @@ class CareService:
             photos = counts.get(entry.id, {}).get("photo", 0) if level == FULL else 0
             voices = counts.get(entry.id, {}).get("voice", 0) if level == FULL else 0
             text = card(_, entry.kind, child.name, entry.occurred_on, entry.period, entry.body, entry.author_role,
-                        author.display_name if author else "", locale, photos, voices, access=level, limit=160)
+                        author.display_name if author else "", locale, photos, voices, access=level, limit=TIMELINE_VALUE)
             received = []
             if level == FULL:
                 for d in deliveries.get(entry.id, []):

@@ -4,6 +4,7 @@ the person who wrote (and the child's class teacher) are told, each in their own
 from __future__ import annotations
 
 import logging
+from datetime import timezone
 
 import aiosqlite
 
@@ -29,6 +30,17 @@ class DeliveryNotices:
         self._children = children
         self._preferences = preferences
         self._clock = clock
+
+    async def set_reachable(self, channel: str, chat: str, reachable: bool, reason: str) -> None:
+        """Record whether a chat can be reached; once it can again, whatever failed only because it could not
+        goes out now (the sender is woken)."""
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            await OutboxRepository.set_reachable(conn, channel, chat, reachable, reason,
+                                                 now.isoformat(timespec="seconds"))
+            if reachable and await OutboxRepository.requeue_unreachable(
+                    conn, channel, chat, now.astimezone(timezone.utc).isoformat(timespec="milliseconds")):
+                self._outbox.wake()
 
     async def telegram_id(self, person_id: int) -> str | None:
         return await self._people.external_id(person_id, CHANNEL)

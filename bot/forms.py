@@ -218,8 +218,9 @@ def missing(spec: FormSpec, fields: dict) -> list[FieldSpec]:
     return [f for f in spec.fields if f.required and not fields.get(f.key)]
 
 
-def next_field(spec: FormSpec, fields: dict, skipped: list[str]) -> FieldSpec | None:
-    """In a sequential form, the next field to ask: the first neither answered nor skipped."""
+def next_field(spec: FormSpec, fields: dict) -> FieldSpec | None:
+    """In a sequential form, the next field to ask: the first not yet answered (optional fields offer a
+    "Nothing" button, so every field gets an answer)."""
     if not spec.sequential:
         return None
-    return next((f for f in spec.fields if not fields.get(f.key) and f.key not in skipped), None)
+    return next((f for f in spec.fields if not fields.get(f.key)), None)

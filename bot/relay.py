@@ -21,7 +21,7 @@ from bot.consent import ConsentService
 from bot.i18n import N_, translator
 from bot.invitations import RELATIONS
 from bot.outbox import CAPTION_LIMIT, Outbox
-from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed  # noqa: F401 - re-exported
+from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
 from bot.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, TEACHER, reaches, roles_for
 from bot.preferences import PreferencesService
 from storage.children import ChildrenRepository, ChildRow

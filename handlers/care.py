@@ -18,13 +18,13 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import musts
-from bot.care import (ACK, ADDED, DUPLICATE, FULL_UP, MAX_DOWNLOAD_BYTES, NO_MEDIA, TOO_LARGE, AlreadyAcknowledged,
-                      Draft, Incomplete, MediaIn, NoConsent, NoDraft)
+from bot.care import ACK, ADDED, DUPLICATE, FULL_UP, NO_MEDIA, TOO_LARGE, Draft, Incomplete, MediaIn, NoDraft
 from bot.cards import day_text, facts_lines, field_lines, media_line, month_text
 from bot.context import BotContext
 from bot.i18n import N_
 from bot.forms import CHOICE, FORMS, GOODNEWS, KINDS, MULTI, SCORE, SUMMARY, TALK, UPDATE, BadValue, next_field
-from bot.people import NotAllowed
+from bot.media import MAX_DOWNLOAD_BYTES
+from bot.people import AlreadyAcknowledged, NoConsent, NotAllowed
 from bot.policy import TEACHER
 from handlers import fallback
 from handlers.common import child_keyboard, current_actor, replace_or_reply, reply, user_locale, user_translator
@@ -104,7 +104,7 @@ async def _begin(update: Update, context: BotContext, child_id: int, kind: str) 
 def _awaited(draft: Draft):
     if draft.awaiting:
         return draft.spec.field(draft.awaiting)
-    return next_field(draft.spec, draft.fields, [])
+    return next_field(draft.spec, draft.fields)
 
 
 async def _panel(context: BotContext, draft: Draft, _, locale: str) -> tuple[str, InlineKeyboardMarkup]:

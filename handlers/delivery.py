@@ -4,14 +4,12 @@ and who cannot be reached."""
 
 from __future__ import annotations
 
-from datetime import timezone
 
 from telegram import ChatMember, Update
 from telegram.ext import ChatMemberHandler, CommandHandler, TypeHandler, filters
 
 from bot.context import BotContext
 from handlers.common import CHANNEL, current_actor, reply, user_translator
-from storage.outbox import OutboxRepository
 
 
 
@@ -24,17 +22,7 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     services = context.services
     if await services.people.by_identity(CHANNEL, str(member.chat.id)) is None:
         return  # a stranger: nothing is kept about people the bot does not serve
-    await _set_reachable(context, str(member.chat.id), reachable, f"my_chat_member:{status}")
-
-
-async def _set_reachable(context: BotContext, chat: str, reachable: bool, reason: str) -> None:
-    services = context.services
-    now = services.clock.now()
-    async with services.db.transaction() as conn:
-        await OutboxRepository.set_reachable(conn, CHANNEL, chat, reachable, reason, now.isoformat(timespec="seconds"))
-        if reachable and await OutboxRepository.requeue_unreachable(
-                conn, CHANNEL, chat, now.astimezone(timezone.utc).isoformat(timespec="milliseconds")):
-            services.outbox.wake()
+    await services.notices.set_reachable(CHANNEL, str(member.chat.id), reachable, f"my_chat_member:{status}")
 
 
 async def on_any_private_update(update: Update, context: BotContext) -> None:
@@ -45,7 +33,7 @@ async def on_any_private_update(update: Update, context: BotContext) -> None:
         return
     if await context.services.outbox.repo.reachable(CHANNEL, str(chat.id)):
         return
-    await _set_reachable(context, str(chat.id), True, "wrote to the bot")
+    await context.services.notices.set_reachable(CHANNEL, str(chat.id), True, "wrote to the bot")
 
 
 async def outbox(update: Update, context: BotContext) -> None:

@@ -20,9 +20,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from bot.consent import AWAITING, GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
 from bot.context import BotContext
-from bot.i18n import format_datetime, translator
-from bot.care import NoConsent
-from bot.people import Actor, NotAllowed
+from bot.i18n import N_, format_datetime, translator
+from bot.people import Actor, NoConsent, NotAllowed
 from bot.policy import DECIDE_DELETION, can
 from bot.record import BY_KEY, display
 from handlers.common import CHANNEL, current_actor, user_locale, user_translator
@@ -258,72 +257,63 @@ def _confirm_keyboard(prefix: str, child_id: int, yes: str, no: str) -> InlineKe
                                  [InlineKeyboardButton(no, callback_data=f"{prefix}:{child_id}:{NO}")]])
 
 
-async def on_withdraw_button(update: Update, context: BotContext) -> None:
-    pressed = await _family_press(update, context, WITHDRAW, (YES, NO))
+async def _two_step(update: Update, context: BotContext, prefix: str, question, yes: tuple[str, str], act) -> None:
+    """A family member's serious step, asked once more: the first press shows `question(_, name)` with a yes
+    and a no (`yes`: its icon and msgid); yes runs `act(actor, mine, _)`, which returns the answer to show."""
+    pressed = await _family_press(update, context, prefix, (YES, NO))
     if pressed is None:
         return
     actor, mine, step = pressed
     query = update.callback_query
     _ = (await user_translator(update, context)).gettext
-    name = mine.child.name
     if step == "":
         await query.answer()
-        await _show(
-            update, context,
-            _("Stop sharing {name}'s information? The teachers and carers will no longer see {name}'s record "
-              "or send you news.").format(name=name),
-            reply_markup=_confirm_keyboard(WITHDRAW, mine.child.id, "⛔ " + _("Yes, stop sharing"),
-                                           _("No, keep it as it is")))
+        icon, label = yes
+        await _show(update, context, question(_, mine.child.name),
+                    reply_markup=_confirm_keyboard(prefix, mine.child.id, f"{icon} " + _(label),
+                                                   _("No, keep it as it is")))
         return
     if step == NO:
         await query.answer()
         await _show(update, context, _("Nothing was changed."))
         return
     try:
-        await context.services.consent.decide(actor, mine.child.id, WITHDRAWN)
+        answer = await act(actor, mine, _)
     except NotAllowed:
         await _no_longer_valid(query, _)
         return
-    log.info("person %s withdrew consent for child %s", actor.person_id, mine.child.id)
     await query.answer()
-    await _show(
-        update, context,
-        _("Done: you took back your agreement. Sharing about {name} has stopped. You can agree again at any "
-          "time with /privacy.").format(name=name))
+    await _show(update, context, answer)
+
+
+async def on_withdraw_button(update: Update, context: BotContext) -> None:
+    async def withdraw(actor: Actor, mine: OwnChild, _) -> str:
+        await context.services.consent.decide(actor, mine.child.id, WITHDRAWN)
+        log.info("person %s withdrew consent for child %s", actor.person_id, mine.child.id)
+        return _("Done: you took back your agreement. Sharing about {name} has stopped. You can agree again at "
+                 "any time with /privacy.").format(name=mine.child.name)
+
+    await _two_step(
+        update, context, WITHDRAW,
+        lambda _, name: _("Stop sharing {name}'s information? The teachers and carers will no longer see "
+                          "{name}'s record or send you news.").format(name=name),
+        ("⛔", N_("Yes, stop sharing")), withdraw)
 
 
 async def on_delete_button(update: Update, context: BotContext) -> None:
-    pressed = await _family_press(update, context, DELETE, (YES, NO))
-    if pressed is None:
-        return
-    actor, mine, step = pressed
-    query = update.callback_query
-    _ = (await user_translator(update, context)).gettext
-    name = mine.child.name
-    if step == "":
-        await query.answer()
-        await _show(
-            update, context,
-            _("Ask for everything about {name} to be deleted? A school admin must confirm the request. Then "
-              "{name}'s record, its history and photos are erased for good, and you and the carers can no "
-              "longer reach each other about {name} here. This cannot be undone.").format(name=name),
-            reply_markup=_confirm_keyboard(DELETE, mine.child.id, "🗑 " + _("Yes, ask to delete"),
-                                           _("No, keep it as it is")))
-        return
-    if step == NO:
-        await query.answer()
-        await _show(update, context, _("Nothing was changed."))
-        return
-    try:
+    async def request(actor: Actor, mine: OwnChild, _) -> str:
         request_id = await context.services.privacy.request_deletion(actor, mine.child.id)
-    except NotAllowed:
-        await _no_longer_valid(query, _)
-        return
-    log.info("person %s asked for erasure of child %s (request %s)", actor.person_id, mine.child.id, request_id)
-    await query.answer()
-    await _show(
-        update, context,
-        _("Your request is sent. A school admin will confirm it, and I will tell you when it is done."))
+        log.info("person %s asked for erasure of child %s (request %s)", actor.person_id, mine.child.id,
+                 request_id)
+        return _("Your request is sent. A school admin will confirm it, and I will tell you when it is done.")
+
+    await _two_step(
+        update, context, DELETE,
+        lambda _, name: _("Ask for everything about {name} to be deleted? A school admin must confirm the "
+                          "request. Then {name}'s record, its history and photos are erased for good, and you "
+                          "and the carers can no longer reach each other about {name} here. This cannot be "
+                          "undone.").format(name=name),
+        ("🗑", N_("Yes, ask to delete")), request)
 
 
 def _export_document(data: dict, mine: OwnChild, _, exported_at: str) -> bytes:

@@ -23,9 +23,9 @@ from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHa
 
 from bot.context import BotContext
 from bot.invitations import RELATIONS
-from bot.people import Actor, NotAllowed
+from bot.people import Actor, AlreadyAcknowledged, NoConsent, NotAllowed
 from bot.policy import ROLE_LABELS
-from bot.relay import ACK, AlreadyAcknowledged, Content, NoConsent, Partner, Unsupported
+from bot.relay import ACK, Content, Partner, Unsupported
 from handlers.common import current_actor, replace_or_reply, reply, user_translator
 
 log = logging.getLogger(__name__)

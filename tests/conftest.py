@@ -3,11 +3,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from telegram import Bot
 
 from bot.app import build_application, initialized
 from bot.clock import FixedClock
 from bot.runner import telegram_handle
 from bot.settings import Settings
+from sandbox import Sandbox
+from storage.db import Database
 from tests.helpers import BOT_TOKEN, RecordingRequest, unpaced
 
 
@@ -44,3 +47,26 @@ def feed(app):
         await handle(update)
 
     return _feed
+
+
+@pytest.fixture
+async def db(tmp_path):
+    """A migrated database of its own, for repository and sender tests."""
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def sb():
+    """The offline Bot API, its limits off: tests of what is sent, not of pacing."""
+    async with Sandbox(enforce_limits=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+async def bot(sb):
+    """A plain python-telegram-bot client of the sandbox."""
+    async with Bot(sb.token, base_url=sb.base_url, base_file_url=sb.base_file_url) as client:
+        yield client

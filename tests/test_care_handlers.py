@@ -337,3 +337,17 @@ async def test_a_form_left_open_for_a_day_is_forgotten(feed, recorder, world, cl
     await feed(message_update("hello?", from_user=proxy))
     assert last(recorder, world, "赵阿姨").text.startswith("Sorry, I did not understand that")
     assert await count(world, "care_drafts") == 0 and await count(world, "care_media") == 0
+
+
+async def test_each_family_member_reads_the_card_in_their_own_language(feed, recorder, world):
+    await world.services.preferences.set_locale(world.telegram["奶奶"], "zh_CN")
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/update", from_user=proxy))
+    await press(feed, recorder, world, "赵阿姨", "🙂 Mood")
+    await press(feed, recorder, world, "赵阿姨", "😊 happy")
+    await press(feed, recorder, world, "赵阿姨", "📤 Send")
+    cards = {r["recipient"]: r["payload"] for r in await outbox(world)}
+    mother, grandmother = cards[str(world.telegram["李妈妈"])], cards[str(world.telegram["奶奶"])]
+    assert mother["text"].startswith("📒 小明's update · Mar 2") and "🙂 Mood: 😊 happy" in mother["text"]
+    assert grandmother["text"].startswith("📒 小明的近况 · 3月2日") and "🙂 心情：😊 开心" in grandmother["text"]
+    assert labels_of({"payload": grandmother}) == ["✅ 收到"]

@@ -7,41 +7,20 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.app import open_services
-from bot.clock import SystemClock
 from bot.i18n import translator
-from bot.policy import GUARDIAN, PARENT, PROXY
-from bot.settings import Settings
 from sandbox import Sandbox
-from storage.preferences import PreferencesRepository
 from tests.botprocess import BotProcess
 from tests.helpers import BOT_TOKEN
-from tests.world import World
+from tests.world import seed_family
 
 MOTHER, PROXY_PARENT, GRANDMOTHER = 5101, 5102, 5103
-
-
-async def build_people(database: str) -> None:
-    clock = SystemClock()
-    services = await open_services(Settings(token=BOT_TOKEN, database_path=database), clock)
-    try:
-        world = await World.build(services)
-        await world.child("小明")
-        await world.person("李妈妈", PARENT, child="小明", relation="mother", user_id=MOTHER)
-        await world.person("赵阿姨", PROXY, child="小明", user_id=PROXY_PARENT)
-        await world.person("王奶奶", GUARDIAN, child="小明", relation="grandmother_p", user_id=GRANDMOTHER)
-        await world.consent("小明", by="李妈妈")
-        for user_id in (MOTHER, PROXY_PARENT, GRANDMOTHER):  # independent of the hour the test runs at
-            await PreferencesRepository(services.db).set_quiet_hours(user_id, None, None, True, None, clock.now())
-    finally:
-        await services.db.close()
 
 
 async def test_an_update_with_an_album_and_a_voice_note_reaches_the_family_once(tmp_path):
     _ = translator("zh_CN").gettext
     async with Sandbox(token=BOT_TOKEN) as sandbox:
         bot = BotProcess(sandbox, tmp_path, BOT_TOKEN)
-        await build_people(str(bot.database))
+        await seed_family(str(bot.database), mother=MOTHER, proxy=PROXY_PARENT, grandmother=GRANDMOTHER)
         await bot.start()
         try:
             mother = sandbox.user(MOTHER, "李妈妈", language_code="zh-hans")

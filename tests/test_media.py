@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from telegram import Bot, File
+from telegram import File
 
 from bot.app import open_services
 from bot.clock import SystemClock
@@ -21,7 +21,6 @@ from bot.runner import fetch_media_job, run_bot
 from bot.sender import Limits, Rates, Rejected, Unreachable
 from bot.settings import Settings
 from bot.transport import SharedRateLimiter, TelegramTransport
-from sandbox import Sandbox
 from storage.db import Database
 from storage.outbox import OutboxRow
 
@@ -34,30 +33,10 @@ NOW = "2026-03-02T08:00:00+00:00"
 
 
 @pytest.fixture
-async def sb():
-    async with Sandbox(enforce_limits=False) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-async def bot(sb):
-    async with Bot(sb.token, base_url=sb.base_url, base_file_url=sb.base_file_url) as client:
-        yield client
-
-
-@pytest.fixture
 async def li(sb):
     user = sb.user(1001, "Li")
     await user.start()
     return user
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    await database.migrate()
-    yield database
-    await database.close()
 
 
 @pytest.fixture

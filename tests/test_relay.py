@@ -9,9 +9,9 @@ import pytest
 
 from bot.i18n import translator
 from bot.outbox import CAPTION_LIMIT
-from bot.people import NotAllowed
+from bot.people import AlreadyAcknowledged, NoConsent, NotAllowed
 from bot.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
-from bot.relay import AlreadyAcknowledged, Content, NoConsent, RelayService, Unsupported
+from bot.relay import Content, RelayService, Unsupported
 from storage.children import ChildrenRepository
 from storage.outbox import OutboxRepository
 from storage.relays import RelaysRepository

@@ -38,18 +38,6 @@ YES_NO = InlineKeyboardMarkup([[InlineKeyboardButton("是的", callback_data="ye
 
 
 @pytest.fixture
-async def sb():
-    async with Sandbox(enforce_limits=False) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-async def bot(sb):
-    async with Bot(sb.token, base_url=sb.base_url, base_file_url=sb.base_file_url) as client:
-        yield client
-
-
-@pytest.fixture
 async def li(sb):
     user = sb.user(1001, "Li", username="li_nainai")
     await user.start()

@@ -62,14 +62,6 @@ class Hook:
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "outbox.sqlite3")
-    await database.migrate()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOON_IN_SHANGHAI)
 

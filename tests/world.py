@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.app import open_services
+from bot.clock import SystemClock
 from bot.consent import RULES_VERSION
 from bot.context import Services
 from bot.people import Actor
+from bot.policy import GUARDIAN, PARENT, PROXY
+from bot.settings import Settings
 from storage.children import ChildrenRepository
 from storage.consents import ConsentsRepository
+from storage.preferences import PreferencesRepository
+from tests.helpers import BOT_TOKEN
 
 NOW = "2026-03-02T08:00:00"
 
@@ -65,3 +71,22 @@ class World:
 
     async def actor(self, name: str) -> Actor:
         return await self.services.directory.actor("telegram", str(self.telegram[name]))
+
+
+async def seed_family(database: str, *, mother: int, proxy: int, grandmother: int) -> None:
+    """For end-to-end tests, written before the bot process starts: 小明 with his mother (who consented), his
+    proxy parent and his grandmother, as they stand after their invitations. Quiet hours are off, so a test
+    does not depend on the hour it runs at."""
+    clock = SystemClock()
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=database), clock)
+    try:
+        world = await World.build(services)
+        await world.child("小明")
+        await world.person("李妈妈", PARENT, child="小明", relation="mother", user_id=mother)
+        await world.person("赵阿姨", PROXY, child="小明", user_id=proxy)
+        await world.person("王奶奶", GUARDIAN, child="小明", relation="grandmother_p", user_id=grandmother)
+        await world.consent("小明", by="李妈妈")
+        for user_id in (mother, proxy, grandmother):
+            await PreferencesRepository(services.db).set_quiet_hours(user_id, None, None, True, None, clock.now())
+    finally:
+        await services.db.close()
