@@ -12,11 +12,12 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
+from datetime import time
 from pathlib import Path
 from typing import TextIO
 
 from bot.app import open_services
-from bot.clock import SystemClock
+from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.i18n import LOCALE_NAMES, Translator, translator
 from bot.logs import configure_logging
 from bot.runner import run_bot
@@ -90,7 +91,10 @@ async def _expect(coro: Awaitable) -> object:
     return await asyncio.wait_for(coro, REPLY_TIMEOUT)
 
 
-async def play(locale: str, out: TextIO) -> None:
+async def play(locale: str, out: TextIO, base_clock: Clock | None = None) -> None:
+    """The scenes against the real bot. The bot's clock reads 10:00 in the school's zone whatever the hour
+    (`base_clock`, the system's by default, only decides the date): at 22:01 quiet hours would hold the
+    messages the scenes wait for."""
     from sandbox import Sandbox
 
     tr = translator(locale)
@@ -105,7 +109,8 @@ async def play(locale: str, out: TextIO) -> None:
                                 database_path=str(Path(tmp) / "demo.sqlite3"), poll_timeout=5)
             code = await _bootstrap(settings, transcript, _)
             stop = asyncio.Event()
-            bot = asyncio.create_task(run_bot(settings, stop=stop, install_signal_handlers=False))
+            clock = ShiftedClock.reading(base_clock or SystemClock(), time(10, 0), settings.tz)
+            bot = asyncio.create_task(run_bot(settings, clock=clock, stop=stop, install_signal_handlers=False))
             try:
                 await Scenes(sb, transcript, _, locale).play(code)
             finally:
