@@ -11,6 +11,7 @@ from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
 from bot.context import BotContext, BotData, Services
+from bot.calendar import CalendarService
 from bot.care import CareService
 from bot.children import ChildrenService
 from bot.consent import ConsentService
@@ -27,6 +28,7 @@ from bot.roster import RosterService
 from bot.sender import Limits, Rates
 from bot.settings import Settings
 from bot.transport import SharedRateLimiter
+from bot.video import VideoService
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
 from storage.consents import ConsentsRepository
@@ -55,6 +57,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale)
     outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
     media = MediaStore(settings.media_dir)
+    care = CareService(db, people, children, consent, outbox, preferences, clock, settings.timezone)
     return Services(
         settings=settings,
         clock=clock,
@@ -72,8 +75,10 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
         delivery_settings=SettingsService(PreferencesRepository(db), clock, settings.timezone),
         relay=RelayService(db, people, children, consent, outbox, RelaysRepository(db), preferences, clock),
-        care=CareService(db, people, children, consent, outbox, preferences, clock, settings.timezone),
+        care=care,
         media=media,
+        video=VideoService(db, people, children, consent, outbox, preferences, clock, settings),
+        calendar=CalendarService(db, people, children, care, outbox, preferences, clock, settings.timezone),
     )
 
 

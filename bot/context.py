@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.calendar import CalendarService
 from bot.care import CareService
 from bot.children import ChildrenService
 from bot.clock import Clock
@@ -21,6 +22,7 @@ from bot.privacy import PrivacyService
 from bot.relay import RelayService
 from bot.roster import RosterService
 from bot.settings import Settings
+from bot.video import VideoService
 from storage.db import Database
 from storage.inbox import InboxRepository
 from storage.people import PeopleRepository
@@ -48,6 +50,8 @@ class Services:
     relay: RelayService
     care: CareService
     media: MediaStore
+    video: VideoService
+    calendar: CalendarService
 
 
 class BotData:

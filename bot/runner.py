@@ -29,6 +29,8 @@ warnings.filterwarnings("ignore", message="Please use 'Bot.getUpdates'", categor
 
 # The update types the handlers use; anything else is not fetched at all.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+# Seconds between looks at what is due; reminders are planned to the minute.
+SCHEDULE_INTERVAL = 30
 
 
 def telegram_fetch(app: Application, poll_timeout: int):
@@ -93,6 +95,20 @@ async def fetch_media_job(context: BotContext) -> None:
         log.info("stored %s care media files", stored)
 
 
+async def schedule_job(context: BotContext) -> None:
+    """Everything the database says is due: video-call reminders and questions, then the care calendar. The
+    database is the schedule, so this one job replaces a timer per reminder, and a restart resumes it."""
+    services = context.services
+    for name, service in (("video", services.video), ("calendar", services.calendar)):
+        try:
+            sent = await service.run_due()
+        except Exception:  # one part failing must not hold up the other; the next minute tries again
+            log.exception("the %s schedule failed; retrying in a minute", name)
+            continue
+        if sent:
+            log.info("%s schedule: %s items handed to the outbox", name, sent)
+
+
 async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None,
                   install_signal_handlers: bool = True, **factory_kwargs) -> None:
     """Run until SIGINT/SIGTERM (or `stop` is set): the update in hand is finished, then the bot exits."""
@@ -122,6 +138,8 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
             # not retried on the spot by the application's rate limiter.
             app.job_queue.run_repeating(fetch_media_job, interval=timedelta(seconds=30), first=timedelta(seconds=5),
                                         data=TelegramFetcher(sender_bot), name="fetch-media")
+            app.job_queue.run_repeating(schedule_job, interval=timedelta(seconds=SCHEDULE_INTERVAL),
+                                        first=timedelta(seconds=2), name="schedule")
             log.info("bot %s is running", app.bot.id)
             await intake.run()
         finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from handlers import (care, cancel, children, delivery, fallback, help, invite, language, newchild, privacy, relay, roster,
-                      settings, start)
+from handlers import (calendar, care, cancel, children, delivery, fallback, help, invite, language, newchild, privacy, relay, roster,
+                      settings, start, video)
 from handlers.commands import set_commands
 from handlers.errors import on_error
 
-FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, cancel, relay, care]
+FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, cancel, relay, care, video, calendar]
 
 __all__ = ["register", "set_commands"]
 

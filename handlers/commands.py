@@ -15,6 +15,7 @@ from bot.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER
 log = logging.getLogger(__name__)
 
 EVERYONE, MEMBERS, FAMILY, CARERS, STAFF, ADMINS = "everyone", "members", "family", "carers", "staff", "admins"
+CARE_STAFF = "care_staff"  # proxy parents, teachers and admins: who the care calendar reminds or who runs it
 
 COMMANDS = [
     ("start", N_("Start, or join with an invitation"), EVERYONE),
@@ -28,6 +29,9 @@ COMMANDS = [
     ("summary", N_("Write the monthly summary"), CARERS),
     ("talk", N_("Record a heart-to-heart talk"), CARERS),
     ("due", N_("What is done and what is due"), CARERS),
+    ("video", N_("The weekly family video call"), MEMBERS),
+    ("videos", N_("This week's video calls"), CARE_STAFF),
+    ("calendar", N_("The care calendar: tasks and reminders"), CARE_STAFF),
     ("timeline", N_("A child's growth timeline"), MEMBERS),
     ("privacy", N_("Children's data rules and consent"), EVERYONE),
     ("mydata", N_("A copy of everything stored about your child"), FAMILY),
@@ -61,6 +65,8 @@ def audiences(roles: Iterable[str]) -> set[str]:
         found.add(CARERS)
     if roles & {ADMIN, TEACHER}:
         found.add(STAFF)
+    if roles & {ADMIN, TEACHER, PROXY}:
+        found.add(CARE_STAFF)
     if ADMIN in roles:
         found.add(ADMINS)
     return found
