@@ -40,6 +40,11 @@ class Settings:
     poll_timeout: int = 25
     # Messages a second the outbox may send in all (Telegram allows about 30).
     send_rate: float = 25.0
+    # Video calls: reminders this many minutes before each call, the question this many minutes after its end,
+    # and the school's family rooms (亲情室), which two calls cannot share at once.
+    video_reminders: tuple[int, ...] = (24 * 60, 30)
+    video_followup: int = 15
+    family_rooms: tuple[str, ...] = ("亲情室",)
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         return f"Settings(base_url={self.base_url!r}, database_path={self.database_path!r}, ...)"
@@ -136,4 +141,37 @@ def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Se
         if not 0 < values["send_rate"] <= 30:
             raise ConfigError("SEND_RATE", _("SEND_RATE must be a number of messages a second, above 0 and at most 30."))
 
+    reminders = get("VIDEO_REMINDERS")
+    if reminders:
+        offsets = [_minutes(part) for part in reminders.split(",")]
+        # Calls are written out a week ahead, so a reminder can come at most six days before one.
+        if not offsets or any(m is None or not 1 <= m <= 6 * 24 * 60 for m in offsets):
+            raise ConfigError("VIDEO_REMINDERS", _("VIDEO_REMINDERS must list times before a call such as 1d,30m "
+                                                   "(days d, hours h, minutes m; at most 6 days)."))
+        values["video_reminders"] = tuple(sorted(set(offsets), reverse=True))
+
+    followup = get("VIDEO_FOLLOWUP")
+    if followup:
+        minutes = _minutes(followup)
+        if minutes is None or minutes > 24 * 60:
+            raise ConfigError("VIDEO_FOLLOWUP", _("VIDEO_FOLLOWUP must be a time after a call such as 15m "
+                                                  "(at most 1 day)."))
+        values["video_followup"] = minutes
+
+    rooms = get("FAMILY_ROOMS")
+    if rooms:
+        names = tuple(dict.fromkeys(name.strip() for name in re.split(r"[,，]", rooms) if name.strip()))
+        if not names or any(len(name.encode()) > 30 for name in names):
+            raise ConfigError("FAMILY_ROOMS", _("FAMILY_ROOMS must list room names separated by commas, each "
+                                                "at most 10 Chinese characters."))
+        values["family_rooms"] = names
+
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _minutes(text: str) -> int | None:
+    """'1d', '2h', '30m' or '45' (minutes) as minutes; None if it is none of these."""
+    match = re.fullmatch(r"\s*(\d{1,5})\s*([dhm]?)\s*", text.lower())
+    if match is None:
+        return None
+    return int(match.group(1)) * {"d": 24 * 60, "h": 60, "m": 1, "": 1}[match.group(2)]
