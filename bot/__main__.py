@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 
@@ -133,8 +134,22 @@ async def _run(settings, _) -> int:
     from bot.runner import run_bot
     from storage.db import DatabaseTooNew
 
+    clock = None
+    shift = os.environ.get("CLOCK_SHIFT_SECONDS", "").strip()
+    if shift:
+        # A rehearsal (or an end-to-end test) of what the bot does days from now: reminders fall due at once.
+        from datetime import timedelta
+
+        from bot.clock import ShiftedClock, SystemClock
+
+        try:
+            clock = ShiftedClock(SystemClock(), timedelta(seconds=float(shift)))
+        except ValueError:
+            print(_("CLOCK_SHIFT_SECONDS must be a number of seconds."), file=sys.stderr)
+            return 2
+        logging.getLogger(__name__).warning("the clock is shifted by %s seconds", shift)
     try:
-        await run_bot(settings)
+        await run_bot(settings, clock=clock)
     except InvalidToken:
         print(_("Telegram refused the token in TELEGRAM_BOT_TOKEN; check it with @BotFather."), file=sys.stderr)
         return 2

@@ -110,7 +110,8 @@ async def schedule_job(context: BotContext) -> None:
 
 
 async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None,
-                  install_signal_handlers: bool = True, **factory_kwargs) -> None:
+                  install_signal_handlers: bool = True, schedule_interval: float = SCHEDULE_INTERVAL,
+                  **factory_kwargs) -> None:
     """Run until SIGINT/SIGTERM (or `stop` is set): the update in hand is finished, then the bot exits."""
     clock = clock or SystemClock()
     app = build_application(settings, clock=clock, **factory_kwargs)
@@ -138,8 +139,8 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
             # not retried on the spot by the application's rate limiter.
             app.job_queue.run_repeating(fetch_media_job, interval=timedelta(seconds=30), first=timedelta(seconds=5),
                                         data=TelegramFetcher(sender_bot), name="fetch-media")
-            app.job_queue.run_repeating(schedule_job, interval=timedelta(seconds=SCHEDULE_INTERVAL),
-                                        first=timedelta(seconds=2), name="schedule")
+            app.job_queue.run_repeating(schedule_job, interval=timedelta(seconds=schedule_interval),
+                                        first=timedelta(seconds=min(2, schedule_interval)), name="schedule")
             log.info("bot %s is running", app.bot.id)
             await intake.run()
         finally:
