@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import time
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
@@ -22,6 +22,7 @@ from bot.i18n import LOCALE_NAMES, Translator, translator
 from bot.logs import configure_logging
 from bot.runner import run_bot
 from bot.settings import Settings
+from bot.video import weekday_name
 
 DEMO_TOKEN = "7000000001:DEMO-sandbox-token-not-a-real-one"
 REPLY_TIMEOUT = 10.0
@@ -110,9 +111,11 @@ async def play(locale: str, out: TextIO, base_clock: Clock | None = None) -> Non
             code = await _bootstrap(settings, transcript, _)
             stop = asyncio.Event()
             clock = ShiftedClock.reading(base_clock or SystemClock(), time(10, 0), settings.tz)
-            bot = asyncio.create_task(run_bot(settings, clock=clock, stop=stop, install_signal_handlers=False))
+            # The schedule is looked at every second, so a reminder shows as soon as the clock jumps to it.
+            bot = asyncio.create_task(run_bot(settings, clock=clock, stop=stop, install_signal_handlers=False,
+                                              schedule_interval=1))
             try:
-                await Scenes(sb, transcript, _, locale).play(code)
+                await Scenes(sb, transcript, _, locale, clock, settings.tz).play(code)
             finally:
                 stop.set()
                 await asyncio.wait_for(bot, 30)
@@ -158,10 +161,14 @@ def roster_xlsx() -> bytes:
 
 
 class Scenes:
-    def __init__(self, sb, transcript: Transcript, _: Callable[[str], str], locale: str) -> None:
+    def __init__(self, sb, transcript: Transcript, _: Callable[[str], str], locale: str, clock: ShiftedClock,
+                 zone: tzinfo) -> None:
         self.sb = sb
+        self.clock = clock
+        self.zone = zone
         self.transcript = transcript
         self._ = _
+        self.locale = locale
         self.language_code = {"zh_CN": "zh-hans", "en": "en"}[locale]
         self.other_language = LOCALE_NAMES[next(code for code in LOCALE_NAMES if code != locale)]
 
@@ -263,6 +270,33 @@ class Scenes:
         self.transcript.scene(_("The teacher sees what is done and what is due for the class"))
         await teacher.send_command("due")
         await _expect(teacher.wait_message(predicate=lambda m: "✅" in (m.text or "") or "⏰" in (m.text or "")))
+
+        self.transcript.scene(_("The proxy parent sets Xiaoming's weekly video call; his mother agrees"))
+        today = self.clock.now().astimezone(self.zone).date()
+        call_day = today + timedelta(days=2)
+        await proxy.send_command("video")
+        await _expect(proxy.wait_message(predicate=lambda m: bool(m.buttons)))
+        for label in (_("🗓 Set a weekly time"), weekday_name(call_day.weekday(), self.locale), "19:30",
+                      _("{minutes} min").format(minutes=30), "🏫 亲情室"):
+            await _expect(proxy.wait_until(lambda label=label: _has_button(proxy, label)))
+            await proxy.press(label)
+        proposal = await _expect(mother.wait_message(predicate=lambda m: "📹" in (m.text or "") and bool(m.buttons)))
+        await mother.press(_("✅ Yes, that suits"), message_id=proposal.message_id)
+        await _expect(proxy.wait_message(predicate=lambda m: "📹" in (m.text or "")))
+
+        self.transcript.scene(_("The evening before the call, the bot reminds the mother and the proxy parent"))
+        start = datetime.combine(call_day, time(19, 30), self.zone)
+        self.clock.advance(start - timedelta(days=1) + timedelta(seconds=30) - self.clock.now())
+        await _expect(mother.wait_message(predicate=lambda m: "📅" in (m.text or "")))
+        await _expect(proxy.wait_message(predicate=lambda m: "📅" in (m.text or "")))
+
+        self.transcript.scene(_("After the call the proxy parent confirms it happened; the teacher sees the week"))
+        self.clock.advance(start + timedelta(minutes=46) - self.clock.now())
+        question = await _expect(proxy.wait_message(predicate=lambda m: bool(m.buttons) and "📹" in (m.text or "")))
+        await proxy.press(_("✅ Yes, it happened"), message_id=question.message_id)
+        await _expect(proxy.wait_until(lambda: question.edits))
+        await teacher.send_command("videos")
+        await _expect(teacher.wait_message(predicate=lambda m: "📹" in (m.text or "")))
 
         self.transcript.scene(_("Someone without an invitation finds the bot"))
         await neighbour.start()
