@@ -465,8 +465,11 @@ class VideoService:
                              if today + timedelta(days=n) <= last]
 
     def _move_limit(self, call: Call) -> datetime:
-        """A call moves within its week: to start before the week after its own start is over."""
-        return _moment(call.starts_at) + timedelta(days=6, hours=23)
+        """A call moves within its week: at the latest on the sixth day after its own, before the next call's
+        day (local dates in the call's zone)."""
+        zone = ZoneInfo(call.zone)
+        last_day = _moment(call.starts_at).astimezone(zone).date() + timedelta(days=6)
+        return datetime.combine(last_day + timedelta(days=1), time(0), zone) - timedelta(minutes=1)
 
     async def move(self, actor: Actor, call_id: int, day: date, hhmm: str) -> Call:
         """The call happens, or will, at another time this week: a new call with its own reminders and question."""

@@ -140,7 +140,7 @@ def _state_text(_, state: VideoState, locale: str, zone: str, now: datetime) -> 
     if state.slot is not None:
         slot = slot_of(state.slot)
         lines.append(_("{when}, {minutes} min, {place}.").format(
-            when=weekly_text(_, slot, zone, locale, now).capitalize(), minutes=slot.minutes,
+            when=_first_upper(weekly_text(_, slot, zone, locale, now)), minutes=slot.minutes,
             place=place_text(_, state.slot.room)))
     else:
         lines.append(_("No weekly time yet."))
@@ -156,6 +156,10 @@ def _state_text(_, state: VideoState, locale: str, zone: str, now: datetime) -> 
                          f"{moment_text(_at(call.starts_at), locale, zone)}"
                          + (f" ({_(REASONS[call.reason])})" if call.reason in REASONS else ""))
     return "\n".join(lines)
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 async def on_show(update: Update, context: BotContext) -> None:

@@ -227,3 +227,27 @@ async def test_forged_and_foreign_buttons_change_nothing(feed, recorder, world, 
     clock.advance(timedelta(days=1))
     await feed(callback_update(yes, from_user=who(world, "李妈妈")))
     assert await count(world, "video_slots") == 1
+
+
+async def test_moving_a_call_to_a_time_already_past_is_refused(feed, recorder, world, clock):
+    await propose(feed, recorder, world)
+    await accept(feed, world)
+    clock.set(datetime(2026, 3, 8, 12, 20, tzinfo=timezone.utc))   # Sunday 20:20 in Shanghai
+    await world.services.video.run_due()
+    question = [r for r in await outbox(world) if r["payload"].get("text", "").startswith("📹 Did")][0]
+    await feed(callback_update(data_of(question, "🔁 Moved to another day"), from_user=who(world, "赵阿姨")))
+    assert labels(last(recorder, world, "赵阿姨"))[0] == "Sun, Mar 8"   # from today to Saturday
+    await press(feed, recorder, world, "赵阿姨", "Sun, Mar 8")
+    await press(feed, recorder, world, "赵阿姨", "19:00")
+    assert "19:00 has already passed" in last(recorder, world, "赵阿姨").text
+    assert await count(world, "video_calls") == 2   # the call and next week's, nothing moved
+    assert (await world.services.db.fetch_one("SELECT outcome FROM video_calls ORDER BY id"))["outcome"] is None
+
+
+async def test_an_erased_child_leaves_no_video_rows(feed, recorder, world):
+    await propose(feed, recorder, world)
+    await accept(feed, world)
+    async with world.services.db.transaction() as conn:   # what bot.privacy's erasure does to the record
+        await conn.execute("DELETE FROM children WHERE id = ?", (world.children["小明"],))
+    for table in ("video_proposals", "video_slots", "video_calls", "video_reminders"):
+        assert await count(world, table) == 0
