@@ -8,7 +8,9 @@ from datetime import date
 from babel import Locale
 from babel.dates import format_skeleton
 
+from bot import musts
 from bot.forms import DATE, FORMS, GRADE, MONTH, MULTI, SCORE, SUMMARY, TALK, FieldSpec, FormSpec
+from bot.i18n import N_
 from bot.policy import FACT, FULL, ROLE_LABELS
 
 SUBJECT_LABELS = {c.key: c.label for c in FORMS[SCORE].field("subject").choices}
@@ -107,3 +109,33 @@ def card(_, kind: str, child: str, occurred_on: str, period: str | None, body: d
         lines.append(extra)
     return "\n".join(lines)
 
+
+
+# -- the five musts (/due, and the weekly digest of the care calendar) ---------------------------------------
+
+DONE_MARK, DUE_MARK, OVERDUE_MARK, NOT_YET_MARK = "✅", "⏰", "❗", "➖"
+# The teacher's table has a column each; the words are short for a phone's width.
+MUST_LABELS = {musts.UPDATE: N_("Update"), musts.PHOTOS: N_("Photos"), musts.SUMMARY: N_("Summary"),
+               musts.TALK: N_("Talk")}
+_MARKS = {musts.DONE: DONE_MARK, musts.DUE: DUE_MARK, musts.OVERDUE: OVERDUE_MARK}
+
+
+def must_line(_, must: musts.Must, locale: str, days: int) -> str:
+    label = {musts.UPDATE: _("Update (every {days} days)").format(days=days),
+             musts.PHOTOS: _("Photos this month"), musts.SUMMARY: _("Monthly summary"),
+             musts.TALK: _("Talk this month")}[must.key]
+    progress = f" {must.done}/{must.needed}" if must.key in (musts.PHOTOS, musts.TALK) else ""
+    if must.state == musts.DONE:
+        detail = _("last {day}").format(day=day_text(must.last, locale)) if must.last else ""
+    elif must.state == musts.DUE:
+        detail = _("by {day}").format(day=day_text(must.deadline, locale))
+    else:
+        detail = _("was due {day}").format(day=day_text(must.deadline, locale))
+    return f"{must_mark(must)} {label}{progress}" + (f" · {detail}" if detail else "")
+
+
+def must_mark(must: musts.Must) -> str:
+    """Nothing owed yet and nothing done (a new pairing's first update) is not "done"."""
+    if must.state == musts.DONE and must.last is None and must.done < must.needed:
+        return NOT_YET_MARK
+    return _MARKS[must.state]

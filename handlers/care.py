@@ -19,9 +19,9 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import musts
 from bot.care import ACK, ADDED, DUPLICATE, FULL_UP, NO_MEDIA, TOO_LARGE, Draft, Incomplete, MediaIn, NoDraft
-from bot.cards import day_text, facts_lines, field_lines, media_line, month_text
+from bot.cards import (DONE_MARK, DUE_MARK, MUST_LABELS, NOT_YET_MARK, OVERDUE_MARK, day_text, facts_lines,
+                       field_lines, media_line, month_text, must_line, must_mark)
 from bot.context import BotContext
-from bot.i18n import N_
 from bot.forms import CHOICE, FORMS, GOODNEWS, KINDS, MULTI, SCORE, SUMMARY, TALK, UPDATE, BadValue, next_field
 from bot.media import MAX_DOWNLOAD_BYTES
 from bot.people import AlreadyAcknowledged, NoConsent, NotAllowed
@@ -37,7 +37,6 @@ MEDIA = "tm"          # tm:<entry>
 CODES = {UPDATE: "u", SCORE: "s", GOODNEWS: "g", SUMMARY: "m", TALK: "t"}
 KIND_OF = {code: kind for kind, code in CODES.items()}
 MAX_CHILD_BUTTONS = 30
-DONE_MARK, DUE_MARK, OVERDUE_MARK, NOT_YET_MARK = "✅", "⏰", "❗", "➖"
 
 
 def _data(draft: Draft, action: str, *rest: str) -> str:
@@ -461,33 +460,6 @@ async def on_media_button(update: Update, context: BotContext) -> None:
 
 # -- /due ---------------------------------------------------------------------------------------------------
 
-# The teacher's table has a column each; the words are short for a phone's width.
-_MUST_LABELS = {musts.UPDATE: N_("Update"), musts.PHOTOS: N_("Photos"), musts.SUMMARY: N_("Summary"),
-                musts.TALK: N_("Talk")}
-_MARKS = {musts.DONE: DONE_MARK, musts.DUE: DUE_MARK, musts.OVERDUE: OVERDUE_MARK}
-
-
-def _must_line(_, must: musts.Must, locale: str, days: int) -> str:
-    label = {musts.UPDATE: _("Update (every {days} days)").format(days=days),
-             musts.PHOTOS: _("Photos this month"), musts.SUMMARY: _("Monthly summary"),
-             musts.TALK: _("Talk this month")}[must.key]
-    progress = f" {must.done}/{must.needed}" if must.key in (musts.PHOTOS, musts.TALK) else ""
-    if must.state == musts.DONE:
-        detail = _("last {day}").format(day=day_text(must.last, locale)) if must.last else ""
-    elif must.state == musts.DUE:
-        detail = _("by {day}").format(day=day_text(must.deadline, locale))
-    else:
-        detail = _("was due {day}").format(day=day_text(must.deadline, locale))
-    return f"{_mark(must)} {label}{progress}" + (f" · {detail}" if detail else "")
-
-
-def _mark(must: musts.Must) -> str:
-    """Nothing owed yet and nothing done (a new pairing's first update) is not "done"."""
-    if must.state == musts.DONE and must.last is None and must.done < must.needed:
-        return NOT_YET_MARK
-    return _MARKS[must.state]
-
-
 async def due(update: Update, context: BotContext) -> None:
     _ = (await user_translator(update, context)).gettext
     locale = await user_locale(update, context)
@@ -498,21 +470,21 @@ async def due(update: Update, context: BotContext) -> None:
         return
     teacher = any(g.role == TEACHER for g in actor.grants)
     if teacher and len(rows) > 1:
-        head = " ".join(_(_MUST_LABELS[k]) for k in (musts.UPDATE, musts.PHOTOS, musts.SUMMARY, musts.TALK))
+        head = " ".join(_(MUST_LABELS[k]) for k in (musts.UPDATE, musts.PHOTOS, musts.SUMMARY, musts.TALK))
         lines = [_("The five musts, {day}").format(day=day_text(context.services.care.today(), locale)),
                  _("{done} done · {not_yet} not yet due · {due} due · {overdue} overdue").format(
                      done=DONE_MARK, not_yet=NOT_YET_MARK, due=DUE_MARK, overdue=OVERDUE_MARK),
                  "", head]
         behind = 0
         for row in rows:
-            marks = "".join(_mark(m) for m in row.musts)
+            marks = "".join(must_mark(m) for m in row.musts)
             behind += any(m.state == musts.OVERDUE for m in row.musts)
             lines.append(f"{marks}  {row.child.name}")
         lines += ["", _("{n} of {total} children have something overdue.").format(n=behind, total=len(rows))]
     else:
         lines, days = [], context.services.care.rules.update_every_days
         for row in rows:
-            lines += [f"👧 {row.child.name}", *(_must_line(_, m, locale, days) for m in row.musts), ""]
+            lines += [f"👧 {row.child.name}", *(must_line(_, m, locale, days) for m in row.musts), ""]
     await reply(update, "\n".join(lines).strip()[:4096])
 
 
