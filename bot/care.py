@@ -25,7 +25,7 @@ from bot.i18n import N_, translator
 from bot.outbox import CAPTION_LIMIT, Outbox
 from bot.media import MAX_DOWNLOAD_BYTES
 from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
-from bot.policy import (ADMIN, FACT, FAMILY_ROLES, FULL, PROXY, TEACHER, entry_access, may_write, reaches,
+from bot.policy import (FACT, FAMILY_ROLES, FULL, PROXY, TEACHER, entry_access, may_write, reaches,
                         roles_for)
 from bot.preferences import PreferencesService
 from storage.audit import AuditRepository
@@ -165,23 +165,7 @@ class CareService:
     async def children(self, actor: Actor, kind: str | None = None) -> list[ChildRow]:
         """The children this person may write `kind` for (any entry's reader when None). Before consent too:
         choosing one then says why not."""
-        wanted = FORMS[kind].writers if kind else None
-        found: dict[int, ChildRow] = {}
-        for grant in actor.grants:
-            if wanted is not None and grant.role not in wanted:
-                continue
-            if grant.role == ADMIN:
-                rows = await self._children.in_school(grant.school_id)
-            elif grant.role == TEACHER and grant.class_id is not None:
-                rows = await self._children.in_class(grant.class_id)
-            elif grant.child_id is not None:
-                row = await self._children.get(grant.child_id)
-                rows = [row] if row else []
-            else:
-                rows = []
-            for row in rows:
-                found.setdefault(row.id, row)
-        return sorted(found.values(), key=lambda c: (c.name, c.id))
+        return await self._children.reached_by(actor.grants, FORMS[kind].writers if kind else None)
 
     async def _writable(self, actor: Actor, child_id: int, kind: str) -> ChildRow:
         child = await self._children.get(child_id)

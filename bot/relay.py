@@ -121,18 +121,7 @@ class RelayService:
 
     async def children(self, actor: Actor) -> list[ChildRow]:
         """The children this person may relay about (before consent too: choosing one then says why not)."""
-        found: dict[int, ChildRow] = {}
-        for grant in actor.grants:
-            if grant.role == TEACHER and grant.class_id is not None:
-                rows = await self._children.in_class(grant.class_id)
-            elif grant.role in (PARENT, GUARDIAN, PROXY) and grant.child_id is not None:
-                row = await self._children.get(grant.child_id)
-                rows = [row] if row else []
-            else:
-                rows = []
-            for row in rows:
-                found.setdefault(row.id, row)
-        return sorted(found.values(), key=lambda c: (c.name, c.id))
+        return await self._children.reached_by(actor.grants, {TEACHER, PARENT, GUARDIAN, PROXY})
 
     async def _child_for(self, actor: Actor, child_id: int) -> tuple[ChildRow, set[str]]:
         child = await self._children.get(child_id)

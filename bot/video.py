@@ -122,20 +122,7 @@ class VideoService:
 
     async def children(self, actor: Actor) -> list[ChildRow]:
         """Every child this person reaches, by name."""
-        found: dict[int, ChildRow] = {}
-        for grant in actor.grants:
-            if grant.role == ADMIN:
-                rows = await self._children.in_school(grant.school_id)
-            elif grant.role == TEACHER and grant.class_id is not None:
-                rows = await self._children.in_class(grant.class_id)
-            elif grant.child_id is not None:
-                row = await self._children.get(grant.child_id)
-                rows = [row] if row else []
-            else:
-                rows = []
-            for row in rows:
-                found.setdefault(row.id, row)
-        return sorted(found.values(), key=lambda c: (c.name, c.id))
+        return await self._children.reached_by(actor.grants)
 
     async def _child(self, actor: Actor, child_id: int, wanted: tuple[str, ...]) -> ChildRow:
         """The child, if this person has one of the `wanted` roles for it and its family has consented."""

@@ -170,71 +170,84 @@ async def on_show(update: Update, context: BotContext) -> None:
         await _show(update, context, int(parts[1]))
 
 
+REFUSALS = (slots.SlotError, NotAllowed, NoConsent, NoFamily, AlreadyAcknowledged)
+
+
+def _button(step_handler):
+    """A press on `<prefix>:<id>:<step>[:<more>…]`: the data is parsed (anything else is refused like a forged
+    id), the step handler answers it, and every refusal gets its one translated answer."""
+    async def handle(update: Update, context: BotContext) -> None:
+        _ = (await user_translator(update, context)).gettext
+        parts = (update.callback_query.data or "").split(":")
+        try:
+            if len(parts) < 3 or not parts[1].isdigit():
+                raise NotAllowed("data")
+            await step_handler(update, context, _, int(parts[1]), parts[2], parts[3:])
+        except REFUSALS as error:
+            await _refused(update, _, error)
+    handle.__name__ = step_handler.__name__
+    return handle
+
+
+async def _ask(update: Update, text: str, buttons: list[InlineKeyboardButton], per_row: int = 4) -> None:
+    await update.callback_query.answer()
+    await replace_or_reply(update, text, reply_markup=InlineKeyboardMarkup(_rows(buttons, per_row)))
+
+
+def _day_buttons(data: str, locale: str) -> list[InlineKeyboardButton]:
+    """Monday to Sunday; `data` + the weekday number."""
+    return [InlineKeyboardButton(weekday_name(n, locale), callback_data=f"{data}{n}") for n in range(7)]
+
+
+def _time_buttons(data: str) -> list[InlineKeyboardButton]:
+    """The usual times; `data` + HHMM."""
+    return [InlineKeyboardButton(t, callback_data=f"{data}{t.replace(':', '')}") for t in TIMES]
+
+
 # -- a carer setting the weekly time ----------------------------------------------------------------------------
 
-async def on_set(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    _ = (await user_translator(update, context)).gettext
+@_button
+async def on_set(update: Update, context: BotContext, _, child_id: int, step: str, rest: list[str]) -> None:
     locale = await user_locale(update, context)
     service = context.services.video
-    parts = (query.data or "").split(":")
-    if len(parts) < 3 or not parts[1].isdigit():
-        await query.answer()
-        return
-    child_id, step, rest = int(parts[1]), parts[2], parts[3:]
     actor = await current_actor(update, context)
-    try:
-        state = await service.state(actor, child_id)  # checks the role and the consent again at every step
-        if not state.may_arrange:
-            raise NotAllowed("video")
-        base = f"{SET}:{child_id}"
-        head = _("📹 {child}'s weekly video call").format(child=state.child.name) + "\n"
-        if step == "w" and not rest:
-            days = [InlineKeyboardButton(weekday_name(n, locale), callback_data=f"{base}:t:{n}") for n in range(7)]
-            await query.answer()
-            await replace_or_reply(update, head + _("Which day of the week?"),
-                                   reply_markup=InlineKeyboardMarkup(_rows(days, 4)))
-            return
-        weekday = _weekday(rest[0]) if rest else None
-        if weekday is None:
-            raise NotAllowed("step")
-        if step == "t" and len(rest) == 1:
-            times = [InlineKeyboardButton(t, callback_data=f"{base}:m:{weekday}:{t.replace(':', '')}") for t in TIMES]
-            await query.answer()
-            await replace_or_reply(
-                update, head + _("{day}: at what time? (School time. Another time: type /video {child} {day} 19:45)")
-                .format(day=weekday_name(weekday, locale, "EEEE"), child=state.child.name),
-                reply_markup=InlineKeyboardMarkup(_rows(times, 4)))
-            return
-        hhmm = _hhmm(rest[1]) if len(rest) > 1 else None
-        if hhmm is None:
-            raise NotAllowed("step")
-        if step == "m" and len(rest) == 2:
-            lengths = [InlineKeyboardButton(_("{minutes} min").format(minutes=m),
-                                            callback_data=f"{base}:r:{weekday}:{rest[1]}:{m}") for m in DURATIONS]
-            await query.answer()
-            await replace_or_reply(update, head + _("How long?"), reply_markup=InlineKeyboardMarkup([lengths]))
-            return
-        minutes = int(rest[2]) if len(rest) > 2 and rest[2].isdigit() else None
-        if minutes is None:
-            raise NotAllowed("step")
-        if step == "r" and len(rest) == 3:
-            rooms = [InlineKeyboardButton(_("🏠 From home"), callback_data=f"{base}:p:{weekday}:{rest[1]}:{minutes}:0")]
-            rooms += [InlineKeyboardButton(f"🏫 {room}", callback_data=f"{base}:p:{weekday}:{rest[1]}:{minutes}:{n}")
-                      for n, room in enumerate(service.rooms, start=1)]
-            await query.answer()
-            await replace_or_reply(update, head + _("Where will {child} be?").format(child=state.child.name),
-                                   reply_markup=InlineKeyboardMarkup(_rows(rooms, 2)))
-            return
-        if step == "p" and len(rest) == 4 and rest[3].isdigit() and int(rest[3]) <= len(service.rooms):
-            room = service.rooms[int(rest[3]) - 1] if int(rest[3]) else None
-            sent = await service.propose(actor, child_id, weekday, hhmm, minutes, room)
-            await query.answer()
-            await replace_or_reply(update, _sent_text(_, sent))
-            return
+    state = await service.state(actor, child_id)  # checks the role and the consent again at every step
+    if not state.may_arrange:
+        raise NotAllowed("video")
+    base = f"{SET}:{child_id}"
+    head = _("📹 {child}'s weekly video call").format(child=state.child.name) + "\n"
+    if step == "w" and not rest:
+        return await _ask(update, head + _("Which day of the week?"), _day_buttons(f"{base}:t:", locale))
+    weekday = _weekday(rest[0]) if rest else None
+    if weekday is None:
         raise NotAllowed("step")
-    except (slots.SlotError, NotAllowed, NoConsent, NoFamily) as error:
-        await _refused(update, _, error)
+    if step == "t" and len(rest) == 1:
+        return await _ask(
+            update, head + _("{day}: at what time? (School time. Another time: type /video {child} {day} 19:45)")
+            .format(day=weekday_name(weekday, locale, "EEEE"), child=state.child.name),
+            _time_buttons(f"{base}:m:{weekday}:"))
+    hhmm = _hhmm(rest[1]) if len(rest) > 1 else None
+    if hhmm is None:
+        raise NotAllowed("step")
+    chosen = f"{weekday}:{rest[1]}"
+    if step == "m" and len(rest) == 2:
+        return await _ask(update, head + _("How long?"), [
+            InlineKeyboardButton(_("{minutes} min").format(minutes=m), callback_data=f"{base}:r:{chosen}:{m}")
+            for m in DURATIONS])
+    minutes = int(rest[2]) if len(rest) > 2 and rest[2].isdigit() else None
+    if minutes is None:
+        raise NotAllowed("step")
+    if step == "r" and len(rest) == 3:
+        rooms = [InlineKeyboardButton(_("🏠 From home"), callback_data=f"{base}:p:{chosen}:{minutes}:0")]
+        rooms += [InlineKeyboardButton(f"🏫 {room}", callback_data=f"{base}:p:{chosen}:{minutes}:{n}")
+                  for n, room in enumerate(service.rooms, start=1)]
+        return await _ask(update, head + _("Where will {child} be?").format(child=state.child.name), rooms, 2)
+    if step == "p" and len(rest) == 4 and rest[3].isdigit() and int(rest[3]) <= len(service.rooms):
+        room = service.rooms[int(rest[3]) - 1] if int(rest[3]) else None
+        sent = await service.propose(actor, child_id, weekday, hhmm, minutes, room)
+        await update.callback_query.answer()
+        return await replace_or_reply(update, _sent_text(_, sent))
+    raise NotAllowed("step")
 
 
 def _weekday(code: str) -> int | None:
@@ -243,115 +256,77 @@ def _weekday(code: str) -> int | None:
 
 # -- answering a proposal ---------------------------------------------------------------------------------------
 
-async def on_proposal(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    _ = (await user_translator(update, context)).gettext
+@_button
+async def on_proposal(update: Update, context: BotContext, _, proposal_id: int, step: str, rest: list[str]) -> None:
     locale = await user_locale(update, context)
     service = context.services.video
-    parts = (query.data or "").split(":")
     actor = await current_actor(update, context)
-    try:
-        if len(parts) < 3 or not parts[1].isdigit():
-            raise NotAllowed("data")
-        proposal_id, step, rest = int(parts[1]), parts[2], parts[3:]
-        if step == "y" and not rest:
-            agreed = await service.accept(actor, proposal_id)
-            zone = await service.zone_of(actor.person_id)
-            now = context.services.clock.now()
-            await query.answer()
-            await replace_or_reply(update, _("✅ Agreed: {child}'s video call {when}, {minutes} min, {place}. The first "
-                                             "is {first}; I will remind you the day before and shortly before.").format(
-                child=agreed.child_name, when=weekly_text(_, agreed.slot, zone, locale, now),
-                minutes=agreed.slot.minutes, place=place_text(_, agreed.room),
-                first=moment_text(agreed.first, locale, zone)))
-            return
-        proposal, child = await service.proposal_for_answer(actor, proposal_id)
-        base = f"{PROPOSE}:{proposal_id}"
-        if step == "n" and not rest:
-            days = [InlineKeyboardButton(weekday_name(n, locale), callback_data=f"{base}:t:{n}") for n in range(7)]
-            await query.answer()
-            await replace_or_reply(update, _("Which day suits you better for {child}'s video call?").format(
-                child=child.name), reply_markup=InlineKeyboardMarkup(_rows(days, 4)))
-            return
-        weekday = _weekday(rest[0]) if rest else None
-        if step == "t" and weekday is not None and len(rest) == 1:
-            times = [InlineKeyboardButton(t, callback_data=f"{base}:c:{weekday}:{t.replace(':', '')}") for t in TIMES]
-            await query.answer()
-            await replace_or_reply(update, _("{day}: at what time? (Your time)").format(
-                day=weekday_name(weekday, locale, "EEEE")), reply_markup=InlineKeyboardMarkup(_rows(times, 4)))
-            return
-        hhmm = _hhmm(rest[1]) if len(rest) == 2 else None
-        if step == "c" and weekday is not None and hhmm is not None:
-            sent = await service.counter(actor, proposal_id, weekday, hhmm)
-            await query.answer()
-            await replace_or_reply(update, _sent_text(_, sent))
-            return
-        raise NotAllowed("step")
-    except (slots.SlotError, NotAllowed, NoConsent, NoFamily, AlreadyAcknowledged) as error:
-        await _refused(update, _, error)
+    if step == "y" and not rest:
+        agreed = await service.accept(actor, proposal_id)
+        zone = await service.zone_of(actor.person_id)
+        await update.callback_query.answer()
+        return await replace_or_reply(update, _(
+            "✅ Agreed: {child}'s video call {when}, {minutes} min, {place}. The first is {first}; I will remind you "
+            "the day before and shortly before.").format(
+            child=agreed.child_name, when=weekly_text(_, agreed.slot, zone, locale, context.services.clock.now()),
+            minutes=agreed.slot.minutes, place=place_text(_, agreed.room), first=moment_text(agreed.first, locale, zone)))
+    proposal, child = await service.proposal_for_answer(actor, proposal_id)
+    base = f"{PROPOSE}:{proposal_id}"
+    if step == "n" and not rest:
+        return await _ask(update, _("Which day suits you better for {child}'s video call?").format(child=child.name),
+                          _day_buttons(f"{base}:t:", locale))
+    weekday = _weekday(rest[0]) if rest else None
+    if step == "t" and weekday is not None and len(rest) == 1:
+        return await _ask(update, _("{day}: at what time? (Your time)").format(
+            day=weekday_name(weekday, locale, "EEEE")), _time_buttons(f"{base}:c:{weekday}:"))
+    hhmm = _hhmm(rest[1]) if len(rest) == 2 else None
+    if step == "c" and weekday is not None and hhmm is not None:
+        sent = await service.counter(actor, proposal_id, weekday, hhmm)
+        await update.callback_query.answer()
+        return await replace_or_reply(update, _sent_text(_, sent))
+    raise NotAllowed("step")
 
 
 # -- after a call -----------------------------------------------------------------------------------------------
 
-async def on_call(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    _ = (await user_translator(update, context)).gettext
+@_button
+async def on_call(update: Update, context: BotContext, _, call_id: int, step: str, rest: list[str]) -> None:
     locale = await user_locale(update, context)
     service = context.services.video
-    parts = (query.data or "").split(":")
     actor = await current_actor(update, context)
-    try:
-        if len(parts) < 3 or not parts[1].isdigit():
-            raise NotAllowed("data")
-        call_id, step, rest = int(parts[1]), parts[2], parts[3:]
-        base = f"{ANSWER}:{call_id}"
-        if step == "d" and not rest:
-            await service.record(actor, call_id, "done")
-            await query.answer()
-            await replace_or_reply(update, _("✅ Recorded: the video call happened. Thank you."))
-            return
-        if step == "m" and not rest:
-            call, _child = await service.call_for_answer(actor, call_id)
-            if call.outcome is not None:
-                raise AlreadyAcknowledged()
-            reasons = [InlineKeyboardButton(_(label), callback_data=f"{base}:r:{code}") for code, label in REASONS.items()]
-            await query.answer()
-            await replace_or_reply(update, _("Why was it missed?"), reply_markup=InlineKeyboardMarkup(_rows(reasons, 2)))
-            return
-        if step == "r" and len(rest) == 1 and rest[0] in REASONS:
-            await service.record(actor, call_id, MISSED, rest[0])
-            await query.answer()
-            await replace_or_reply(update, _("Recorded: missed ({reason}). The family has been asked to find another "
-                                             "time this week.").format(reason=_(REASONS[rest[0]])),
-                                   reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
-                                       _("🔁 Set another time"), callback_data=f"{base}:v")]]))
-            return
-        if step == "v" and not rest:
-            call, child, days = await service.move_days(actor, call_id)
-            buttons = [InlineKeyboardButton(weekday_day(d, locale), callback_data=f"{base}:w:{d:%Y%m%d}") for d in days]
-            await query.answer()
-            await replace_or_reply(update, _("Which day will {child}'s call be?").format(child=child.name),
-                                   reply_markup=InlineKeyboardMarkup(_rows(buttons, 4)))
-            return
-        day = _date(rest[0]) if rest else None
-        if step == "w" and day is not None and len(rest) == 1:
-            times = [InlineKeyboardButton(t, callback_data=f"{base}:c:{day:%Y%m%d}:{t.replace(':', '')}") for t in TIMES]
-            await query.answer()
-            await replace_or_reply(update, _("{day}: at what time? (School time)").format(day=weekday_day(day, locale)),
-                                   reply_markup=InlineKeyboardMarkup(_rows(times, 4)))
-            return
-        hhmm = _hhmm(rest[1]) if len(rest) == 2 else None
-        if step == "c" and day is not None and hhmm is not None:
-            moved = await service.move(actor, call_id, day, hhmm)
-            zone = await service.zone_of(actor.person_id)
-            await query.answer()
-            await replace_or_reply(update, _("🔁 Moved to {time}. The family has been told; I will remind everyone and "
-                                             "ask you afterwards.").format(time=moment_text(_at(moved.starts_at),
-                                                                                             locale, zone)))
-            return
-        raise NotAllowed("step")
-    except (slots.SlotError, NotAllowed, NoConsent, AlreadyAcknowledged) as error:
-        await _refused(update, _, error)
+    base = f"{ANSWER}:{call_id}"
+    if step == "d" and not rest:
+        await service.record(actor, call_id, "done")
+        await update.callback_query.answer()
+        return await replace_or_reply(update, _("✅ Recorded: the video call happened. Thank you."))
+    if step == "m" and not rest:
+        call, _child = await service.call_for_answer(actor, call_id)
+        if call.outcome is not None:
+            raise AlreadyAcknowledged()
+        return await _ask(update, _("Why was it missed?"), [
+            InlineKeyboardButton(_(label), callback_data=f"{base}:r:{code}") for code, label in REASONS.items()], 2)
+    if step == "r" and len(rest) == 1 and rest[0] in REASONS:
+        await service.record(actor, call_id, MISSED, rest[0])
+        return await _ask(update, _("Recorded: missed ({reason}). The family has been asked to find another time "
+                                    "this week.").format(reason=_(REASONS[rest[0]])),
+                          [InlineKeyboardButton(_("🔁 Set another time"), callback_data=f"{base}:v")])
+    if step == "v" and not rest:
+        call, child, days = await service.move_days(actor, call_id)
+        return await _ask(update, _("Which day will {child}'s call be?").format(child=child.name), [
+            InlineKeyboardButton(weekday_day(d, locale), callback_data=f"{base}:w:{d:%Y%m%d}") for d in days])
+    day = _date(rest[0]) if rest else None
+    if step == "w" and day is not None and len(rest) == 1:
+        return await _ask(update, _("{day}: at what time? (School time)").format(day=weekday_day(day, locale)),
+                          _time_buttons(f"{base}:c:{day:%Y%m%d}:"))
+    hhmm = _hhmm(rest[1]) if len(rest) == 2 else None
+    if step == "c" and day is not None and hhmm is not None:
+        moved = await service.move(actor, call_id, day, hhmm)
+        zone = await service.zone_of(actor.person_id)
+        await update.callback_query.answer()
+        return await replace_or_reply(update, _(
+            "🔁 Moved to {time}. The family has been told; I will remind everyone and ask you afterwards.").format(
+            time=moment_text(_at(moved.starts_at), locale, zone)))
+    raise NotAllowed("step")
 
 
 def _date(code: str) -> date | None:

@@ -67,6 +67,26 @@ class ChildrenRepository:
         return [_row(r) for r in await self._db.fetch_all(
             _SELECT + "WHERE c.school_id = ? ORDER BY class_name, name, c.id", (school_id,))]
 
+    async def reached_by(self, grants, roles: set[str] | frozenset[str] | None = None) -> list[ChildRow]:
+        """The children these grants (storage.people.Grant) reach, by name: an admin's whole school, a teacher's
+        class, anyone else's own child. Only grants of `roles` count, when given."""
+        found: dict[int, ChildRow] = {}
+        for grant in grants:
+            if roles is not None and grant.role not in roles:
+                continue
+            if grant.role == "admin":
+                rows = await self.in_school(grant.school_id)
+            elif grant.role == "teacher" and grant.class_id is not None:
+                rows = await self.in_class(grant.class_id)
+            elif grant.child_id is not None:
+                row = await self.get(grant.child_id)
+                rows = [row] if row else []
+            else:
+                rows = []
+            for row in rows:
+                found.setdefault(row.id, row)
+        return sorted(found.values(), key=lambda c: (c.name, c.id))
+
     async def fields(self, child_id: int) -> dict[str, str]:
         rows = await self._db.fetch_all("SELECT field, value FROM child_fields WHERE child_id = ?", (child_id,))
         return {r["field"]: r["value"] for r in rows}
