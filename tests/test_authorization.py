@@ -21,7 +21,8 @@ from tests.world import World
 COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child CANARYY", "/audit", "/audit CANARYY",
             "/invite", "/invite mother CANARYY", "/invite proxy CANARYX", "/invitations", "/people", "/privacy",
             "/mydata", "/deletions", "/template", "/import", "/newchild", "/cancel", "/language",
-            "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/cancel"]
+            "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/cancel",
+            "/video", "/video CANARYX", "/video CANARYY", "/video CANARYX 周日 19:30", "/videos", "/calendar"]
 
 # Care entries for each child: an update with two photos and a talk record, each holding a canary. Updates and
 # photos are for everyone who reaches the child; talk notes only for its teacher, proxy parent and admins.
@@ -108,6 +109,12 @@ async def build_world(services) -> tuple[World, dict]:
                 await CareRepository.add_media(conn, update, child, n, "photo", f"PHOTOFILE{tag}{n}", f"u{tag}{n}", 10)
             await CareRepository.add_entry(conn, child, author, TEACHER, "talk", "2026-03-01", None,
                                            {"fields": {"concerns": f"TALKNOTE{tag}"}}, "2026-03-01T09:00:00")
+    # X's weekly video call is agreed; a time for Y waits for its mother's answer. Their buttons (sent through
+    # the outbox, so not seen below) are pressed by everyone too: see VIDEO_BUTTONS.
+    video = services.video
+    sent = await video.propose(await world.actor("teacher"), world.children["X"], 6, "19:30", 30, None)
+    await video.accept(await world.actor("mother_x"), sent.proposal_id)
+    await video.propose(await world.actor("teacher"), world.children["Y"], 5, "10:00", 30, None)
     # A waiting erasure request, so that the admins' /deletions hands out its buttons too.
     await services.privacy.request_deletion(await world.actor("mother_y"), world.children["Y"])
     async with services.db.transaction() as conn:
@@ -146,6 +153,17 @@ def callback_data(calls) -> set[str]:
     return found
 
 
+async def video_buttons(services) -> set[str]:
+    """The buttons under the video-call messages in the outbox: proposals, the question after a call."""
+    found = set()
+    for row in await services.db.fetch_all("SELECT payload FROM outbox"):
+        for line in json.loads(row["payload"]).get("reply_markup", {}).get("inline_keyboard", []):
+            found |= {b["callback_data"] for b in line if "callback_data" in b}
+    for call in await services.db.fetch_all("SELECT id FROM video_calls"):
+        found |= {f"vc:{call['id']}:{step}" for step in ("d", "m", "r:busy", "v")}
+    return found | {"cal:due"}
+
+
 async def run_session(feed, who: dict) -> None:
     for command in COMMANDS:
         await feed(message_update(command, from_user=who))
@@ -165,7 +183,7 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
         # What the most trusted people are shown: every button they get is pressed by the actor too.
         for insider in ("admin", "teacher", "mother_x", "mother_y"):
             await run_session(feed, user(world.telegram[insider], "zh-hans", insider))
-        buttons = callback_data(recorder.calls)
+        buttons = callback_data(recorder.calls) | await video_buttons(services)
         recorder.clear()
 
         me = user(world.telegram[actor], "zh-hans", actor)
