@@ -305,6 +305,14 @@ class CalendarService:
                                                         None, actor.person_id, self._now())
         return await self.repo.task(task_id)
 
+    async def awaiting_name(self, actor: Actor) -> bool:
+        """Whether this admin pressed ✏️ and has not named the task yet: their next words are its name."""
+        if actor.person_id is None or not self._admin_of(actor):
+            return False
+        draft = await self.repo.draft(actor.person_id)
+        return draft is not None and not draft.title and \
+            _moment(draft.created_at) >= self._clock.now() - DRAFT_LIFETIME
+
     async def name_custom(self, actor: Actor, title: str) -> Task:
         """The name typed for the task being set up (with a single school, no ✏️ press is needed first)."""
         schools = self._admin_of(actor)

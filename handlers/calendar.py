@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.calendar import (AUDIENCE_LABELS, AUDIENCE_ROLES, AUDIENCE_STEP, DAY_STEP, DAYS, DIGEST_ACTION, DONE_ACTION, MAX_TITLE,
                           MONTH_STEP, MONTHS, PREFIX, PRESETS, RECURRENCE_LABELS, RECURRENCE_STEP, RECURRENCES, STALE,
@@ -196,8 +196,8 @@ async def on_button(update: Update, context: BotContext) -> None:
         elif action == "o" and len(args) == 1:
             await service.start_custom(actor, int(args[0]))
             await query.answer()
-            text = _("Send the name of the task after /calendar, in one message, for example:\n"
-                     "/calendar Water safety lesson\nAt most {limit} characters.").format(limit=MAX_TITLE)
+            text = _("What is the task called? Send its name, for example: Water safety lesson "
+                     "(at most {limit} characters).").format(limit=MAX_TITLE)
             await _answer(update, text, reply_markup=InlineKeyboardMarkup([[_button(_("✖ Cancel"), "l")]]))
         elif action in STEP_CODES and len(args) == 2:
             task = await service.choose(actor, int(args[0]), STEP_CODES[action], args[1])
@@ -264,6 +264,21 @@ async def _done(update: Update, context: BotContext) -> None:
         except BadRequest:
             pass  # the mark is stored; the old button only looks pressable
 
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """An admin who pressed ✏️ types the task's name. Any other message goes on to the features untouched."""
+    actor = await current_actor(update, context)
+    if not await context.services.calendar.awaiting_name(actor):
+        return
+    await _name(update, context, update.effective_message.text or "")
+    raise ApplicationHandlerStop
+
+
+# Tried after the relay (a reply to a relayed message wins) and before the features (the care form would
+# otherwise take the words into its note); see handlers/__init__.py.
+DIALOGUE_HANDLERS = [
+    MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, on_text),
+]
 
 HANDLERS = [
     CommandHandler("calendar", calendar, filters=filters.ChatType.PRIVATE),

@@ -106,9 +106,12 @@ async def test_an_admin_sets_up_a_task_of_their_own_with_its_name_typed(feed, re
     await feed(message_update("/calendar", from_user=admin))
     await press(feed, recorder, world, "校长", "➕ Add a task")
     await press(feed, recorder, world, "校长", "✏️ Another task")
-    assert "/calendar Water safety lesson" in last(recorder, world, "校长").text
-    await feed(message_update("/calendar Water safety lesson", from_user=admin))
+    assert "Send its name, for example: Water safety lesson" in last(recorder, world, "校长").text
+    await feed(message_update("Water safety lesson", from_user=admin))   # just typed, no command
     assert last(recorder, world, "校长").text == "✏️ Water safety lesson\n\nHow often?"
+    # Named: what the admin types now is not taken as the name again (it goes to the features as usual).
+    await feed(message_update("hello", from_user=admin))
+    assert last(recorder, world, "校长").text.startswith("Sorry, I did not understand")
     await press(feed, recorder, world, "校长", "Once a year")
     await press(feed, recorder, world, "校长", "Jun")
     assert len(keyboard(last(recorder, world, "校长"))) == 28 + 1  # days 1–28, and Cancel
@@ -120,6 +123,11 @@ async def test_an_admin_sets_up_a_task_of_their_own_with_its_name_typed(feed, re
     row = await world.services.db.fetch_one("SELECT * FROM calendar_tasks WHERE title = 'Water safety lesson'")
     assert (row["state"], row["recurrence"], row["month"], row["day"], row["audience"], row["next_at"]) == (
         "active", "yearly", 6, 15, "teachers", "2026-06-15T00:00:00+00:00")
+
+
+async def test_the_name_can_also_follow_the_command(feed, recorder, world):
+    await feed(message_update("/calendar Water safety lesson", from_user=who(world, "校长")))
+    assert last(recorder, world, "校长").text == "✏️ Water safety lesson\n\nHow often?"
 
 
 async def test_nobody_but_the_schools_admins_can_press_its_buttons(feed, recorder, world):
