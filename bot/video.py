@@ -613,7 +613,9 @@ def weekday_name(weekday: int, locale: str, width: str = "EEE") -> str:
 def weekly_text(_, slot: slots.Slot, zone: str, locale: str, now: datetime) -> str:
     """"every Sunday at 19:30", on the reader's clock: the weekday can differ from the slot's own."""
     start = slots.local(slots.next_start(slot, now), zone)
-    text = _("every {weekday} at {time}").format(weekday=format_date(start.date(), "EEEE", locale=Locale.parse(locale)),
+    # "每周二 19:30" reads better in Chinese than "每星期二"; English wants the whole name.
+    width = "EEE" if locale.startswith("zh") else "EEEE"
+    text = _("every {weekday} at {time}").format(weekday=format_date(start.date(), width, locale=Locale.parse(locale)),
                                                  time=start.strftime("%H:%M"))
     return text if zone == slot.zone else _("{when} (your time)").format(when=text)
 
