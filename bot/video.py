@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from functools import cache
+
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 
@@ -114,6 +116,10 @@ class VideoService:
         self.offsets = tuple(timedelta(minutes=m) for m in settings.video_reminders)
         self.followup = timedelta(minutes=settings.video_followup)
         self.repo = VideoRepository(db)
+        # While run_due works through a busy minute: each person's chat, language and zone, and who reaches each
+        # child, are read once rather than once per reminder. None outside a run, so a change made between
+        # runs (a new zone, a role removed) is always seen.
+        self._memo: dict | None = None
 
     def _now(self) -> datetime:
         return self._clock.now()
@@ -286,12 +292,16 @@ class VideoService:
         now = self._now()
         await self._plan(now)
         handled = 0
-        while True:
-            due = await self.repo.due_reminders(_iso(now), SEND_BATCH)
-            if not due:
-                return handled
-            await self._send(due, now)
-            handled += len(due)
+        self._memo = {}
+        try:
+            while True:
+                due = await self.repo.due_reminders(_iso(now), SEND_BATCH)
+                if not due:
+                    return handled
+                await self._send(due, now)
+                handled += len(due)
+        finally:
+            self._memo = None
 
     async def _plan(self, now: datetime) -> None:
         floor = now - CATCH_UP
@@ -548,6 +558,22 @@ class VideoService:
         return prefs.timezone if prefs and prefs.timezone else self._zone
 
     async def _reachable(self, person_id: int) -> tuple[int, str, str, str] | None:
+        if self._memo is not None:
+            key = ("person", person_id)
+            if key not in self._memo:
+                self._memo[key] = await self._read_reachable(person_id)
+            return self._memo[key]
+        return await self._read_reachable(person_id)
+
+    async def _grants(self, child: ChildRow):
+        if self._memo is None:
+            return await self._people.grants_for_child(child.id, child.school_id, child.class_id)
+        key = ("child", child.id)
+        if key not in self._memo:
+            self._memo[key] = await self._people.grants_for_child(child.id, child.school_id, child.class_id)
+        return self._memo[key]
+
+    async def _read_reachable(self, person_id: int) -> tuple[int, str, str, str] | None:
         chat = await self._people.external_id(person_id, CHANNEL)
         if chat is None:
             return None
@@ -558,7 +584,7 @@ class VideoService:
     async def _family(self, child: ChildRow) -> list[tuple[int, str, str, str]]:
         """The child's parents and guardians the bot can reach: (person, chat, language, zone)."""
         found: dict[int, tuple[int, str, str, str]] = {}
-        for grant in await self._people.grants_for_child(child.id, child.school_id, child.class_id):
+        for grant in await self._grants(child):
             if grant.role in FAMILY_ROLES and grant.person_id not in found:
                 reached = await self._reachable(grant.person_id)
                 if reached:
@@ -568,7 +594,7 @@ class VideoService:
     async def _carer(self, child: ChildRow, preferred: int | None) -> tuple[int, str, str, str] | None:
         """Who is reminded and asked after the call: the one who arranged it while they still care for the
         child, otherwise the child's proxy parent, otherwise the class teacher."""
-        grants = await self._people.grants_for_child(child.id, child.school_id, child.class_id)
+        grants = await self._grants(child)
         order = sorted((g for g in grants if g.role in ARRANGERS),
                        key=lambda g: (g.person_id != preferred, ARRANGERS[::-1].index(g.role)))
         for grant in order:
@@ -605,7 +631,7 @@ def parse_weekday(text: str) -> int:
 
 def weekday_name(weekday: int, locale: str, width: str = "EEE") -> str:
     """周一 / Mon for 0; any Monday serves to name the day."""
-    return format_date(date(2024, 1, 1) + timedelta(days=weekday), width, locale=Locale.parse(locale))
+    return format_date(date(2024, 1, 1) + timedelta(days=weekday), width, locale=_babel_locale(locale))
 
 
 # -- how times read ---------------------------------------------------------------------------------------------
@@ -615,14 +641,14 @@ def weekly_text(_, slot: slots.Slot, zone: str, locale: str, now: datetime) -> s
     start = slots.local(slots.next_start(slot, now), zone)
     # "每周二 19:30" reads better in Chinese than "每星期二"; English wants the whole name.
     width = "EEE" if locale.startswith("zh") else "EEEE"
-    text = _("every {weekday} at {time}").format(weekday=format_date(start.date(), width, locale=Locale.parse(locale)),
+    text = _("every {weekday} at {time}").format(weekday=format_date(start.date(), width, locale=_babel_locale(locale)),
                                                  time=start.strftime("%H:%M"))
     return text if zone == slot.zone else _("{when} (your time)").format(when=text)
 
 
 def weekday_day(day: date, locale: str) -> str:
     """"3月8日周日" / "Sun, Mar 8"."""
-    return format_skeleton("MMMEd", day, locale=Locale.parse(locale))
+    return format_skeleton("MMMEd", day, locale=_babel_locale(locale))
 
 
 def moment_text(moment: datetime, locale: str, zone: str) -> str:
@@ -637,6 +663,12 @@ def place_text(_, room: str | None) -> str:
 
 def slot_of(row: Proposal | SlotRow) -> slots.Slot:
     return slots.Slot(row.weekday, time.fromisoformat(row.start), row.minutes, row.zone)
+
+
+@cache
+def _babel_locale(locale: str) -> Locale:
+    """Babel reads its locale files on every parse; a busy minute formats thousands of times."""
+    return Locale.parse(locale)
 
 
 def _urgent(row: Outgoing) -> Outgoing:
