@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import broadcast, intake
+from bench import broadcast, intake, video
 
-BENCHMARKS = {"intake": intake.main, "broadcast": broadcast.main}
+BENCHMARKS = {"intake": intake.main, "broadcast": broadcast.main, "video": video.main}
 
 
 def main(argv: list[str]) -> int:
