@@ -508,6 +508,21 @@ class VideoService:
                                          f"call={call.id} new={new_id}")
         return await self.repo.call(new_id)
 
+    # -- a family's copy -------------------------------------------------------------------------------------
+
+    async def export(self, actor: Actor, child_id: int) -> dict:
+        """The child's weekly time and every call with what became of it, for /mydata (oldest first)."""
+        child = await self._child(actor, child_id, (*ARRANGERS, *FAMILY_ROLES))
+        slot = await self.repo.slot(child.id)
+        calls = await self.repo.calls_between([child.id], "", "9999")
+        return {
+            "weekly_time": None if slot is None else {
+                "weekday": slot.weekday, "start": slot.start, "minutes": slot.minutes, "zone": slot.zone,
+                "room": slot.room, "agreed_at": slot.agreed_at},
+            "calls": [{"starts_at": c.starts_at, "minutes": c.minutes, "room": c.room, "outcome": c.outcome,
+                       "reason": c.reason, "moved_from_call": c.moved_from, "call": c.id} for c in calls],
+        }
+
     # -- the weekly picture ---------------------------------------------------------------------------------
 
     async def week(self, actor: Actor) -> Week:

@@ -343,6 +343,7 @@ def _export_document(data: dict, mine: OwnChild, _, exported_at: str) -> bytes:
         "fields": fields,
         "history": history,
         "updates_and_records": data.get("care", []),
+        "video_calls": data.get("video", {}),
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
@@ -357,6 +358,10 @@ async def _send_copy(update: Update, context: BotContext, actor: Actor, mine: Ow
         data["care"] = await context.services.care.export(actor, mine.child.id)
     except (NotAllowed, NoConsent):
         data["care"] = []  # before consent nothing was recorded
+    try:
+        data["video"] = await context.services.video.export(actor, mine.child.id)
+    except (NotAllowed, NoConsent):
+        data["video"] = {}
     now = context.services.clock.now().isoformat(timespec="seconds")
     await context.bot.send_document(
         _chat_id(update), _export_document(data, mine, _, now), filename=f"mydata-{mine.child.id}.json",

@@ -4,6 +4,7 @@ sender does not run here), the carer's answer, /videos, and the bad input the is
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -251,3 +252,18 @@ async def test_an_erased_child_leaves_no_video_rows(feed, recorder, world):
         await conn.execute("DELETE FROM children WHERE id = ?", (world.children["小明"],))
     for table in ("video_proposals", "video_slots", "video_calls", "video_reminders"):
         assert await count(world, table) == 0
+
+
+async def test_the_mothers_copy_of_her_data_holds_the_weekly_time_and_the_calls(feed, recorder, world, clock):
+    await propose(feed, recorder, world)
+    await accept(feed, world)
+    clock.set(datetime(2026, 3, 8, 12, 20, tzinfo=timezone.utc))
+    await world.services.video.run_due()
+    question = [r for r in await outbox(world) if r["payload"].get("text", "").startswith("📹 Did")][0]
+    await feed(callback_update(data_of(question, "✅ Yes, it happened"), from_user=who(world, "赵阿姨")))
+    await feed(message_update("/mydata", from_user=who(world, "李妈妈")))
+    [document] = [c for c in recorder.calls if c.method == "sendDocument"]
+    video = json.loads(document.files["document"])["video_calls"]
+    assert video["weekly_time"]["start"] == "19:30" and video["weekly_time"]["room"] == "亲情室"
+    assert [(c["starts_at"], c["outcome"]) for c in video["calls"]] == [
+        ("2026-03-08T11:30:00+00:00", "done"), ("2026-03-15T11:30:00+00:00", None)]
