@@ -191,7 +191,6 @@ class VideoService:
         """The other side agrees: the time becomes the child's weekly slot, replacing any earlier one."""
         proposal, child = await self.proposal_for_answer(actor, proposal_id)
         slot = slot_of(proposal)
-        await self._check_room(child, slot, proposal.room)
         now = self._now()
         first = slots.next_start(slot, now)
         arranger = proposal.proposed_by if proposal.side == CARER else actor.person_id
@@ -204,6 +203,8 @@ class VideoService:
         async with self._db.transaction() as conn:
             if not await VideoRepository.close_proposal(conn, proposal.id, "accepted", actor.person_id, _iso(now)):
                 raise AlreadyAcknowledged()
+            # Checked while holding the write lock: two agreements for one room cannot both pass.
+            await self._check_room(child, slot, proposal.room)
             await VideoRepository.cancel_upcoming(conn, child.id, _iso(now))
             slot_id = await VideoRepository.put_slot(
                 conn, child.id, child.school_id, slot.weekday, _hhmm(slot.start), slot.minutes, slot.zone,

@@ -267,3 +267,14 @@ async def test_the_mothers_copy_of_her_data_holds_the_weekly_time_and_the_calls(
     assert video["weekly_time"]["start"] == "19:30" and video["weekly_time"]["room"] == "亲情室"
     assert [(c["starts_at"], c["outcome"]) for c in video["calls"]] == [
         ("2026-03-08T11:30:00+00:00", "done"), ("2026-03-15T11:30:00+00:00", None)]
+
+
+async def test_a_room_taken_while_a_proposal_waited_is_refused_when_accepted(feed, recorder, world):
+    # Two carers propose the same room at the same time; the first mother to accept gets it.
+    await propose(feed, recorder, world)
+    await feed(message_update("/video 小刚 周日 19:45 30 亲情室", from_user=who(world, "孙老师")))
+    await accept(feed, world)
+    await accept(feed, world, "刘妈妈")
+    assert "亲情室 is taken then (19:30–20:00)" in last(recorder, world, "刘妈妈").text
+    assert await count(world, "video_slots") == 1
+    assert (await world.services.db.fetch_one("SELECT COUNT(*) AS n FROM video_proposals WHERE state = 'open'"))["n"] == 1
