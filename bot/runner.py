@@ -102,8 +102,8 @@ async def schedule_job(context: BotContext) -> None:
     for name, service in (("video", services.video), ("calendar", services.calendar)):
         try:
             sent = await service.run_due()
-        except Exception:  # one part failing must not hold up the other; the next minute tries again
-            log.exception("the %s schedule failed; retrying in a minute", name)
+        except Exception:  # one part failing must not hold up the other
+            log.exception("the %s schedule failed; it is tried again at the next run", name)
             continue
         if sent:
             log.info("%s schedule: %s items handed to the outbox", name, sent)

@@ -12,7 +12,7 @@ reads them in their own zone. Knows nothing of Telegram.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -374,7 +374,7 @@ class VideoService:
                                 child_id=child.id)
             # Quiet hours hold a reminder, unless holding it would make it arrive after the call has begun.
             if await self._outbox.not_before(item[0], now) >= start:
-                item = [_urgent(row) for row in item]
+                item = [replace(row, urgent=True) for row in item]
             rows += item
         return "sent", rows
 
@@ -459,8 +459,7 @@ class VideoService:
         zone = ZoneInfo(call.zone)
         today = self._now().astimezone(zone).date()
         last = self._move_limit(call).astimezone(zone).date()
-        return call, child, [today + timedelta(days=n) for n in range((last - today).days + 1)
-                             if today + timedelta(days=n) <= last]
+        return call, child, [today + timedelta(days=n) for n in range((last - today).days + 1)]
 
     def _move_limit(self, call: Call) -> datetime:
         """A call moves within its week: at the latest on the sixth day after its own, before the next call's
@@ -685,11 +684,6 @@ def slot_of(row: Proposal | SlotRow) -> slots.Slot:
 def _babel_locale(locale: str) -> Locale:
     """Babel reads its locale files on every parse; a busy minute formats thousands of times."""
     return Locale.parse(locale)
-
-
-def _urgent(row: Outgoing) -> Outgoing:
-    return Outgoing(row.dedupe_key, row.channel, row.recipient, row.kind, row.payload, row.person_id, True,
-                    row.notify_person_id, row.child_id)
 
 
 def _hhmm(moment: time) -> str:

@@ -59,7 +59,7 @@ async def _refused(update: Update, _, error: Exception) -> None:
         text = _("You cannot do this for this child.")
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await replace_or_reply(update, text) if update.callback_query else await reply(update, text)
+    await replace_or_reply(update, text)  # a command's refusal is a new message, a button's an edit
 
 
 # -- /video -----------------------------------------------------------------------------------------------------
@@ -110,7 +110,7 @@ async def _typed(update: Update, context: BotContext, child_id: int, words: list
 
 
 def _sent_text(_, sent) -> str:
-    return _("📨 Sent to {names}. I will tell you their answer.").format(names="、".join(sent.recipients))
+    return _("📨 Sent to {names}. I will tell you their answer.").format(names=_(", ").join(sent.recipients))
 
 
 async def _show(update: Update, context: BotContext, child_id: int) -> None:
@@ -365,7 +365,7 @@ async def videos(update: Update, context: BotContext) -> None:
             continue
         names = [r.child.name + (f" ({_(REASONS[r.call.reason])})" if r.call and r.call.reason in REASONS else "")
                  for r in rows]
-        lines += ["", _(label).format(n=len(rows)), "、".join(names)]
+        lines += ["", _(label).format(n=len(rows)), _(", ").join(names)]
     await reply(update, "\n".join(lines))
 
 

@@ -134,12 +134,6 @@ class VideoRepository:
         rows = await self._db.fetch_all("SELECT * FROM video_slots WHERE school_id = ? AND room = ?", (school_id, room))
         return [_slot(r) for r in rows]
 
-    async def rooms(self, school_id: int) -> list[str]:
-        rows = await self._db.fetch_all(
-            "SELECT room, COUNT(*) AS n FROM video_slots WHERE school_id = ? AND room IS NOT NULL "
-            "GROUP BY room ORDER BY n DESC, room LIMIT 6", (school_id,))
-        return [r["room"] for r in rows]
-
     @staticmethod
     async def put_slot(conn: aiosqlite.Connection, child_id: int, school_id: int, weekday: int, start: str,
                        minutes: int, zone: str, room: str | None, arranged_by: int | None, proposal_id: int | None,
@@ -251,11 +245,6 @@ class VideoRepository:
             "UPDATE video_reminders SET state = ?, done_at = ? WHERE id = ? AND state = 'pending'",
             (state, now, reminder_id))
         return cur.rowcount == 1
-
-    async def reminder_states(self, call_id: int) -> list[tuple[str, int, str]]:
-        rows = await self._db.fetch_all(
-            "SELECT kind, offset_s, state FROM video_reminders WHERE call_id = ? ORDER BY due_at", (call_id,))
-        return [(r["kind"], r["offset_s"], r["state"]) for r in rows]
 
 
 def _chunks(ids: list[int], size: int = 500):

@@ -64,9 +64,18 @@ async def accept(feed, world, name="李妈妈"):
     await feed(callback_update(data_of(mine(rows, world, name)[-1], "✅ Yes, that suits"), from_user=who(world, name)))
 
 
+async def asked_after_the_call(feed, recorder, world, clock) -> dict:
+    """A weekly time agreed, the clock moved past the first call: the outbox row asking the carer about it."""
+    await propose(feed, recorder, world)
+    await accept(feed, world)
+    clock.set(datetime(2026, 3, 8, 12, 20, tzinfo=timezone.utc))   # Sunday 20:20 in Shanghai
+    await world.services.video.run_due()
+    return [r for r in await outbox(world) if r["payload"].get("text", "").startswith("📹 Did")][0]
+
+
 async def test_a_proxy_parent_proposes_with_buttons_and_the_mother_agrees(feed, recorder, world, clock):
     await propose(feed, recorder, world)
-    assert "Sent to 李妈妈、奶奶" in last(recorder, world, "赵阿姨").text
+    assert "Sent to 李妈妈, 奶奶" in last(recorder, world, "赵阿姨").text
     rows = await outbox(world)
     proposal = mine(rows, world, "李妈妈")[-1]
     assert "赵阿姨 suggests every Sunday at 19:30, 30 min, in 亲情室" in proposal["payload"]["text"]
@@ -121,11 +130,7 @@ async def test_reminders_the_question_after_the_call_and_videos(feed, recorder, 
 
 
 async def test_a_missed_call_gets_a_gentle_word_to_both_sides_and_can_move(feed, recorder, world, clock):
-    await propose(feed, recorder, world)
-    await accept(feed, world)
-    clock.set(datetime(2026, 3, 8, 12, 20, tzinfo=timezone.utc))
-    await world.services.video.run_due()
-    question = [r for r in await outbox(world) if r["payload"].get("text", "").startswith("📹 Did")][0]
+    question = await asked_after_the_call(feed, recorder, world, clock)
     await feed(callback_update(data_of(question, "❌ It was missed"), from_user=who(world, "王老师")))
     assert labels(last(recorder, world, "王老师")) == ["the parent was busy", "no network", "the child was unwell",
                                                      "another reason"]
@@ -186,7 +191,7 @@ async def test_bad_typed_slots_get_a_clear_answer_and_store_nothing(feed, record
 
 async def test_a_typed_line_proposes_at_once_in_another_zone(feed, recorder, world):
     await feed(message_update("/video 小明 星期天 18:00 45 家 Asia/Urumqi", from_user=who(world, "王老师")))
-    assert "Sent to 李妈妈、奶奶" in last(recorder, world, "王老师").text
+    assert "Sent to 李妈妈, 奶奶" in last(recorder, world, "王老师").text
     row = await world.services.db.fetch_one("SELECT * FROM video_proposals")
     assert (row["weekday"], row["start"], row["minutes"], row["zone"], row["room"]) == \
         (6, "18:00", 45, "Asia/Urumqi", None)
@@ -231,11 +236,7 @@ async def test_forged_and_foreign_buttons_change_nothing(feed, recorder, world, 
 
 
 async def test_moving_a_call_to_a_time_already_past_is_refused(feed, recorder, world, clock):
-    await propose(feed, recorder, world)
-    await accept(feed, world)
-    clock.set(datetime(2026, 3, 8, 12, 20, tzinfo=timezone.utc))   # Sunday 20:20 in Shanghai
-    await world.services.video.run_due()
-    question = [r for r in await outbox(world) if r["payload"].get("text", "").startswith("📹 Did")][0]
+    question = await asked_after_the_call(feed, recorder, world, clock)
     await feed(callback_update(data_of(question, "🔁 Moved to another day"), from_user=who(world, "赵阿姨")))
     assert labels(last(recorder, world, "赵阿姨"))[0] == "Sun, Mar 8"   # from today to Saturday
     await press(feed, recorder, world, "赵阿姨", "Sun, Mar 8")
@@ -255,11 +256,7 @@ async def test_an_erased_child_leaves_no_video_rows(feed, recorder, world):
 
 
 async def test_the_mothers_copy_of_her_data_holds_the_weekly_time_and_the_calls(feed, recorder, world, clock):
-    await propose(feed, recorder, world)
-    await accept(feed, world)
-    clock.set(datetime(2026, 3, 8, 12, 20, tzinfo=timezone.utc))
-    await world.services.video.run_due()
-    question = [r for r in await outbox(world) if r["payload"].get("text", "").startswith("📹 Did")][0]
+    question = await asked_after_the_call(feed, recorder, world, clock)
     await feed(callback_update(data_of(question, "✅ Yes, it happened"), from_user=who(world, "赵阿姨")))
     await feed(message_update("/mydata", from_user=who(world, "李妈妈")))
     [document] = [c for c in recorder.calls if c.method == "sendDocument"]
