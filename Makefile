@@ -30,7 +30,7 @@ catalogs: $(MO)
 
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
-		--project "Qinqing Bridge" -o locales/messages.pot bot handlers storage
+		--project "Qinqing Bridge" -o locales/messages.pot bot handlers storage sandbox
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete --init-missing -l zh_CN
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete --init-missing -l en
 	$(BIN)/python locales/fill_english.py

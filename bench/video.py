@@ -34,17 +34,17 @@ import apscheduler.schedulers.base
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.triggers.cron import CronTrigger
 
-from bot import slots
-from bot.app import build_application, initialized
+from bot.video import slots
+from bot.runtime.app import build_application, initialized
 from bot.clock import FixedClock
-from bot.consent import RULES_VERSION
-from bot.context import BotContext
+from bot.access.consent import RULES_VERSION
+from bot.runtime.context import BotContext
 from bot.i18n import translator
-from bot.logs import configure_logging
-from bot.outbox import Outbox
-from bot.runner import SCHEDULE_INTERVAL, maintenance_job, schedule_job
+from bot.runtime.logs import configure_logging
+from bot.notices import Outbox
+from bot.runtime.runner import SCHEDULE_INTERVAL, maintenance_job, schedule_job
 from bot.settings import Settings
-from bot.video import ANSWER, CHANNEL, DURATIONS, TIMES, moment_text, place_text
+from bot.video.service import ANSWER, CHANNEL, DURATIONS, TIMES, moment_text, place_text
 from storage.children import ChildrenRepository
 from storage.db import Database
 from tests.helpers import RecordingRequest
@@ -76,7 +76,7 @@ NAIVE_KINDS = (("day_before", 24 * 60), ("soon", 30), ("followup", None))
 
 
 def _iso(moment: datetime) -> str:
-    """As bot.video stores times: UTC, to the second (the schedule compares these strings)."""
+    """As bot.video.service stores times: UTC, to the second (the schedule compares these strings)."""
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -109,7 +109,7 @@ class Week:
 
 @cache
 def _week(slot: slots.Slot) -> Week:
-    # A few hundred distinct slots among 100,000: their times come from bot.slots once each, so the seed agrees
+    # A few hundred distinct slots among 100,000: their times come from bot.video.slots once each, so the seed agrees
     # with what the schedule itself would have written.
     settings = _settings(":memory:")
     offsets = tuple(timedelta(minutes=m) for m in settings.video_reminders)
@@ -276,7 +276,7 @@ def _kind_name(kind: str, offset_s: int) -> str:
 # -- our design -------------------------------------------------------------------------------------------------
 
 async def ours(database: str) -> dict:
-    """Start as bot.runner.run_bot does (without the intake and the sender), then time run_due at a moment when
+    """Start as bot.runtime.runner.run_bot does (without the intake and the sender), then time run_due at a moment when
     nothing is due and at the peak minute."""
     main_at = _monotonic()
     clock = FixedClock(BEFORE_PEAK)

@@ -9,7 +9,7 @@ import os
 import sys
 
 from bot.i18n import SUPPORTED_LOCALES, cli_locale, translator
-from bot.logs import configure_logging
+from bot.runtime.logs import configure_logging
 from bot.settings import ConfigError, load_dotenv_file, load_settings
 
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
 
     if command == "demo":
-        from bot.demo import main as demo_main
+        from sandbox.demo import main as demo_main
 
         return demo_main(args.lang or locale)
 
@@ -74,9 +74,9 @@ async def _migrate(settings, _) -> int:
 
 
 async def _invite(settings, _, school: str, qr_file: str | None) -> int:
-    from bot.app import open_services
+    from bot.runtime.app import open_services
     from bot.clock import SystemClock
-    from bot.invitations import invitation_link
+    from bot.access.invitations import invitation_link
     from storage.db import DatabaseTooNew
 
     if not school or len(school) > 80:
@@ -101,7 +101,7 @@ async def _invite(settings, _, school: str, qr_file: str | None) -> int:
         print(_("(Start the bot once so that its username is known; until then, open the bot and send the code.)"))
     print(_("Code: {code}   (or send “/start {code}” to the bot)").format(code=issued.code))
     if qr_file and link:
-        from bot.qr import qr_png
+        from bot.access.qr import qr_png
 
         with open(qr_file, "wb") as fp:
             fp.write(qr_png(link))
@@ -131,7 +131,7 @@ def _too_new(_, exc) -> str:
 async def _run(settings, _) -> int:
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.runner import run_bot
+    from bot.runtime.runner import run_bot
     from storage.db import DatabaseTooNew
 
     clock = None

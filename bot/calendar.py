@@ -1,6 +1,6 @@
 """The teachers' care calendar: recurring tasks a school admin sets for the school (monthly talks, a parent meeting
 each semester, March: update the records), reminded to the people responsible with a button to mark them done;
-and once a week, a digest of what the five musts (bot.musts) still want, with buttons that open the forms.
+and once a week, a digest of what the five musts (bot.musts.tracker) still want, with buttons that open the forms.
 
 The database is the schedule (storage.calendar): every task row holds its next reminder time. `run_due`, called
 every 30 seconds, takes each task that is due and, in one transaction, records the occurrence, writes each
@@ -31,15 +31,15 @@ from apscheduler.triggers.cron import CronTrigger
 from babel import Locale
 from babel.dates import format_skeleton
 
-from bot import musts
-from bot.cards import MUST_LABELS, day_text, must_line, must_mark
-from bot.care import CareService
+from bot.musts import tracker as musts
+from bot.musts.cards import MUST_LABELS, day_text, must_line, must_mark
+from bot.musts.service import CareService
 from bot.clock import Clock
-from bot.forms import FORMS, SUMMARY, TALK, UPDATE
+from bot.musts.forms import FORMS, SUMMARY, TALK, UPDATE
 from bot.i18n import N_, translator
-from bot.outbox import Outbox
-from bot.people import Actor, Directory, NotAllowed
-from bot.policy import ADMIN, PROXY, TEACHER
+from bot.notices import Outbox
+from bot.access.people import Actor, Directory, NotAllowed
+from bot.access.policy import ADMIN, PROXY, TEACHER
 from bot.preferences import PreferencesService
 from storage.audit import AuditRepository
 from storage.calendar import (ACTIVE, DIGEST, DRAFT, SENT, SKIPPED, TASK, CalendarRepository, Reminder, Task)
@@ -543,7 +543,7 @@ class CalendarService:
 
 def _next(trigger: CronTrigger, after: datetime) -> datetime:
     """The first fire time strictly after `after`, in UTC. A UTC `now` and no previous fire time, as in
-    bot.slots: sidesteps APScheduler #1021 (a loop on fold=1 times). The trigger rounds up to whole seconds."""
+    bot.video.slots: sidesteps APScheduler #1021 (a loop on fold=1 times). The trigger rounds up to whole seconds."""
     fire = trigger.get_next_fire_time(None, after.astimezone(timezone.utc) + timedelta(microseconds=1))
     return fire.astimezone(timezone.utc)
 

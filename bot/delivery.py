@@ -10,7 +10,7 @@ import aiosqlite
 
 from bot.clock import Clock
 from bot.i18n import translator
-from bot.outbox import Outbox
+from bot.notices import Outbox
 from bot.preferences import PreferencesService
 from storage.children import ChildrenRepository
 from storage.db import Database

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.clock import Clock
-from bot.outbox import DEFAULT_QUIET
+from bot.notices import DEFAULT_QUIET
 from storage.preferences import PreferencesRepository
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]?([0-5]\d)$")

@@ -17,12 +17,12 @@ import logging
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.consent import ConsentService
+from bot.access.consent import ConsentService
 from bot.i18n import N_, translator
-from bot.invitations import RELATIONS
-from bot.outbox import CAPTION_LIMIT, Outbox
-from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
-from bot.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, TEACHER, reaches, roles_for
+from bot.access.invitations import RELATIONS
+from bot.notices import CAPTION_LIMIT, Outbox
+from bot.access.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
+from bot.access.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, TEACHER, reaches, roles_for
 from bot.preferences import PreferencesService
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database

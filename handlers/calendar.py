@@ -17,8 +17,8 @@ from bot.calendar import (AUDIENCE_LABELS, AUDIENCE_ROLES, AUDIENCE_STEP, DAY_ST
                           MONTH_STEP, MONTHS, PREFIX, PRESETS, RECURRENCE_LABELS, RECURRENCE_STEP, RECURRENCES, STALE,
                           AlreadyDone, CalendarError, audience_text, date_text, month_name, next_step, schedule_text,
                           task_title)
-from bot.context import BotContext
-from bot.people import NotAllowed
+from bot.runtime.context import BotContext
+from bot.access.people import NotAllowed
 from handlers.common import current_actor, replace_or_reply, reply, user_locale, user_translator
 
 # cal:l                       the calendar again          cal:a:<school>            the add menu

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import CommandHandler, filters
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from handlers.common import current_actor, reply, user_translator
 
 

@@ -1,7 +1,7 @@
 """Writing to a child's family: /update, /score, /goodnews, /summary and /talk share one form, drawn from
-bot.forms; the "Received" button under a card; /timeline, the child's growth record; /due, the five musts.
+bot.musts.forms; the "Received" button under a card; /timeline, the child's growth record; /due, the five musts.
 
-The form is the person's draft in the database (bot.care), not conversation state: it survives a restart, and
+The form is the person's draft in the database (bot.musts.service), not conversation state: it survives a restart, and
 photos of an album, which arrive as separate messages, all land in it. Every button carries the child and the
 kind of form it belongs to and is checked against the open draft, so a button on an old form does nothing.
 
@@ -17,15 +17,15 @@ from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhot
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import musts
-from bot.care import ACK, ADDED, DUPLICATE, FULL_UP, NO_MEDIA, TOO_LARGE, Draft, Incomplete, MediaIn, NoDraft
-from bot.cards import (DONE_MARK, DUE_MARK, MUST_LABELS, NOT_YET_MARK, OVERDUE_MARK, day_text, facts_lines,
+from bot.musts import tracker as musts
+from bot.musts.service import ACK, ADDED, DUPLICATE, FULL_UP, NO_MEDIA, TOO_LARGE, Draft, Incomplete, MediaIn, NoDraft
+from bot.musts.cards import (DONE_MARK, DUE_MARK, MUST_LABELS, NOT_YET_MARK, OVERDUE_MARK, day_text, facts_lines,
                        field_lines, media_line, month_text, must_line, must_mark)
-from bot.context import BotContext
-from bot.forms import CHOICE, FORMS, GOODNEWS, KINDS, MULTI, SCORE, SUMMARY, TALK, UPDATE, BadValue, next_field
-from bot.media import MAX_DOWNLOAD_BYTES
-from bot.people import AlreadyAcknowledged, NoConsent, NotAllowed
-from bot.policy import TEACHER
+from bot.runtime.context import BotContext
+from bot.musts.forms import CHOICE, FORMS, GOODNEWS, KINDS, MULTI, SCORE, SUMMARY, TALK, UPDATE, BadValue, next_field
+from bot.musts.media import MAX_DOWNLOAD_BYTES
+from bot.access.people import AlreadyAcknowledged, NoConsent, NotAllowed
+from bot.access.policy import TEACHER
 from handlers import fallback
 from handlers.common import child_keyboard, current_actor, replace_or_reply, reply, user_locale, user_translator
 

@@ -9,10 +9,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from bot.i18n import N_
-from bot.people import NotAllowed
-from bot.record import BY_KEY, CHOICE, FIELDS, GROUP_LABELS, GROUPS, FieldError, display, explain
+from bot.access.people import NotAllowed
+from bot.records.fields import BY_KEY, CHOICE, FIELDS, GROUP_LABELS, GROUPS, FieldError, display, explain
 from handlers.common import current_actor, reply, user_translator
 
 # Conversations here start from buttons; per_message=False is what we want (the state is per chat).

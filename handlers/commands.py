@@ -10,7 +10,7 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from bot.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, N_, translator
-from bot.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER
+from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER
 
 log = logging.getLogger(__name__)
 

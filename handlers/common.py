@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from bot.i18n import Translator, translator
-from bot.people import Actor
+from bot.access.people import Actor
 
 CHANNEL = "telegram"
 

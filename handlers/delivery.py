@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import ChatMember, Update
 from telegram.ext import ChatMemberHandler, CommandHandler, TypeHandler, filters
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from handlers.common import CHANNEL, current_actor, reply, user_translator
 
 

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from handlers.common import user_translator
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler, filters
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from handlers.commands import commands_for
 from handlers.common import current_actor, reply, user_translator
 

@@ -8,12 +8,12 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext
-from bot.invitations import RELATIONS, InvitationInvalid, Issued, invitation_link
-from bot.people import Actor, NotAllowed
-from bot.policy import (ADMIN, GUARDIAN, INVITE_FAMILY, INVITE_PROXY, INVITE_TEACHER, PARENT, PROXY, ROLE_LABELS,
+from bot.runtime.context import BotContext
+from bot.access.invitations import RELATIONS, InvitationInvalid, Issued, invitation_link
+from bot.access.people import Actor, NotAllowed
+from bot.access.policy import (ADMIN, GUARDIAN, INVITE_FAMILY, INVITE_PROXY, INVITE_TEACHER, PARENT, PROXY, ROLE_LABELS,
                         TEACHER, can, can_in_school)
-from bot.qr import qr_png
+from bot.access.qr import qr_png
 from handlers.common import button_id, current_actor, reply, user_translator
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from bot.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, translator
 from handlers.commands import set_chat_commands
 from handlers.common import current_actor, replace_or_reply, reply, user_translator

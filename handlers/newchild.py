@@ -7,10 +7,10 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.people import NotAllowed
-from bot.policy import ADMIN, CREATE_CHILD, TEACHER, can_in_school
-from bot.record import BY_KEY, CHOICE, FieldError, display, explain
+from bot.runtime.context import BotContext
+from bot.access.people import NotAllowed
+from bot.access.policy import ADMIN, CREATE_CHILD, TEACHER, can_in_school
+from bot.records.fields import BY_KEY, CHOICE, FieldError, display, explain
 from handlers.children import OPEN
 from handlers.common import current_actor, reply, user_translator
 

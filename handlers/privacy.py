@@ -18,12 +18,12 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.consent import AWAITING, GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
-from bot.context import BotContext
+from bot.access.consent import AWAITING, GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
+from bot.runtime.context import BotContext
 from bot.i18n import N_, format_datetime, translator
-from bot.people import Actor, NoConsent, NotAllowed
-from bot.policy import DECIDE_DELETION, can
-from bot.record import BY_KEY, display
+from bot.access.people import Actor, NoConsent, NotAllowed
+from bot.access.policy import DECIDE_DELETION, can
+from bot.records.fields import BY_KEY, display
 from handlers.common import CHANNEL, current_actor, user_locale, user_translator
 from storage.children import ChildRow
 from storage.deletions import DeletionRequest

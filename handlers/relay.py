@@ -21,10 +21,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.invitations import RELATIONS
-from bot.people import Actor, AlreadyAcknowledged, NoConsent, NotAllowed
-from bot.policy import ROLE_LABELS
+from bot.runtime.context import BotContext
+from bot.access.invitations import RELATIONS
+from bot.access.people import Actor, AlreadyAcknowledged, NoConsent, NotAllowed
+from bot.access.policy import ROLE_LABELS
 from bot.relay import ACK, Content, Partner, Unsupported
 from handlers.common import current_actor, replace_or_reply, reply, user_translator
 

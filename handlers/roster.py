@@ -14,10 +14,10 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from bot.i18n import Translator
-from bot.people import NotAllowed
-from bot.roster import (FILE_PROBLEMS, MAX_MEGABYTES, ROW_PROBLEM_LINE, ROW_PROBLEMS, ImportRejected, ImportResult,
+from bot.access.people import NotAllowed
+from bot.records.roster import (FILE_PROBLEMS, MAX_MEGABYTES, ROW_PROBLEM_LINE, ROW_PROBLEMS, ImportRejected, ImportResult,
                         RosterError, RosterService, RowProblem, check_file, template_xlsx)
 from handlers.common import current_actor, user_translator
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext
+from bot.runtime.context import BotContext
 from bot.delivery_settings import COMMON_ZONES, SettingError
 from bot.i18n import format_datetime
 from handlers.common import replace_or_reply, reply, user_locale, user_translator

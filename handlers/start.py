@@ -7,9 +7,9 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext
-from bot.invitations import RELATIONS, InvitationInvalid
-from bot.policy import ADMIN, FAMILY_ROLES, PROXY, ROLE_LABELS, TEACHER
+from bot.runtime.context import BotContext
+from bot.access.invitations import RELATIONS, InvitationInvalid
+from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, ROLE_LABELS, TEACHER
 from handlers import privacy
 from handlers.commands import set_chat_commands
 from handlers.common import CHANNEL, current_actor, replace_or_reply, reply, user_locale, user_translator

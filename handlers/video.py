@@ -1,7 +1,7 @@
 """The weekly family video call: /video (a child's weekly time; a carer proposes one with buttons or in one line),
 the parents' answer to a proposal, the carer's answer after a call, and /videos, the week at a glance.
 
-Buttons (checked again by bot.video on every press: the presser's role, the proposal still open, the call
+Buttons (checked again by bot.video.service on every press: the presser's role, the proposal still open, the call
 still unanswered):
   vv:<child>                                    show the child's video call
   vs:<child>:w | :t:<wd> | :m:<wd>:<hhmm> | :r:<wd>:<hhmm>:<min> | :p:<wd>:<hhmm>:<min>:<room>
@@ -19,11 +19,11 @@ from datetime import date, datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot import slots
-from bot.context import BotContext
-from bot.people import AlreadyAcknowledged, NoConsent, NotAllowed
+from bot.video import slots
+from bot.runtime.context import BotContext
+from bot.access.people import AlreadyAcknowledged, NoConsent, NotAllowed
 from bot.i18n import N_
-from bot.video import (ANSWER, DURATIONS, MISSED, PROPOSE, REASONS, TIMES, NoFamily, VideoState, moment_text,
+from bot.video.service import (ANSWER, DURATIONS, MISSED, PROPOSE, REASONS, TIMES, NoFamily, VideoState, moment_text,
                        parse_weekday, place_text, slot_of, weekday_day, weekday_name, weekly_text)
 from handlers.care import _no_consent_text
 from handlers.common import child_keyboard, current_actor, replace_or_reply, reply, user_locale, user_translator

@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 import pytest
 from telegram import Bot
 
-from bot.app import build_application, initialized
+from bot.runtime.app import build_application, initialized
 from bot.clock import FixedClock
-from bot.runner import telegram_handle
+from bot.runtime.runner import telegram_handle
 from bot.settings import Settings
 from sandbox import Sandbox
 from storage.db import Database

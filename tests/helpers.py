@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-from bot.sender import Limits, Rates
+from bot.runtime.sender import Limits, Rates
 
 BOT_TOKEN = "424242:TEST-token-for-tests-only-abcdefghij"
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "亲情桥", "username": "QinqingBridgeBot",

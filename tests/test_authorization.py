@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
-from bot.app import build_application, initialized
-from bot.policy import ADMIN, FULL, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, entry_access, fields_allowed
-from bot.record import FIELDS, NUMBER, CHOICE
+from bot.runtime.app import build_application, initialized
+from bot.access.policy import ADMIN, FULL, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, entry_access, fields_allowed
+from bot.records.fields import FIELDS, NUMBER, CHOICE
 from storage.care import CareRepository
 from storage.children import ChildPlace
 from tests.helpers import RecordingRequest, callback_update, message_update, unpaced, user
@@ -30,7 +30,7 @@ CARE = {"update": "UPDNOTE{tag}", "photo": "PHOTOFILE{tag}", "talk": "TALKNOTE{t
 
 
 def id_number(seed: int) -> str:
-    from bot.record import ID_CHECK, ID_WEIGHTS
+    from bot.records.fields import ID_CHECK, ID_WEIGHTS
 
     body = f"1101051990{seed % 12 + 1:02d}{seed % 28 + 1:02d}{seed % 1000:03d}"
     return body + ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
@@ -174,7 +174,7 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
     recorder = RecordingRequest()
     app = build_application(settings, clock=clock, request=recorder, limits=unpaced())
     async with initialized(app):
-        from bot.runner import telegram_handle
+        from bot.runtime.runner import telegram_handle
 
         feed = telegram_handle(app)
         services = app.bot_data.services
@@ -219,7 +219,7 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
 
 
 def test_the_canaries_are_unique_and_valid():
-    from bot.record import normalise
+    from bot.records.fields import normalise
 
     values = list(canary_values("X", 1).values()) + list(canary_values("Y", 2).values())
     assert len(values) == len(set(values))

@@ -13,8 +13,8 @@ import pytest
 
 from bot.calendar import (AUDIENCE_STEP, DAY_STEP, MONTH_STEP, RECURRENCE_STEP, AlreadyDone, CalendarError,
                           CalendarService, next_step)
-from bot.people import NotAllowed
-from bot.policy import ADMIN, PARENT, PROXY, TEACHER
+from bot.access.people import NotAllowed
+from bot.access.policy import ADMIN, PARENT, PROXY, TEACHER
 from storage.care import CareRepository
 from storage.children import ChildrenRepository
 from tests.world import World

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.policy import ADMIN, PARENT, PROXY, TEACHER
+from bot.access.policy import ADMIN, PARENT, PROXY, TEACHER
 from tests.helpers import callback_update, message_update, user
 from tests.world import World
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.policy import GUARDIAN, PARENT, PROXY, TEACHER
+from bot.access.policy import GUARDIAN, PARENT, PROXY, TEACHER
 from tests.helpers import callback_update, message_update, user
 from tests.world import World
 

@@ -14,7 +14,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import SUPPORTED_LOCALES
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("bot", "handlers", "storage")
+SOURCES = ("bot", "handlers", "storage", "sandbox")
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.outbox import Outbox, quiet_end, split_text
+from bot.notices import Outbox, quiet_end, split_text
 from tests.helpers import callback_update, message_update, user
 from tests.world import World
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import FixedClock, ShiftedClock, SystemClock
-from bot.demo import play
+from sandbox.demo import play
 
-# The intake calls getUpdates through do_api_request on purpose (see bot.runner).
+# The intake calls getUpdates through do_api_request on purpose (see bot.runtime.runner).
 pytestmark = pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'")
 
 

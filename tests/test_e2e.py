@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.intake import Intake
+from bot.runtime.intake import Intake
 from sandbox import Sandbox
 from tests.botprocess import BotProcess
 from tests.helpers import BOT_TOKEN
@@ -145,7 +145,7 @@ async def test_debug_logs_carry_neither_the_token_nor_names_nor_texts(sandbox, t
     assert await bot.stop() == 0
 
     log = bot.log
-    assert "DEBUG bot.intake: handled update" in log  # it really ran at DEBUG
+    assert "DEBUG bot.runtime.intake: handled update" in log  # it really ran at DEBUG
     secret = BOT_TOKEN.split(":", 1)[1]
     for leak in (BOT_TOKEN, secret, "CanaryName", "canary_user", "canary text", "小明", "13800138000"):
         assert leak not in log, leak

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import open_services
+from bot.runtime.app import open_services
 from bot.clock import FixedClock
-from bot.context import Services
+from bot.runtime.context import Services
 from bot.settings import Settings
 from sandbox import Sandbox
 from sandbox.users import SimUser

@@ -14,7 +14,7 @@ import sys
 
 import openpyxl
 
-from bot.roster import HEADERS
+from bot.records.roster import HEADERS
 from sandbox import Sandbox
 from tests.botprocess import BotProcess
 from tests.helpers import BOT_TOKEN

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.i18n import translator
-from bot.policy import PARENT, PROXY
+from bot.access.policy import PARENT, PROXY
 from bot.relay import RelayService
 from sandbox import Sandbox
 from tests.botprocess import BotProcess

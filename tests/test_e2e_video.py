@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.i18n import translator
-from bot.video import weekday_name
+from bot.video.service import weekday_name
 from sandbox import Sandbox
 from tests.botprocess import BotProcess
 from tests.helpers import BOT_TOKEN

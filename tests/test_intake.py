@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
+from bot.runtime.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
 from storage.db import Database
 from storage.inbox import InboxRepository
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.invitations import InvitationInvalid, code_hash
-from bot.people import NotAllowed
-from bot.policy import ADMIN, PARENT, TEACHER
+from bot.access.invitations import InvitationInvalid, code_hash
+from bot.access.people import NotAllowed
+from bot.access.policy import ADMIN, PARENT, TEACHER
 from tests.world import World
 
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.logs import configure_logging
+from bot.runtime.logs import configure_logging
 from tests.helpers import BOT_TOKEN
 
 
@@ -40,7 +40,7 @@ def test_a_token_shaped_string_is_masked_even_if_not_ours(stream):
 def test_library_debug_output_is_capped_at_debug_level(stream):
     logging.getLogger("telegram.ext.Application").debug("Processing update {'text': '小明今天发烧'}")
     logging.getLogger("httpx").info("HTTP Request: POST ...")
-    logging.getLogger("bot.intake").debug("our own debug line")
+    logging.getLogger("bot.runtime.intake").debug("our own debug line")
     output = stream.getvalue()
     assert "小明" not in output and "HTTP Request" not in output
     assert "our own debug line" in output

@@ -14,19 +14,19 @@ from types import SimpleNamespace
 import pytest
 from telegram import File
 
-from bot.app import open_services
+from bot.runtime.app import open_services
 from bot.clock import SystemClock
-from bot.media import MAX_DOWNLOAD_BYTES, MAX_FETCH_ATTEMPTS, MediaStore, TelegramFetcher, TooLarge, fetch_pending
-from bot.runner import fetch_media_job, run_bot
-from bot.sender import Limits, Rates, Rejected, Unreachable
+from bot.musts.media import MAX_DOWNLOAD_BYTES, MAX_FETCH_ATTEMPTS, MediaStore, TelegramFetcher, TooLarge, fetch_pending
+from bot.runtime.runner import fetch_media_job, run_bot
+from bot.runtime.sender import Limits, Rates, Rejected, Unreachable
 from bot.settings import Settings
-from bot.transport import SharedRateLimiter, TelegramTransport
+from bot.runtime.telegram import SharedRateLimiter, TelegramTransport
 from storage.db import Database
 from storage.outbox import OutboxRow
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
-    # The intake calls getUpdates through do_api_request on purpose (see bot.runner).
+    # The intake calls getUpdates through do_api_request on purpose (see bot.runtime.runner).
     pytest.mark.filterwarnings("ignore:Please use 'Bot.getUpdates'"),
 ]
 NOW = "2026-03-02T08:00:00+00:00"

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.musts import (DONE, DUE, OVERDUE, PHOTOS, SUMMARY, TALK, UPDATE, Fact, Must, Rules, check, late)
+from bot.musts.tracker import (DONE, DUE, OVERDUE, PHOTOS, SUMMARY, TALK, UPDATE, Fact, Must, Rules, check, late)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.policy import ADMIN, PROXY, TEACHER
+from bot.access.policy import ADMIN, PROXY, TEACHER
 from tests.helpers import callback_update, message_update, user
 from tests.world import World
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.policy import (ADMIN, EDIT, EXPORT, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, can, fields_allowed,
+from bot.access.policy import (ADMIN, EDIT, EXPORT, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, can, fields_allowed,
                         may_invite)
-from bot.record import BY_KEY, CARE, CONTACTS, FIELDS, ID_NUMBER, SUPPORT
+from bot.records.fields import BY_KEY, CARE, CONTACTS, FIELDS, ID_NUMBER, SUPPORT
 from storage.children import ChildPlace
 from storage.people import Grant
 

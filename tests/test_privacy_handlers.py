@@ -8,7 +8,7 @@ import time
 import pytest
 from telegram import Update
 
-from bot.consent import RULES_VERSION
+from bot.access.consent import RULES_VERSION
 from bot.i18n import translator
 from handlers import privacy
 from tests.helpers import BOT_USER, RecordingRequest, callback_update, message_update, user

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from bot.record import FIELDS, FieldError, display, id_number_is_valid, normalise
+from bot.records.fields import FIELDS, FieldError, display, id_number_is_valid, normalise
 
 TODAY = date(2026, 3, 2)
 

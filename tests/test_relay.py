@@ -8,9 +8,9 @@ import json
 import pytest
 
 from bot.i18n import translator
-from bot.outbox import CAPTION_LIMIT
-from bot.people import AlreadyAcknowledged, NoConsent, NotAllowed
-from bot.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
+from bot.notices import CAPTION_LIMIT
+from bot.access.people import AlreadyAcknowledged, NoConsent, NotAllowed
+from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
 from bot.relay import Content, RelayService, Unsupported
 from storage.children import ChildrenRepository
 from storage.outbox import OutboxRepository

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.policy import PARENT, PROXY, TEACHER
+from bot.access.policy import PARENT, PROXY, TEACHER
 from storage.outbox import OutboxRepository
 from tests.helpers import BOT_USER, callback_update, message_update, user
 from tests.world import World

@@ -8,8 +8,8 @@ import logging
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.intake import MalformedUpdate
-from bot.runner import telegram_handle
+from bot.runtime.intake import MalformedUpdate
+from bot.runtime.runner import telegram_handle
 
 VALID_CHOICES = {"lang:zh_CN", "lang:en"}
 

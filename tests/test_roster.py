@@ -10,10 +10,10 @@ from datetime import date
 import openpyxl
 import pytest
 
-from bot.app import open_services
-from bot.people import NotAllowed
-from bot.record import BY_KEY
-from bot.roster import (CLASS, HEADERS, MAX_BYTES, MAX_ROWS, ROW_PROBLEMS, ImportRejected, ImportResult,
+from bot.runtime.app import open_services
+from bot.access.people import NotAllowed
+from bot.records.fields import BY_KEY
+from bot.records.roster import (CLASS, HEADERS, MAX_BYTES, MAX_ROWS, ROW_PROBLEMS, ImportRejected, ImportResult,
                         RosterError, RosterService, check_file, parse_header, read_roster, template_xlsx, validate)
 from storage.children import ChildPlace, ChildrenRepository
 from tests.world import World

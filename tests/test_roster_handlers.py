@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from bot.i18n import translator
-from bot.roster import HEADERS, ROW_PROBLEM_LINE, ROW_PROBLEMS, ImportResult, RowProblem
+from bot.records.roster import HEADERS, ROW_PROBLEM_LINE, ROW_PROBLEMS, ImportResult, RowProblem
 from handlers.roster import explain_row_problem, import_summary
 from storage.children import ChildrenRepository
 from tests.helpers import Call, RecordingRequest, message_update, user

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.clock import FixedClock
-from bot.outbox import TEXT_LIMIT, Outbox, split_text
-from bot.sender import (
+from bot.notices import TEXT_LIMIT, Outbox, split_text
+from bot.runtime.sender import (
     IDLE, LIMITED, SENT, Limits, Rates, Rejected, Sender, Throttled, Transient, Unreachable, cost,
 )
 from storage.db import Database

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.slots import (BEFORE, FOLLOWUP, Due, Slot, SlotError, local, next_start, occurrences, overlaps,
+from bot.video.slots import (BEFORE, FOLLOWUP, Due, Slot, SlotError, local, next_start, occurrences, overlaps,
                        parse_slot, plan, still_useful)
 
 UTC = timezone.utc

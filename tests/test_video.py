@@ -1,4 +1,4 @@
-"""The video-call schedule (bot.video) with a movable clock: reminders at the right local time across zones and
+"""The video-call schedule (bot.video.service) with a movable clock: reminders at the right local time across zones and
 daylight saving, downtime and restarts (the database reopened, as after a stop), quiet hours, and a crash in
 the middle of handing reminders over."""
 
@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.app import open_services
-from bot.policy import PARENT, PROXY
+from bot.runtime.app import open_services
+from bot.access.policy import PARENT, PROXY
 from storage.preferences import PreferencesRepository
 from tests.world import World
 
@@ -216,7 +216,7 @@ async def test_a_new_weekly_time_cancels_the_old_ones_reminders(settings, clock,
 
 
 def test_settings_change_the_offsets(settings):
-    from bot.video import VideoService
+    from bot.video.service import VideoService
     service = VideoService(None, None, None, None, None, None, None, replace(settings, video_reminders=(120, 10),
                                                                             video_followup=5))
     assert service.offsets == (timedelta(hours=2), timedelta(minutes=10)) and service.followup == timedelta(minutes=5)

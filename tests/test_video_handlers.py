@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
+from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
 from storage.preferences import PreferencesRepository
 from tests.helpers import callback_update, message_update
 from tests.test_care_handlers import count, labels, last, outbox, press, who
@@ -249,7 +249,7 @@ async def test_moving_a_call_to_a_time_already_past_is_refused(feed, recorder, w
 async def test_an_erased_child_leaves_no_video_rows(feed, recorder, world):
     await propose(feed, recorder, world)
     await accept(feed, world)
-    async with world.services.db.transaction() as conn:   # what bot.privacy's erasure does to the record
+    async with world.services.db.transaction() as conn:   # what bot.access.privacy's erasure does to the record
         await conn.execute("DELETE FROM children WHERE id = ?", (world.children["小明"],))
     for table in ("video_proposals", "video_slots", "video_calls", "video_reminders"):
         assert await count(world, table) == 0

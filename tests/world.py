@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.app import open_services
+from bot.runtime.app import open_services
 from bot.clock import SystemClock
-from bot.consent import RULES_VERSION
-from bot.context import Services
-from bot.people import Actor
-from bot.policy import GUARDIAN, PARENT, PROXY
+from bot.access.consent import RULES_VERSION
+from bot.runtime.context import Services
+from bot.access.people import Actor
+from bot.access.policy import GUARDIAN, PARENT, PROXY
 from bot.settings import Settings
 from storage.children import ChildrenRepository
 from storage.consents import ConsentsRepository

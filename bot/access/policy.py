@@ -3,7 +3,7 @@ is generated from these tables.
 
 A person's reach comes from their roles: an admin reaches every child of their school, a teacher the
 children of their class, a proxy parent, parent or guardian the child they were invited for. What they
-may see of a child's record is decided per field group (bot.record.GROUPS), and nothing beyond the
+may see of a child's record is decided per field group (bot.records.fields.GROUPS), and nothing beyond the
 child's name is shown to anyone until a parent or guardian has consented.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.i18n import N_
-from bot.record import (CARE, CONTACTS, FAMILY, FIELDS, GROUPS, GUARDIANSHIP, ID_NUMBER, IDENTITY,
+from bot.records.fields import (CARE, CONTACTS, FAMILY, FIELDS, GROUPS, GUARDIANSHIP, ID_NUMBER, IDENTITY,
                         SUPPORT)
 from storage.children import ChildPlace
 from storage.people import Grant
@@ -122,7 +122,7 @@ def may_invite(grants: Iterable[Grant], role: str, child: ChildPlace | None, sch
     return can(grants, capability, child)
 
 
-# Care entries (bot.forms): who writes each kind, and how much of it each role reads. FULL is the entry with
+# Care entries (bot.musts.forms): who writes each kind, and how much of it each role reads. FULL is the entry with
 # its photos; FACT is only that it happened ("a talk took place on 20 November"): talk notes hold what a child
 # confided, so the family hears that the talk was held, and only the child's teacher, proxy parent and the
 # school's admins read them. Nothing is written or read before consent.

@@ -31,9 +31,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from bot.clock import Clock
 from bot.i18n import N_
-from bot.people import Actor, NotAllowed
-from bot.policy import IMPORT_ROSTER, can, can_in_school
-from bot.record import (BY_KEY, CHOICE, DATE, ERROR_MESSAGES, ID_CARD, NUMBER, PHONE, TEXT, FieldError,
+from bot.access.people import Actor, NotAllowed
+from bot.access.policy import IMPORT_ROSTER, can, can_in_school
+from bot.records.fields import (BY_KEY, CHOICE, DATE, ERROR_MESSAGES, ID_CARD, NUMBER, PHONE, TEXT, FieldError,
                         normalise)
 from storage.audit import AuditRepository
 from storage.children import ChildPlace, ChildrenRepository
@@ -95,7 +95,7 @@ CHOICE_HINTS = {
 }
 
 # code → message id, translated where shown. Row problems are shown as "Row {row}, {column}: {problem}".
-# A field's own refusals read as anywhere else (bot.record.ERROR_MESSAGES), except where a spreadsheet needs
+# A field's own refusals read as anywhere else (bot.records.fields.ERROR_MESSAGES), except where a spreadsheet needs
 # more: the words a choice accepts, and why a child already on the roll is not simply updated.
 ROW_PROBLEMS: dict[str, str] = {
     **ERROR_MESSAGES,

@@ -5,7 +5,7 @@ the carer's answer (done, missed and why, moved to another day) is the record te
 The database is the schedule. `run_due` (a JobQueue job every 30 s) writes out the next call of every slot
 whose latest call has begun, then hands each due reminder to the outbox and marks it sent, or skipped when it
 comes too late to help, in the same transaction: downtime delays a reminder but cannot lose it, and a restart
-cannot send it twice. Times come from bot.slots (APScheduler's CronTrigger in the slot's zone); each person
+cannot send it twice. Times come from bot.video.slots (APScheduler's CronTrigger in the slot's zone); each person
 reads them in their own zone. Knows nothing of Telegram.
 """
 
@@ -21,13 +21,13 @@ from functools import cache
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 
-from bot import slots
+from bot.video import slots
 from bot.clock import Clock
-from bot.consent import ConsentService
+from bot.access.consent import ConsentService
 from bot.i18n import N_, translator
-from bot.outbox import Outbox
-from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
-from bot.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, reaches, roles_for
+from bot.notices import Outbox
+from bot.access.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
+from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, reaches, roles_for
 from bot.preferences import PreferencesService
 from bot.settings import Settings
 from storage.audit import AuditRepository

@@ -13,13 +13,13 @@ from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.warnings import PTBUserWarning
 from telegram.ext import Application
 
-from bot.app import build_application, initialized
+from bot.runtime.app import build_application, initialized
 from bot.clock import Clock, SystemClock
-from bot.context import BotContext
-from bot.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
-from bot.media import TelegramFetcher, fetch_pending
-from bot.sender import Sender
-from bot.transport import TelegramTransport
+from bot.runtime.context import BotContext
+from bot.runtime.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
+from bot.musts.media import TelegramFetcher, fetch_pending
+from bot.runtime.sender import Sender
+from bot.runtime.telegram import TelegramTransport
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,9 @@ import asyncio
 import logging
 
 from bot.clock import Clock
-from bot.media import MediaStore
-from bot.people import Actor, NotAllowed
-from bot.policy import DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
+from bot.musts.media import MediaStore
+from bot.access.people import Actor, NotAllowed
+from bot.access.policy import DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
 from storage.db import Database

@@ -7,22 +7,22 @@ from dataclasses import dataclass
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.calendar import CalendarService
-from bot.care import CareService
-from bot.children import ChildrenService
+from bot.musts.service import CareService
+from bot.records.service import ChildrenService
 from bot.clock import Clock
-from bot.consent import ConsentService
+from bot.access.consent import ConsentService
 from bot.delivery import DeliveryNotices
 from bot.delivery_settings import SettingsService
-from bot.invitations import InvitationService
-from bot.media import MediaStore
-from bot.outbox import Outbox
-from bot.people import Directory
+from bot.access.invitations import InvitationService
+from bot.musts.media import MediaStore
+from bot.notices import Outbox
+from bot.access.people import Directory
 from bot.preferences import PreferencesService
-from bot.privacy import PrivacyService
+from bot.access.privacy import PrivacyService
 from bot.relay import RelayService
-from bot.roster import RosterService
+from bot.records.roster import RosterService
 from bot.settings import Settings
-from bot.video import VideoService
+from bot.video.service import VideoService
 from storage.db import Database
 from storage.inbox import InboxRepository
 from storage.people import PeopleRepository
@@ -57,7 +57,7 @@ class Services:
 class BotData:
     def __init__(self) -> None:
         self.services: Services | None = None
-        self.limits = None  # bot.sender.Limits, shared by replies and the outbox's sender
+        self.limits = None  # bot.runtime.sender.Limits, shared by replies and the outbox's sender
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -14,7 +14,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
-from bot.sender import Limits, Rejected, Throttled, Transient, Unreachable
+from bot.runtime.sender import Limits, Rejected, Throttled, Transient, Unreachable
 from storage.outbox import OutboxRow
 
 # A "media" row's type → the Bot method that sends it and that method's name for the file.

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.consent import ConsentService
-from bot.people import Actor, NotAllowed
-from bot.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, INVITE_TEACHER, READ_AUDIT, READ_HISTORY, TEACHER, VIEW, can,
+from bot.access.consent import ConsentService
+from bot.access.people import Actor, NotAllowed
+from bot.access.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, INVITE_TEACHER, READ_AUDIT, READ_HISTORY, TEACHER, VIEW, can,
                         can_in_school, fields_allowed, roles_for)
-from bot.record import BY_KEY, FIELDS, FieldError, normalise
+from bot.records.fields import BY_KEY, FIELDS, FieldError, normalise
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildRow, ChildrenRepository, FieldChange
 from storage.db import Database

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.i18n import N_
-from bot.policy import PROXY, TEACHER
+from bot.access.policy import PROXY, TEACHER
 
 UPDATE, SCORE, GOODNEWS, SUMMARY, TALK = "update", "score", "goodnews", "summary", "talk"
 KINDS = (UPDATE, SCORE, GOODNEWS, SUMMARY, TALK)

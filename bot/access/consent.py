@@ -4,8 +4,8 @@ rules, and a withdrawal by any of them stops all sharing at once."""
 from __future__ import annotations
 
 from bot.clock import Clock
-from bot.people import Actor, NotAllowed
-from bot.policy import CONSENT, FAMILY_ROLES, can
+from bot.access.people import Actor, NotAllowed
+from bot.access.policy import CONSENT, FAMILY_ROLES, can
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
 from storage.consents import ConsentsRepository

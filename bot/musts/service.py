@@ -1,11 +1,11 @@
 """What proxy parents and teachers record about a child and send to the family: updates with photos and voice
 notes, test scores, good news, monthly summaries, and talk records; the child's growth timeline; and what each
-carer still owes (bot.musts).
+carer still owes (bot.musts.tracker).
 
 A form is a draft in the database (one per person), so a restart loses nothing and an album's photos, which
 arrive as separate messages, gather in one place. Sending it writes the entry, its media, one delivery per
 family member and their outbox rows in one transaction: either the family gets it or nothing was saved.
-Who writes and reads what is bot.policy's ENTRY_READ / ENTRY_WRITE. Knows nothing of Telegram.
+Who writes and reads what is bot.access.policy's ENTRY_READ / ENTRY_WRITE. Knows nothing of Telegram.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot import musts
-from bot.cards import TIMELINE_VALUE, card, title
+from bot.musts import tracker as musts
+from bot.musts.cards import TIMELINE_VALUE, card, title
 from bot.clock import Clock
-from bot.consent import ConsentService
-from bot.forms import (FORMS, KINDS, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue, FormSpec,
+from bot.access.consent import ConsentService
+from bot.musts.forms import (FORMS, KINDS, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue, FormSpec,
                        chosen_value, missing, next_field, typed_value)
 from bot.i18n import N_, translator
-from bot.outbox import CAPTION_LIMIT, Outbox
-from bot.media import MAX_DOWNLOAD_BYTES
-from bot.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
-from bot.policy import (FACT, FAMILY_ROLES, FULL, PROXY, TEACHER, entry_access, may_write, reaches,
+from bot.notices import CAPTION_LIMIT, Outbox
+from bot.musts.media import MAX_DOWNLOAD_BYTES
+from bot.access.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
+from bot.access.policy import (FACT, FAMILY_ROLES, FULL, PROXY, TEACHER, entry_access, may_write, reaches,
                         roles_for)
 from bot.preferences import PreferencesService
 from storage.audit import AuditRepository

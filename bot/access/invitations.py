@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from bot.clock import Clock
 from bot.i18n import N_
-from bot.people import Actor, NotAllowed
-from bot.policy import (ADMIN, FAMILY_ROLES, GUARDIAN, MANAGE_INVITATIONS, PARENT, PROXY, REMOVE_ROLE, ROLES, TEACHER,
+from bot.access.people import Actor, NotAllowed
+from bot.access.policy import (ADMIN, FAMILY_ROLES, GUARDIAN, MANAGE_INVITATIONS, PARENT, PROXY, REMOVE_ROLE, ROLES, TEACHER,
                         can_in_school, may_invite)
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository

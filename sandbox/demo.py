@@ -16,13 +16,13 @@ from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import open_services
+from bot.runtime.app import open_services
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.i18n import LOCALE_NAMES, Translator, translator
-from bot.logs import configure_logging
-from bot.runner import run_bot
+from bot.runtime.logs import configure_logging
+from bot.runtime.runner import run_bot
 from bot.settings import Settings
-from bot.video import weekday_name
+from bot.video.service import weekday_name
 
 DEMO_TOKEN = "7000000001:DEMO-sandbox-token-not-a-real-one"
 REPLY_TIMEOUT = 10.0
@@ -141,7 +141,7 @@ def roster_xlsx() -> bytes:
 
     import openpyxl
 
-    from bot.roster import HEADERS
+    from bot.records.roster import HEADERS
 
     columns = ["class", "name", "sex", "birth_date", "mother_name", "mother_phone", "mother_city", "guardian_name",
                "guardian_relation", "personality", "interests"]

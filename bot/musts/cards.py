@@ -8,10 +8,10 @@ from datetime import date
 from babel import Locale
 from babel.dates import format_skeleton
 
-from bot import musts
-from bot.forms import DATE, FORMS, GRADE, MONTH, MULTI, SCORE, SUMMARY, TALK, FieldSpec, FormSpec
+from bot.musts import tracker as musts
+from bot.musts.forms import DATE, FORMS, GRADE, MONTH, MULTI, SCORE, SUMMARY, TALK, FieldSpec, FormSpec
 from bot.i18n import N_
-from bot.policy import FACT, FULL, ROLE_LABELS
+from bot.access.policy import FACT, FULL, ROLE_LABELS
 
 SUBJECT_LABELS = {c.key: c.label for c in FORMS[SCORE].field("subject").choices}
 TEST_LABELS = {c.key: c.label for c in FORMS[SCORE].field("test").choices}

@@ -10,25 +10,25 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
-from bot.context import BotContext, BotData, Services
+from bot.runtime.context import BotContext, BotData, Services
 from bot.calendar import CalendarService
-from bot.care import CareService
-from bot.children import ChildrenService
-from bot.consent import ConsentService
+from bot.musts.service import CareService
+from bot.records.service import ChildrenService
+from bot.access.consent import ConsentService
 from bot.delivery import DeliveryNotices
 from bot.delivery_settings import SettingsService
-from bot.invitations import InvitationService
-from bot.media import MediaStore
-from bot.outbox import Outbox
-from bot.people import Directory
+from bot.access.invitations import InvitationService
+from bot.musts.media import MediaStore
+from bot.notices import Outbox
+from bot.access.people import Directory
 from bot.preferences import PreferencesService
-from bot.privacy import PrivacyService
+from bot.access.privacy import PrivacyService
 from bot.relay import RelayService
-from bot.roster import RosterService
-from bot.sender import Limits, Rates
+from bot.records.roster import RosterService
+from bot.runtime.sender import Limits, Rates
 from bot.settings import Settings
-from bot.transport import SharedRateLimiter
-from bot.video import VideoService
+from bot.runtime.telegram import SharedRateLimiter
+from bot.video.service import VideoService
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
 from storage.consents import ConsentsRepository
@@ -92,7 +92,7 @@ def build_application(
     limits: Limits | None = None,
 ) -> Application:
     """Build the bot. Updates are not fetched by python-telegram-bot's Updater (it confirms an update
-    before it is handled); the durable intake in `bot.intake` feeds `process_update` instead."""
+    before it is handled); the durable intake in `bot.runtime.intake` feeds `process_update` instead."""
     from handlers import register, set_commands
 
     clock = clock or SystemClock()
