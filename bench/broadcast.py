@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.runtime.app import open_services
+from bot.services import open_services
 from bot.clock import FixedClock
 from bot.settings import Settings
 from sandbox import Sandbox

@@ -74,7 +74,7 @@ async def _migrate(settings, _) -> int:
 
 
 async def _invite(settings, _, school: str, qr_file: str | None) -> int:
-    from bot.runtime.app import open_services
+    from bot.services import open_services
     from bot.clock import SystemClock
     from bot.access.invitations import invitation_link
     from storage.db import DatabaseTooNew
@@ -89,7 +89,9 @@ async def _invite(settings, _, school: str, qr_file: str | None) -> int:
         return 3
     try:
         issued = await services.invitations.bootstrap_admin(school)
-        username = await services.people.meta("bot_username") or await _bot_username(settings)
+        from bot.runtime.runner import bot_username
+
+        username = await services.people.meta("bot_username") or await bot_username(settings)
     finally:
         await services.db.close()
     print(_("Invitation for the first admin of {school} (single use, valid for 7 days):").format(school=school))
@@ -109,18 +111,6 @@ async def _invite(settings, _, school: str, qr_file: str | None) -> int:
     return 0
 
 
-async def _bot_username(settings) -> str | None:
-    """Ask Telegram (or the configured Bot API server) who the bot is; None if it cannot be reached."""
-    from telegram import Bot
-    from telegram.error import TelegramError
-
-    try:
-        async with Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url) as bot:
-            return bot.username
-    except TelegramError:
-        return None
-
-
 def _too_new(_, exc) -> str:
     return _(
         "The database was written by a newer version of Qinqing Bridge (schema {found}, this version knows "
@@ -129,9 +119,7 @@ def _too_new(_, exc) -> str:
 
 
 async def _run(settings, _) -> int:
-    from telegram.error import InvalidToken, NetworkError
-
-    from bot.runtime.runner import run_bot
+    from bot.runtime.runner import ChannelUnreachable, TokenRefused, run_bot
     from storage.db import DatabaseTooNew
 
     clock = None
@@ -150,15 +138,15 @@ async def _run(settings, _) -> int:
         logging.getLogger(__name__).warning("the clock is shifted by %s seconds", shift)
     try:
         await run_bot(settings, clock=clock)
-    except InvalidToken:
+    except TokenRefused:
         print(_("Telegram refused the token in TELEGRAM_BOT_TOKEN; check it with @BotFather."), file=sys.stderr)
         return 2
     except DatabaseTooNew as exc:
         print(_too_new(_, exc), file=sys.stderr)
         return 3
-    except NetworkError as exc:
+    except ChannelUnreachable as exc:
         print(_("Could not reach the Telegram Bot API at {url} ({error}).").format(
-            url=settings.base_url, error=type(exc).__name__), file=sys.stderr)
+            url=settings.base_url, error=exc.args[0]), file=sys.stderr)
         return 4
     return 0
 

@@ -55,3 +55,15 @@ class ShiftedClock:
     def advance(self, delta: timedelta) -> None:
         """Jump ahead (the demo skips to the eve of a video call); it keeps running from there."""
         self._offset += delta
+
+
+def stamp(moment: datetime) -> str:
+    """The one way a moment is stored: UTC, ISO 8601, to the millisecond. One width for every column means
+    text order is time order, so SQL may compare stored moments as strings."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def unstamp(stored: str) -> datetime:
+    """A stored moment back as an aware datetime (rows written before `stamp` have seconds only)."""
+    moment = datetime.fromisoformat(stored)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

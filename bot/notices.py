@@ -1,18 +1,68 @@
-"""Putting messages in the outbox: split to the channel's limits, held for the recipient's quiet hours
-unless urgent, written in the caller's transaction. Knows nothing of Telegram."""
+"""Notices, and putting them in the outbox. Knows nothing of Telegram.
+
+A service says what a person should be told as a `Notice`: plain data (who, the text, the buttons as declared
+payloads with labels, media by reference, whether it may be saved or forwarded, whether it is urgent). The
+outbox finds the person's address, splits the text to the channel's limits, holds it for the recipient's quiet
+hours unless urgent, and writes it in the caller's transaction. The renderer in `bot.runtime.telegram` turns a
+row into a Telegram message with its keyboard when it is sent."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
 from bot.clock import Clock
+from bot.payloads import Payload
 from storage.outbox import OutboxRepository, Outgoing
 from storage.preferences import PreferencesRepository
 
+@dataclass(frozen=True)
+class Action:
+    """A button under a notice: its label (already in the reader's language) and the payload it carries."""
+
+    label: str
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class Media:
+    """A photo, voice note, video, audio or document by the channel's reference (a Telegram file_id), or a
+    copy of a message the channel holds (`kind="copy"`, `ref="<chat>:<message>"`)."""
+
+    kind: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What one person is to be told. `key` makes telling them twice harmless (the outbox's dedupe key).
+    Media go first (photos together as an album), then the text with its buttons; `caption` puts the text under
+    a single medium instead. `protect`: may not be saved or forwarded. `reply_to`: a message in the recipient's
+    chat that this answers."""
+
+    key: str
+    person_id: int
+    text: str = ""
+    actions: Sequence[Sequence[Action]] = ()
+    media: Sequence[Media] = ()
+    caption: bool = False
+    protect: bool = False
+    urgent: bool = False
+    reply_to: str | None = None
+    child_id: int | None = None
+    notify_person_id: int | None = None
+
+
+def actions_json(rows: Sequence[Sequence[Action]]) -> list[list[dict]]:
+    """Buttons as stored in an outbox row: rows of {"label", "data"}; the renderer makes them a keyboard."""
+    return [[{"label": a.label, "data": a.payload.pack()} for a in row] for row in rows if row]
+
+
+ALBUM_KINDS = {"photo", "video", "document", "audio"}
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 DEFAULT_QUIET = (time(22, 0), time(7, 0))
@@ -93,11 +143,55 @@ class Outbox:
         self.wake()  # the sender's lease waits for this transaction to commit; a rollback leaves it nothing
         return ids
 
+    async def post(self, conn: aiosqlite.Connection, notices: Sequence[Notice]) -> list[int]:
+        """Enqueue notices inside the caller's transaction. A person with no address on any channel is skipped
+        (nobody to tell); the ids are those of the rows written."""
+        rows: list[Outgoing] = []
+        for notice in notices:
+            address = await OutboxRepository.address(conn, notice.person_id)
+            if address is not None:
+                rows += self.rows(notice, *address)
+        return await self.add(conn, rows) if rows else []
+
+    @staticmethod
+    def rows(notice: Notice, channel: str, recipient: str) -> list[Outgoing]:
+        """One notice as outbox rows, in the order they are to arrive."""
+        options = {"person_id": notice.person_id, "urgent": notice.urgent, "child_id": notice.child_id,
+                   "notify_person_id": notice.notify_person_id}
+        common = {"protect": True} if notice.protect else {}
+        quote = {"reply_to": notice.reply_to} if notice.reply_to else {}
+        actions = actions_json(notice.actions)
+        media = list(notice.media)
+        caption = notice.text if notice.caption and len(media) == 1 and len(notice.text) <= CAPTION_LIMIT else None
+        rows: list[Outgoing] = []
+        albums = [m for m in media if m.kind == "photo"] if len([m for m in media if m.kind == "photo"]) > 1 else []
+        if albums:
+            rows.append(Outgoing(f"{notice.key}:album", channel, recipient, "media_group",
+                                 {"media": [{"type": m.kind, "file_id": m.ref} for m in albums], **common, **quote},
+                                 **options))
+        for n, item in enumerate(m for m in media if m not in albums):
+            payload = {**common, **quote}
+            if caption is not None:
+                payload["caption"] = caption
+                if actions:
+                    payload["actions"] = actions
+            if item.kind == "copy":
+                chat, _, message = item.ref.rpartition(":")
+                rows.append(Outgoing(f"{notice.key}:copy{n or ''}", channel, recipient, "copy",
+                                     {"from_chat_id": chat, "message_id": message, **payload}, **options))
+            else:
+                rows.append(Outgoing(f"{notice.key}:{item.kind}{n}", channel, recipient, "media",
+                                     {"type": item.kind, "file_id": item.ref, **payload}, **options))
+        if notice.text and caption is None:
+            extra = {**common, **({} if media else quote), **({"actions": actions} if actions else {})}
+            rows += Outbox.texts(notice.key, channel, recipient, notice.text, **extra, **options)
+        return rows
+
     @staticmethod
     def texts(dedupe_key: str, channel: str, recipient: str, text: str, **options) -> list[Outgoing]:
         """A text as one or more rows within the channel's length limit, in order."""
         pieces = split_text(text)
-        extra = {k: options.pop(k) for k in ("reply_markup", "reply_to", "protect") if k in options}
+        extra = {k: options.pop(k) for k in ("reply_markup", "actions", "reply_to", "protect") if k in options}
         rows = []
         for n, piece in enumerate(pieces):
             payload = {"text": piece}

@@ -1,28 +1,55 @@
-"""Telegram handlers, one module per feature. The order here is the order they are tried in:
-features first, the catch-all fallback last."""
+"""Telegram handlers, one module per feature. The order here is the order they are tried in: features first,
+the one /cancel after them, the catch-all fallback last.
+
+A feature module offers `handlers()` (its commands and buttons), optionally `early_handlers()` (taken before
+any dialogue: replies to relayed messages) and `DIALOGUES` (the kinds of `handlers.dialogue` it runs). The
+handlers are built per application, and every callback is wrapped so that a refusal is answered once
+(`handlers.common.answering_refusals`)."""
 
 from __future__ import annotations
 
-from telegram.ext import Application
+from telegram.ext import Application, BaseHandler, ConversationHandler
 
-from handlers import (calendar, care, cancel, children, delivery, fallback, help, invite, language, newchild, privacy, relay, roster,
-                      settings, start, video)
+from handlers import (calendar, care, children, delivery, dialogue, fallback, help, invite, language, newchild,
+                      privacy, relay, roster, settings, start, video)
 from handlers.commands import set_commands
+from handlers.common import answering_refusals
 from handlers.errors import on_error
 
-FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, cancel, relay, care, video, calendar]
+FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, relay, care, video,
+            calendar]
 
 __all__ = ["register", "set_commands"]
 
+# Groups run in turn, and within a group only the first handler that matches is tried.
+EVERY_UPDATE, EARLY, LEGACY_DIALOGUE, DIALOGUE, FEATURE = -4, -3, -2, -1, 0
+
+
+def _built(module, name: str) -> list[BaseHandler]:
+    made = getattr(module, name, None)
+    if made is None:
+        return []
+    return list(made() if callable(made) else made)
+
+
+def _answering(handler: BaseHandler) -> BaseHandler:
+    if isinstance(handler, ConversationHandler) or getattr(handler.callback, "answers_refusals", False):
+        return handler
+    handler.callback = answering_refusals(handler.callback)
+    handler.callback.answers_refusals = True
+    return handler
+
 
 def register(app: Application) -> None:
-    """Groups run in turn: delivery sees every update (-3); the relay takes replies to relayed messages and
-    relay mode (-2); a dialogue waiting for typed words takes them (-1); then the features and the fallback (0).
-    Within a group the first handler that matches is the only one tried."""
-    app.add_handlers(delivery.EVERY_UPDATE, group=-3)
+    """delivery sees every update; the relay takes replies to relayed messages; an open dialogue takes what
+    its person types or sends; then the features, /cancel, and the fallback."""
+    dispatcher, cancel = dialogue.build(kind for module in FEATURES for kind in getattr(module, "DIALOGUES", ()))
+    app.add_handlers([_answering(h) for h in delivery.EVERY_UPDATE], group=EVERY_UPDATE)
+    app.add_handlers([_answering(h) for h in dispatcher], group=DIALOGUE)
     for module in FEATURES:
-        app.add_handlers(getattr(module, "EARLY_HANDLERS", []), group=-2)
-        app.add_handlers(getattr(module, "DIALOGUE_HANDLERS", []), group=-1)
-        app.add_handlers(module.HANDLERS)
-    app.add_handlers(fallback.HANDLERS)
+        app.add_handlers([_answering(h) for h in _built(module, "early_handlers") + _built(module, "EARLY_HANDLERS")],
+                         group=EARLY)
+        app.add_handlers([_answering(h) for h in _built(module, "DIALOGUE_HANDLERS")], group=LEGACY_DIALOGUE)
+        app.add_handlers([_answering(h) for h in _built(module, "handlers") + _built(module, "HANDLERS")])
+    app.add_handlers([_answering(h) for h in cancel + _built(fallback, "HANDLERS")])
     app.add_error_handler(on_error)

@@ -1,33 +1,29 @@
-"""What every handler needs: the acting person's language, and the rule that care happens in private chats."""
+"""What every handler uses: replies, keyboards built from declared payloads, and the one refusal path.
+
+A handler is thin: it reads the update, calls a service, and answers. Anything a person caused that cannot be
+done is raised as a `bot.errors.UserError` (NotAllowed, NoConsent, StaleButton …) and answered here, once,
+translated: a popup for a button, a message for a command or a typed line. `register` wraps every handler's
+callback with `answering_refusals`, so no handler catches refusals itself."""
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable, Iterable, Sequence
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler
 
-from bot.runtime.context import BotContext
-from bot.i18n import Translator, translator
-from bot.access.people import Actor
+from bot.errors import UserError
+from bot.payloads import Payload
+from bot.runtime.context import CHANNEL, BotContext
+from bot.runtime.telegram import POPUP_LIMIT, inline_keyboard
 
-CHANNEL = "telegram"
+log = logging.getLogger(__name__)
 
-
-async def user_locale(update: Update, context: BotContext) -> str:
-    user = update.effective_user
-    return await context.services.preferences.locale_for(
-        user.id if user else None, user.language_code if user else None
-    )
-
-
-async def user_translator(update: Update, context: BotContext) -> Translator:
-    return translator(await user_locale(update, context))
-
-
-async def current_actor(update: Update, context: BotContext) -> Actor:
-    """The person behind this update and their active roles, read afresh: a removed role ends at once."""
-    user = update.effective_user
-    if user is None:
-        return Actor(None)
-    return await context.services.directory.actor(CHANNEL, str(user.id))
+__all__ = ["CHANNEL", "answering_refusals", "button", "child_keyboard", "keyboard", "on_button", "refuse",
+           "replace_or_reply", "reply"]
 
 
 async def reply(update: Update, text: str, **kwargs) -> Message:
@@ -38,7 +34,7 @@ async def reply(update: Update, text: str, **kwargs) -> Message:
 
 async def replace_or_reply(update: Update, text: str, **kwargs) -> None:
     """Answer a button in place (edit the message it sits on); if that message is too old for Telegram to
-    hand over, or gone, say it in a new message instead."""
+    hand over, or gone, say it in a new message instead. A command is answered with a new message."""
     query = update.callback_query
     if query is not None and isinstance(query.message, Message):
         await query.edit_message_text(text, **kwargs)
@@ -46,16 +42,88 @@ async def replace_or_reply(update: Update, text: str, **kwargs) -> None:
         await reply(update, text, **kwargs)
 
 
+def button(label: str, payload: Payload) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=payload.pack())
+
+
+def keyboard(rows: Iterable[Sequence[tuple[str, Payload]]]) -> InlineKeyboardMarkup | None:
+    """Rows of (label, payload) as an inline keyboard; None when there are no buttons."""
+    return inline_keyboard([[{"label": label, "data": payload.pack()} for label, payload in row] for row in rows])
+
+
+def rows_of(items: Sequence, per_row: int) -> list[list]:
+    return [list(items[i:i + per_row]) for i in range(0, len(items), per_row)]
+
+
+def child_keyboard(children, make_payload: Callable[[object], Payload], per_row: int = 3) -> InlineKeyboardMarkup:
+    """One button per child (by name); `make_payload(child)` is what the button carries."""
+    buttons = [InlineKeyboardButton(c.name or "?", callback_data=_packed(make_payload(c))) for c in children]
+    return InlineKeyboardMarkup(rows_of(buttons, per_row))
+
+
+def _packed(data) -> str:
+    return data if isinstance(data, str) else data.pack()  # str: being retired with the hand-written prefixes
+
+
+async def refuse(update: Update, context: BotContext, refusal: UserError) -> None:
+    """The one answer to a refusal: translated, nothing changed. A button gets a popup (a quiet one for a stale
+    button), unless the text is too long for a popup; a command or a typed line gets a message."""
+    text = refusal.text(context.gettext)
+    query = update.callback_query
+    if query is not None:
+        try:
+            if len(text) <= POPUP_LIMIT:
+                await query.answer(text, show_alert=not refusal.quiet)
+                return
+            await query.answer()
+        except BadRequest:  # the press was answered already, or is too old: the chat still hears why
+            pass
+    if update.effective_chat is not None and update.effective_chat.type == "private":
+        await reply(update, text)
+
+
+def answering_refusals(callback):
+    """Wrap a handler callback so that a refusal it raises is answered by `refuse` instead of reaching the
+    error handler (which is for our faults, not the person's)."""
+    @functools.wraps(callback)
+    async def answered(update, context: BotContext, *args):
+        try:
+            return await callback(update, context, *args)
+        except UserError as refusal:
+            log.info("refused %s (%s)", type(refusal).__name__, getattr(refusal, "what", ""))
+            if isinstance(update, Update):
+                await refuse(update, context, refusal)
+            return None
+    return answered
+
+
+def on_button(payload_cls: type[Payload], callback, **kwargs) -> CallbackQueryHandler:
+    """A handler for presses of `payload_cls` buttons: `callback(update, context, payload)` gets the parsed
+    payload; data with the prefix that does not parse is refused as a stale button, before the callback."""
+    async def pressed(update: Update, context: BotContext) -> None:
+        return await callback(update, context, payload_cls.unpack(update.callback_query.data))
+    pressed.__name__ = pressed.__qualname__ = getattr(callback, "__name__", "pressed")
+    return CallbackQueryHandler(pressed, pattern=payload_cls.matches, **kwargs)
+
+
+# -- being retired: each feature moves to context.gettext / await context.actor() / on_button -----------------
+
+async def user_locale(update: Update, context: BotContext) -> str:
+    return context.locale
+
+
+async def user_translator(update: Update, context: BotContext):
+    from bot.i18n import translator
+    return translator(context.locale)
+
+
+async def current_actor(update: Update, context: BotContext):
+    context.forget_actor()  # as before: read afresh each call
+    return await context.actor()
+
+
 def button_id(update: Update, prefix: str) -> int | None:
-    """The one numeric id in `prefix:<id>` callback data, or None for anything else (forged, stale, garbled):
-    every handler still checks the id against the presser's rights."""
     parts = (update.callback_query.data or "").split(":")
     if len(parts) == 2 and parts[0] == prefix and parts[1].isdigit():
         return int(parts[1])
     return None
-
-
-def child_keyboard(children, data, per_row: int = 3) -> InlineKeyboardMarkup:
-    """One button per child (by name), `data(child)` its callback data."""
-    buttons = [InlineKeyboardButton(c.name or "?", callback_data=data(c)) for c in children]
-    return InlineKeyboardMarkup([buttons[i:i + per_row] for i in range(0, len(buttons), per_row)])

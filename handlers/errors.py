@@ -7,19 +7,20 @@ import logging
 from telegram import Update
 
 from bot.runtime.context import BotContext
-from handlers.common import user_translator
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: BotContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
-    # Ids only: the exception's own text may quote a message, so the traceback is logged, not the update.
+    # Ids only: the exception's own text may quote a message, so the log has its class and frames
+    # (bot.runtime.logs drops the text), never the update.
     log.error("update %s raised %s", update_id, type(context.error).__name__, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None or update.effective_chat.type != "private":
         return
     try:
-        _ = (await user_translator(update, context)).gettext
+        await context.resolve()
+        _ = context.gettext
         await context.bot.send_message(
             update.effective_chat.id, _("Sorry, something went wrong on our side. Please try again in a moment.")
         )

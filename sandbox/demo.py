@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
-from bot.runtime.app import open_services
+from bot.services import open_services
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.i18n import LOCALE_NAMES, Translator, translator
 from bot.runtime.logs import configure_logging

@@ -7,6 +7,7 @@ the process, so a write never waits on SQLITE_BUSY from ourselves, and each writ
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -116,3 +117,40 @@ class Database:
             log.info("applied migration %04d_%s", migration.version, migration.name)
             applied.append(migration.version)
         return applied
+
+
+class Repository:
+    """The base of every repository, and the one way to call one inside a transaction:
+
+        async with db.transaction() as conn:
+            await children.within(conn).update(change)
+            await audit.within(conn).record(entry)
+
+    A repository made from the Database runs each call as its own statement (reads, and single writes that
+    are a transaction by themselves); `within(conn)` is the same repository bound to an open transaction, so
+    several writes commit together or not at all. Repositories take and return dataclasses and `?` params."""
+
+    def __init__(self, db: Database, conn: aiosqlite.Connection | None = None) -> None:
+        self._db = db
+        self._conn = conn
+
+    def within(self, conn: aiosqlite.Connection):
+        bound = copy.copy(self)
+        bound._conn = conn
+        return bound
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        if self._conn is not None:
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
+        return await self._db.fetch_all(sql, params)
+
+    async def _write(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        """One write: inside the bound transaction, or else as its own (autocommit, under the write lock).
+        Returns the rows of a RETURNING clause, if any."""
+        if self._conn is not None:
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
+        return await self._db.write(sql, params)

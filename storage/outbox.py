@@ -53,6 +53,13 @@ class OutboxRepository:
         return self._db.transaction()
 
     @staticmethod
+    async def address(conn: aiosqlite.Connection, person_id: int) -> tuple[str, str] | None:
+        """Where a person is reached: (channel, their id there). Their first identity; one channel for now."""
+        rows = await conn.execute_fetchall(
+            "SELECT channel, external_id FROM identities WHERE person_id = ? ORDER BY rowid LIMIT 1", (person_id,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    @staticmethod
     async def enqueue(conn: aiosqlite.Connection, items: list[Outgoing], not_before: list[str], now: str) -> list[int]:
         """Inside the caller's transaction. Returns the row ids (of the existing row for a repeated key)."""
         ids = []

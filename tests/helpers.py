@@ -3,12 +3,15 @@ JSON (no network), and raw update dicts shaped like Telegram's."""
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import openpyxl
 from telegram.request import BaseRequest, RequestData
 
 from bot.runtime.sender import Limits, Rates
@@ -126,3 +129,113 @@ def callback_update(data: str, *, from_user: dict | None = None, message_id: int
                         "chat": {"id": from_user["id"], "type": "private", "first_name": from_user["first_name"]}},
         },
     }
+
+
+# -- acting as a person of a World, and reading what the bot sent them --------------------------------------
+
+def who(world, name: str) -> dict:
+    return user(world.telegram[name], "en", name)
+
+
+def button(call, label: str) -> str:
+    for row in call.params["reply_markup"]["inline_keyboard"]:
+        for b in row:
+            if b["text"] == label:
+                return b["callback_data"]
+    raise LookupError(f"{label!r} not in {labels(call)}")
+
+
+def labels(call) -> list[str]:
+    return [b["text"] for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+async def outbox(world) -> list[dict]:
+    rows = await world.services.db.fetch_all("SELECT * FROM outbox ORDER BY id")
+    return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+
+
+def last(recorder, world, name: str):
+    """The bot's latest message or edit in this person's chat."""
+    chat = world.telegram[name]
+    calls = [c for c in recorder.calls if c.method in ("sendMessage", "editMessageText")
+             and int(c.params.get("chat_id", 0)) == chat]
+    return calls[-1]
+
+
+async def press(feed, recorder, world, name: str, label: str) -> None:
+    """Press a button on the latest message in this person's chat that has buttons."""
+    chat = world.telegram[name]
+    calls = [c for c in recorder.calls if c.method in ("sendMessage", "editMessageText")
+             and int(c.params.get("chat_id", 0)) == chat and c.params.get("reply_markup")]
+    await feed(callback_update(button(calls[-1], label), from_user=who(world, name)))
+
+
+async def count(world, table: str) -> int:
+    return (await world.services.db.fetch_one(f"SELECT COUNT(*) AS n FROM {table}"))["n"]
+
+
+
+class DocumentRecorder(RecordingRequest):
+    """Also answers sendDocument with a Message, and keeps each uploaded file's name and bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[tuple[str, bytes]] = []
+
+    async def do_request(self, url, method, request_data=None, read_timeout=None, write_timeout=None,
+                         connect_timeout=None, pool_timeout=None):
+        if url.endswith("/sendDocument") and request_data is not None:
+            for filename, content, _mime in request_data.multipart_data.values():
+                self.files.append((filename, content if isinstance(content, bytes) else content.read()))
+        return await super().do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout,
+                                        pool_timeout)
+
+    def _result(self, endpoint, params):
+        if endpoint == "sendDocument":
+            chat_id = int(params["chat_id"])
+            return {"message_id": next(self._ids), "date": int(time.time()), "from": BOT_USER,
+                    "chat": {"id": chat_id, "type": "private"},
+                    "document": {"file_id": "doc", "file_unique_id": "doc", "file_name": "mydata.json"}}
+        return super()._result(endpoint, params)
+
+
+
+# -- rosters as a school office sends them ------------------------------------------------------------------
+
+CLASS_NAME = "三年级一班"
+
+
+HEADER = ["班级", "姓名", "性别", "出生日期", "是否住校", "父亲姓名", "父亲电话", "监护人姓名", "监护人电话", "监护情况"]
+
+
+SURNAMES = "王李张刘陈杨赵黄周吴"
+
+
+GIVEN = "明红华军"
+
+
+def child_row(n: int, klass: str = CLASS_NAME) -> list[object]:
+    name = SURNAMES[n % 10] + GIVEN[n // 10] + "儿"
+    return [klass, name, "男" if n % 2 else "女", f"2016-05-{n + 1:02d}", "否", SURNAMES[n % 10] + "建国",
+            f"138001380{n:02d}", "奶奶", f"139001390{n:02d}", "良好"]
+
+
+def roster(n: int = 30, header: list[str] = HEADER) -> list[list[object]]:
+    return [header] + [child_row(i) for i in range(n)]
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet()
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def csv_bytes(rows: list[list[object]], encoding: str = "utf-8-sig") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode(encoding)
+

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from bot.access.policy import GUARDIAN, PARENT, PROXY, TEACHER
-from tests.helpers import callback_update, message_update, user
+from tests.helpers import button, callback_update, count, labels, last, message_update, outbox, press, who
 from tests.world import World
 
 _ids = itertools.count(80_000)
@@ -35,10 +35,6 @@ async def world(app):
     return world
 
 
-def who(world, name: str) -> dict:
-    return user(world.telegram[name], "en", name)
-
-
 def raw(sender: dict, **fields) -> dict:
     chat = {"id": sender["id"], "type": "private", "first_name": sender["first_name"]}
     message = {"message_id": next(_ids), "date": int(time.time()), "chat": chat, "from": sender, **fields}
@@ -53,43 +49,6 @@ def photo(n: int, size: int = 50_000) -> dict:
 
 def voice(n: int = 1, size: int = 9_000) -> dict:
     return {"voice": {"file_id": f"v{n}", "file_unique_id": f"uv{n}", "duration": 4, "file_size": size}}
-
-
-def button(call, label: str) -> str:
-    for row in call.params["reply_markup"]["inline_keyboard"]:
-        for b in row:
-            if b["text"] == label:
-                return b["callback_data"]
-    raise LookupError(f"{label!r} not in {labels(call)}")
-
-
-def labels(call) -> list[str]:
-    return [b["text"] for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
-
-
-async def outbox(world) -> list[dict]:
-    rows = await world.services.db.fetch_all("SELECT * FROM outbox ORDER BY id")
-    return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
-
-
-def last(recorder, world, name: str):
-    """The bot's latest message or edit in this person's chat."""
-    chat = world.telegram[name]
-    calls = [c for c in recorder.calls if c.method in ("sendMessage", "editMessageText")
-             and int(c.params.get("chat_id", 0)) == chat]
-    return calls[-1]
-
-
-async def press(feed, recorder, world, name: str, label: str) -> None:
-    """Press a button on the latest message in this person's chat that has buttons."""
-    chat = world.telegram[name]
-    calls = [c for c in recorder.calls if c.method in ("sendMessage", "editMessageText")
-             and int(c.params.get("chat_id", 0)) == chat and c.params.get("reply_markup")]
-    await feed(callback_update(button(calls[-1], label), from_user=who(world, name)))
-
-
-async def count(world, table: str) -> int:
-    return (await world.services.db.fetch_one(f"SELECT COUNT(*) AS n FROM {table}"))["n"]
 
 
 async def test_an_update_with_an_album_and_a_voice_note_reaches_the_mother_and_grandmother_once(feed, recorder, world):

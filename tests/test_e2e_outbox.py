@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.runtime.app import open_services
+from bot.services import open_services
 from bot.clock import FixedClock
-from bot.runtime.context import Services
+from bot.services import Services
 from bot.settings import Settings
 from sandbox import Sandbox
 from sandbox.users import SimUser

@@ -19,7 +19,7 @@ from bot.runtime.intake import Intake
 from bot.records.fields import FIELDS, ID_CHECK, ID_WEIGHTS, id_number_is_valid
 from bot.runtime.runner import chat_key, telegram_handle
 from tests.helpers import callback_update, message_update, user
-from tests.test_privacy_handlers import DocumentRecorder
+from tests.helpers import DocumentRecorder
 from tests.world import World
 
 RUN = secrets.token_hex(4)

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from telegram import File
 
-from bot.runtime.app import open_services
+from bot.services import open_services
 from bot.clock import SystemClock
 from bot.musts.media import MAX_DOWNLOAD_BYTES, MAX_FETCH_ATTEMPTS, MediaStore, TelegramFetcher, TooLarge, fetch_pending
 from bot.runtime.runner import fetch_media_job, run_bot

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from telegram import Update
@@ -11,35 +10,11 @@ from telegram import Update
 from bot.access.consent import RULES_VERSION
 from bot.i18n import translator
 from handlers import privacy
-from tests.helpers import BOT_USER, RecordingRequest, callback_update, message_update, user
+from tests.helpers import DocumentRecorder, callback_update, message_update, user
 from tests.world import World
 
 STALE_ZH = "这个按钮已经失效了。"
 STALE_EN = "This button is no longer valid."
-
-
-class DocumentRecorder(RecordingRequest):
-    """Also answers sendDocument with a Message, and keeps each uploaded file's name and bytes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.files: list[tuple[str, bytes]] = []
-
-    async def do_request(self, url, method, request_data=None, read_timeout=None, write_timeout=None,
-                         connect_timeout=None, pool_timeout=None):
-        if url.endswith("/sendDocument") and request_data is not None:
-            for filename, content, _mime in request_data.multipart_data.values():
-                self.files.append((filename, content if isinstance(content, bytes) else content.read()))
-        return await super().do_request(url, method, request_data, read_timeout, write_timeout, connect_timeout,
-                                        pool_timeout)
-
-    def _result(self, endpoint, params):
-        if endpoint == "sendDocument":
-            chat_id = int(params["chat_id"])
-            return {"message_id": next(self._ids), "date": int(time.time()), "from": BOT_USER,
-                    "chat": {"id": chat_id, "type": "private"},
-                    "document": {"file_id": "doc", "file_unique_id": "doc", "file_name": "mydata.json"}}
-        return super()._result(endpoint, params)
 
 
 @pytest.fixture

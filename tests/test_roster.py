@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import time
 from datetime import date
@@ -10,45 +9,16 @@ from datetime import date
 import openpyxl
 import pytest
 
-from bot.runtime.app import open_services
+from bot.services import open_services
 from bot.access.people import NotAllowed
 from bot.records.fields import BY_KEY
 from bot.records.roster import (CLASS, HEADERS, MAX_BYTES, MAX_ROWS, ROW_PROBLEMS, ImportRejected, ImportResult,
                         RosterError, RosterService, check_file, parse_header, read_roster, template_xlsx, validate)
 from storage.children import ChildPlace, ChildrenRepository
+from tests.helpers import CLASS_NAME, HEADER, child_row, csv_bytes, roster, xlsx
 from tests.world import World
 
 TODAY = date(2026, 3, 2)
-CLASS_NAME = "三年级一班"
-HEADER = ["班级", "姓名", "性别", "出生日期", "是否住校", "父亲姓名", "父亲电话", "监护人姓名", "监护人电话", "监护情况"]
-SURNAMES = "王李张刘陈杨赵黄周吴"
-GIVEN = "明红华军"
-
-
-def child_row(n: int, klass: str = CLASS_NAME) -> list[object]:
-    name = SURNAMES[n % 10] + GIVEN[n // 10] + "儿"
-    return [klass, name, "男" if n % 2 else "女", f"2016-05-{n + 1:02d}", "否", SURNAMES[n % 10] + "建国",
-            f"138001380{n:02d}", "奶奶", f"139001390{n:02d}", "良好"]
-
-
-def roster(n: int = 30, header: list[str] = HEADER) -> list[list[object]]:
-    return [header] + [child_row(i) for i in range(n)]
-
-
-def xlsx(rows: list[list[object]]) -> bytes:
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet()
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def csv_bytes(rows: list[list[object]], encoding: str = "utf-8-sig") -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue().encode(encoding)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.records.roster import HEADERS, ROW_PROBLEM_LINE, ROW_PROBLEMS, ImportRe
 from handlers.roster import explain_row_problem, import_summary
 from storage.children import ChildrenRepository
 from tests.helpers import Call, RecordingRequest, message_update, user
-from tests.test_roster import csv_bytes, roster, xlsx
+from tests.helpers import csv_bytes, roster, xlsx
 from tests.world import World
 
 ZH = translator("zh_CN")

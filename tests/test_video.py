@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.runtime.app import open_services
+from bot.services import open_services
 from bot.access.policy import PARENT, PROXY
 from storage.preferences import PreferencesRepository
 from tests.world import World

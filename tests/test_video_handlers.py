@@ -12,7 +12,7 @@ import pytest
 from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
 from storage.preferences import PreferencesRepository
 from tests.helpers import callback_update, message_update
-from tests.test_care_handlers import count, labels, last, outbox, press, who
+from tests.helpers import count, labels, last, outbox, press, who
 from tests.world import World
 
 # The conftest clock: Monday 2 March 2026, 16:00 in Shanghai.

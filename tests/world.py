@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.runtime.app import open_services
+from bot.services import open_services
 from bot.clock import SystemClock
 from bot.access.consent import RULES_VERSION
-from bot.runtime.context import Services
+from bot.services import Services
 from bot.access.people import Actor
 from bot.access.policy import GUARDIAN, PARENT, PROXY
 from bot.settings import Settings

@@ -1,57 +1,21 @@
-"""The typed context handlers receive: `context.services` instead of string keys in bot_data."""
+"""The typed context every handler receives (python-telegram-bot's `contexttypesbot.py` pattern).
+
+python-telegram-bot builds one context per update and awaits `refresh_data` once before the first handler
+runs, so what every handler needs is resolved there, once: the person's language and its `gettext` /
+`ngettext`. The acting person and their roles are read on first use (`await context.actor()`) and kept for
+the rest of the update; a removed role still ends at the next update."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.calendar import CalendarService
-from bot.musts.service import CareService
-from bot.records.service import ChildrenService
-from bot.clock import Clock
-from bot.access.consent import ConsentService
-from bot.delivery import DeliveryNotices
-from bot.delivery_settings import SettingsService
-from bot.access.invitations import InvitationService
-from bot.musts.media import MediaStore
-from bot.notices import Outbox
-from bot.access.people import Directory
-from bot.preferences import PreferencesService
-from bot.access.privacy import PrivacyService
-from bot.relay import RelayService
-from bot.records.roster import RosterService
-from bot.settings import Settings
-from bot.video.service import VideoService
-from storage.db import Database
-from storage.inbox import InboxRepository
-from storage.people import PeopleRepository
+from bot.access.people import Actor
+from bot.i18n import DEFAULT_LOCALE, translator
+from bot.services import Services
 
-
-@dataclass
-class Services:
-    """Everything long-lived, created in post_init and closed in post_shutdown."""
-
-    settings: Settings
-    clock: Clock
-    db: Database
-    inbox: InboxRepository
-    preferences: PreferencesService
-    people: PeopleRepository
-    directory: Directory
-    invitations: InvitationService
-    consent: ConsentService
-    children: ChildrenService
-    privacy: PrivacyService
-    roster: RosterService
-    outbox: Outbox
-    notices: DeliveryNotices
-    delivery_settings: SettingsService
-    relay: RelayService
-    care: CareService
-    media: MediaStore
-    video: VideoService
-    calendar: CalendarService
+# The channel this runtime speaks for: people's identities on it are Telegram user ids.
+CHANNEL = "telegram"
 
 
 class BotData:
@@ -63,6 +27,29 @@ class BotData:
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
     def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self._incoming: Update | None = None
+        self.locale: str = DEFAULT_LOCALE
+        self._translations = translator(DEFAULT_LOCALE)
+        self._actor: Actor | None = None
+
+    @classmethod
+    def from_update(cls, update: object, application: Application) -> BotContext:
+        context = super().from_update(update, application)
+        context._incoming = update if isinstance(update, Update) else None
+        return context
+
+    async def refresh_data(self) -> None:
+        await super().refresh_data()
+        await self.resolve()
+
+    async def resolve(self) -> None:
+        """Read the person's language. The error handler's context is built without refresh_data, so
+        it calls this itself."""
+        user = self._incoming.effective_user if self._incoming is not None else None
+        if self.bot_data.services is not None:
+            self.locale = await self.services.preferences.locale_for(
+                user.id if user else None, user.language_code if user else None)
+            self._translations = translator(self.locale)
 
     @property
     def services(self) -> Services:
@@ -70,3 +57,23 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         if services is None:
             raise RuntimeError("services are created in post_init; the application is not initialised")
         return services
+
+    @property
+    def gettext(self):
+        return self._translations.gettext
+
+    @property
+    def ngettext(self):
+        return self._translations.ngettext
+
+    async def actor(self) -> Actor:
+        """The person behind this update and their active roles, read once per update."""
+        if self._actor is None:
+            user = self._incoming.effective_user if self._incoming is not None else None
+            self._actor = (Actor(None) if user is None
+                           else await self.services.directory.actor(CHANNEL, str(user.id)))
+        return self._actor
+
+    def forget_actor(self) -> None:
+        """After this update changed the person's roles (joined, left), read them afresh."""
+        self._actor = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 
 _TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
 # Loggers that write payloads or URLs at DEBUG; capped whatever level the operator chose.
@@ -31,12 +32,28 @@ class RedactSecrets(logging.Filter):
         message = record.getMessage()
         cleaned = self._clean(message)
         if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = without_text(record.exc_info[1])
         if record.exc_text:
             record.exc_text = self._clean(record.exc_text)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def without_text(error: BaseException | None) -> str:
+    """A traceback with each exception's class and frames, never its message: the text of an exception can
+    quote what a person typed (a child's name in a ValueError, a message in a BadRequest)."""
+    chain, seen = [], set()
+    while error is not None and id(error) not in seen:
+        chain.append(error)
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    lines = []
+    for error in reversed(chain):
+        lines.append("Traceback (most recent call last):\n")
+        lines += traceback.format_tb(error.__traceback__)
+        lines.append(f"{type(error).__module__}.{type(error).__qualname__}\n")
+    return "".join(lines).rstrip()
 
 
 def configure_logging(level: str = "INFO", *, token: str = "", stream=None) -> logging.Handler:

@@ -9,7 +9,7 @@ import warnings
 from datetime import timedelta
 
 from telegram import Bot, Update
-from telegram.error import Conflict, Forbidden, InvalidToken, RetryAfter
+from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 from telegram.ext import Application
 
@@ -109,10 +109,39 @@ async def schedule_job(context: BotContext) -> None:
             log.info("%s schedule: %s items handed to the outbox", name, sent)
 
 
+class TokenRefused(Exception):
+    """Telegram refused the token: nothing will work until the operator fixes it."""
+
+
+class ChannelUnreachable(Exception):
+    """The Bot API could not be reached at start-up; args[0] is the error's class name."""
+
+
+async def bot_username(settings: Settings) -> str | None:
+    """Ask Telegram (or the configured Bot API server) who the bot is; None if it cannot be reached."""
+    try:
+        async with Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url) as bot:
+            return bot.username
+    except TelegramError:
+        return None
+
+
 async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: asyncio.Event | None = None,
                   install_signal_handlers: bool = True, schedule_interval: float = SCHEDULE_INTERVAL,
                   **factory_kwargs) -> None:
-    """Run until SIGINT/SIGTERM (or `stop` is set): the update in hand is finished, then the bot exits."""
+    """Run until SIGINT/SIGTERM (or `stop` is set): the update in hand is finished, then the bot exits.
+    A refused token or an unreachable Bot API at start-up raise TokenRefused or ChannelUnreachable."""
+    try:
+        await _run_bot(settings, clock=clock, stop=stop, install_signal_handlers=install_signal_handlers,
+                       schedule_interval=schedule_interval, **factory_kwargs)
+    except InvalidToken:
+        raise TokenRefused() from None
+    except NetworkError as exc:
+        raise ChannelUnreachable(type(exc).__name__) from None
+
+
+async def _run_bot(settings: Settings, *, clock: Clock | None, stop: asyncio.Event | None,
+                   install_signal_handlers: bool, schedule_interval: float, **factory_kwargs) -> None:
     clock = clock or SystemClock()
     app = build_application(settings, clock=clock, **factory_kwargs)
     async with initialized(app):  # opens the database and closes it at the end

@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 
 from telegram import (
-    Bot, InlineKeyboardMarkup, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo,
+    Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo,
     ReplyParameters,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -25,6 +25,17 @@ _SEND_MEDIA = {
 # The types Telegram allows in an album (no voice notes).
 _ALBUM_ITEMS = {"photo": InputMediaPhoto, "video": InputMediaVideo, "document": InputMediaDocument,
                 "audio": InputMediaAudio}
+
+
+# Telegram shows at most 200 characters in a button's popup.
+POPUP_LIMIT = 200
+
+
+def inline_keyboard(actions: list[list[dict]] | None) -> InlineKeyboardMarkup | None:
+    """The renderer's one rule for buttons: a notice's actions (rows of {"label", "data"}, the data a packed
+    `bot.payloads` payload) become an inline keyboard; no actions, no keyboard."""
+    rows = [[InlineKeyboardButton(a["label"], callback_data=a["data"]) for a in row] for row in actions or [] if row]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 class TelegramTransport:
@@ -62,7 +73,9 @@ class TelegramTransport:
         if row.kind == "media_group":
             # Telegram takes no reply_markup on an album; the caption shows under the album when on its first item.
             return await self._album(row.recipient, p, common)
-        if p.get("reply_markup"):
+        if p.get("actions"):
+            common["reply_markup"] = inline_keyboard(p["actions"])
+        elif p.get("reply_markup"):
             common["reply_markup"] = InlineKeyboardMarkup.de_json(p["reply_markup"], self._bot)
         caption = {"caption": p["caption"]} if "caption" in p else {}
         if row.kind == "text":

@@ -1,0 +1,103 @@
+"""Everything long-lived, wired once: repositories and the care services. Channel-free: the Telegram runtime
+(`bot.runtime.app`) opens it in post_init and closes it in post_shutdown; a second channel would open the same."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.access.consent import ConsentService
+from bot.access.invitations import InvitationService
+from bot.access.people import Directory
+from bot.access.privacy import PrivacyService
+from bot.calendar import CalendarService
+from bot.clock import Clock
+from bot.dialogues import Dialogues
+from bot.delivery import DeliveryNotices
+from bot.delivery_settings import SettingsService
+from bot.musts.media import MediaStore
+from bot.musts.service import CareService
+from bot.notices import Outbox
+from bot.preferences import PreferencesService
+from bot.records.roster import RosterService
+from bot.records.service import ChildrenService
+from bot.relay import RelayService
+from bot.settings import Settings
+from bot.video.service import VideoService
+from storage.audit import AuditRepository
+from storage.children import ChildrenRepository
+from storage.consents import ConsentsRepository
+from storage.db import Database
+from storage.deletions import DeletionsRepository
+from storage.dialogues import DialoguesRepository
+from storage.inbox import InboxRepository
+from storage.invitations import InvitationsRepository
+from storage.outbox import OutboxRepository
+from storage.people import PeopleRepository
+from storage.preferences import PreferencesRepository
+from storage.relays import RelaysRepository
+
+
+@dataclass
+class Services:
+    """Everything long-lived, created in post_init and closed in post_shutdown."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    inbox: InboxRepository
+    preferences: PreferencesService
+    people: PeopleRepository
+    directory: Directory
+    invitations: InvitationService
+    consent: ConsentService
+    children: ChildrenService
+    privacy: PrivacyService
+    roster: RosterService
+    outbox: Outbox
+    notices: DeliveryNotices
+    delivery_settings: SettingsService
+    relay: RelayService
+    care: CareService
+    media: MediaStore
+    video: VideoService
+    calendar: CalendarService
+    dialogues: Dialogues
+
+
+async def open_services(settings: Settings, clock: Clock) -> Services:
+    db = await Database.open(settings.database_path)
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.close()
+        raise
+    people = PeopleRepository(db)
+    children = ChildrenRepository(db)
+    consent = ConsentService(db, children, ConsentsRepository(db), clock)
+    preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale)
+    outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
+    media = MediaStore(settings.media_dir)
+    care = CareService(db, people, children, consent, outbox, preferences, clock, settings.timezone)
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        inbox=InboxRepository(db),
+        preferences=preferences,
+        people=people,
+        directory=Directory(people),
+        invitations=InvitationService(db, people, children, InvitationsRepository(db), clock),
+        consent=consent,
+        children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
+        privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media),
+        roster=RosterService(db, people, clock, children),
+        outbox=outbox,
+        notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
+        delivery_settings=SettingsService(PreferencesRepository(db), clock, settings.timezone),
+        relay=RelayService(db, people, children, consent, outbox, RelaysRepository(db), preferences, clock),
+        care=care,
+        media=media,
+        video=VideoService(db, people, children, consent, outbox, preferences, clock, settings),
+        dialogues=Dialogues(DialoguesRepository(db), clock),
+        calendar=CalendarService(db, people, children, care, outbox, preferences, clock, settings.timezone),
+    )
