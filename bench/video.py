@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time as clock_time, timedelta, timezone
 from functools import cache
 from pathlib import Path
@@ -34,17 +34,17 @@ import apscheduler.schedulers.base
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.video import slots
-from bot.runtime.app import build_application, initialized
-from bot.clock import FixedClock
 from bot.access.consent import RULES_VERSION
-from bot.runtime.context import BotContext
+from bot.clock import FixedClock, stamp
 from bot.i18n import translator
+from bot.notices import Notice
+from bot.runtime.app import build_application, initialized
+from bot.runtime.context import CHANNEL, BotContext
 from bot.runtime.logs import configure_logging
-from bot.notices import Outbox
 from bot.runtime.runner import SCHEDULE_INTERVAL, maintenance_job, schedule_job
 from bot.settings import Settings
-from bot.video.service import ANSWER, CHANNEL, DURATIONS, TIMES, moment_text, place_text
+from bot.video import slots
+from bot.video.service import DURATIONS, TIMES, moment_text, place_text, question_actions
 from storage.children import ChildrenRepository
 from storage.db import Database
 from tests.helpers import RecordingRequest
@@ -73,11 +73,6 @@ TELEGRAM_IDS = 10_000_000  # a person's Telegram user id is this plus their pers
 
 # The naive design's jobs per slot: before the call by these wall-clock minutes, and the question after it.
 NAIVE_KINDS = (("day_before", 24 * 60), ("soon", 30), ("followup", None))
-
-
-def _iso(moment: datetime) -> str:
-    """As bot.video.service stores times: UTC, to the second (the schedule compares these strings)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _monotonic() -> float:
@@ -133,7 +128,7 @@ def population(count: int, rng: random.Random) -> dict[str, tuple[tuple[str, ...
     last week's call (answered, unless its question is still to come) and the next one written out, every
     reminder due by then sent and the rest pending."""
     assert set(TIME_WEIGHTS) == set(TIMES) and set(DURATION_WEIGHTS) == set(DURATIONS)
-    made, agreed = _iso(PEAK - timedelta(days=30)), _iso(PEAK - timedelta(days=10))
+    made, agreed = stamp(PEAK - timedelta(days=30)), stamp(PEAK - timedelta(days=10))
     tables: dict[str, tuple[tuple[str, ...], list[tuple]]] = {
         "schools": (("id", "name", "created_at"), []),
         "classes": (("id", "school_id", "name"), []),
@@ -170,7 +165,7 @@ def population(count: int, rng: random.Random) -> dict[str, tuple[tuple[str, ...
         for due in dues:
             sent = due.at <= BEFORE_PEAK
             add("video_reminders", call_id, due.kind, int(due.offset.total_seconds()) if due.offset else 0,
-                _iso(due.at), "sent" if sent else "pending", _iso(due.at) if sent else None)
+                stamp(due.at), "sent" if sent else "pending", stamp(due.at) if sent else None)
         return any(due.kind == slots.FOLLOWUP and due.at > BEFORE_PEAK for due in dues)
 
     add("schools", 1, "希望小学", made)
@@ -203,16 +198,16 @@ def population(count: int, rng: random.Random) -> dict[str, tuple[tuple[str, ...
         # The family room holds one call at a time, so only a few dozen slots could use it: all are from home.
         add("video_proposals", child, child, weekday, start, minutes, zone, None, "carer", proxy, "accepted", mother,
             made, agreed)
-        add("video_slots", child, child, 1, weekday, start, minutes, zone, None, proxy, child, _iso(week.current),
+        add("video_slots", child, child, 1, weekday, start, minutes, zone, None, proxy, child, stamp(week.current),
             agreed)
         previous_call, current_call = 2 * child - 1, 2 * child
         if reminders(previous_call, week.previous_dues):
             outcome = (None, None, None, None)
         else:
-            answered = _iso(week.previous + timedelta(minutes=minutes + 20))
+            answered = stamp(week.previous + timedelta(minutes=minutes + 20))
             outcome = ("done", None, proxy, answered) if rng.random() < 0.9 else ("missed", "busy", proxy, answered)
-        add("video_calls", previous_call, child, child, _iso(week.previous), minutes, zone, None, *outcome)
-        add("video_calls", current_call, child, child, _iso(week.current), minutes, zone, None, None, None, None,
+        add("video_calls", previous_call, child, child, stamp(week.previous), minutes, zone, None, *outcome)
+        add("video_calls", current_call, child, child, stamp(week.current), minutes, zone, None, None, None, None,
             None)
         reminders(current_call, week.current_dues)
     return tables
@@ -258,8 +253,8 @@ async def seed(path: Path, count: int, rng_seed: int) -> Seeded:
                                      "GROUP BY weekday, start, zone ORDER BY n DESC LIMIT 1")
         due = await db.fetch_all(
             "SELECT kind, offset_s, COUNT(*) AS n FROM video_reminders WHERE state = 'pending' AND due_at <= ? "
-            "GROUP BY kind, offset_s", (_iso(PEAK),))
-        to_plan = await db.fetch_one("SELECT COUNT(*) AS n FROM video_slots WHERE planned_until <= ?", (_iso(PEAK),))
+            "GROUP BY kind, offset_s", (stamp(PEAK),))
+        to_plan = await db.fetch_one("SELECT COUNT(*) AS n FROM video_slots WHERE planned_until <= ?", (stamp(PEAK),))
         await db.checkpoint()
     finally:
         await db.close()
@@ -307,7 +302,7 @@ async def ours(database: str) -> dict:
             planned = await _count(db, "video_calls") - calls
             # Anything due by the peak and still pending after the run would be a reminder the run missed.
             left = await db.fetch_one("SELECT COUNT(*) FROM video_reminders WHERE state = 'pending' AND due_at <= ?",
-                                      (_iso(PEAK),))
+                                      (stamp(PEAK),))
         finally:
             await app.stop()
     return {"main_at": main_at, "ready_at": ready_at, "memory": memory, "jobs": jobs, "quiet_s": quiet,
@@ -359,37 +354,30 @@ async def naive_reminder_job(context: BotContext) -> None:
     if child is None:
         return
     carer = await video._carer(child, job.arranged_by)
-    key = f"naive:{job.slot_id}:{job.kind}:{_iso(start)}"
-    rows = []
+    key = f"naive:{job.slot_id}:{job.kind}:{stamp(start)}"
+    notices = []
     if job.before is None:
         if carer is None:
             return
-        person_id, chat, locale, zone_name = carer
-        _ = translator(locale).gettext
+        _ = translator(carer.locale).gettext
         text = _("📹 Did {child}'s video call at {time} happen?").format(
-            child=child.name, time=moment_text(start, locale, zone_name))
-        markup = {"inline_keyboard": [
-            [{"text": _("✅ Yes, it happened"), "callback_data": f"{ANSWER}:{job.slot_id}:d"}],
-            [{"text": _("❌ It was missed"), "callback_data": f"{ANSWER}:{job.slot_id}:m"},
-             {"text": _("🔁 Moved to another day"), "callback_data": f"{ANSWER}:{job.slot_id}:v"}]]}
-        rows = Outbox.texts(f"{key}:{person_id}", CHANNEL, chat, text, reply_markup=markup, person_id=person_id,
-                            child_id=child.id)
+            child=child.name, time=moment_text(start, carer.locale, carer.zone))
+        notices = [Notice(f"{key}:{carer.person_id}", carer.person_id, text,
+                          actions=question_actions(_, job.slot_id), child_id=child.id)]
     else:
         people = await video._family(child)
-        if carer is not None and all(p != carer[0] for p, *_ in people):
+        if carer is not None and all(reader.person_id != carer.person_id for reader in people):
             people.append(carer)
-        for person_id, chat, locale, zone_name in people:
-            _ = translator(locale).gettext
+        for reader in people:
+            _ = translator(reader.locale).gettext
             text = (_("⏰ Soon: {child}'s video call at {time}, {minutes} min, {place}.") if job.kind == "soon" else
                     _("📅 Reminder: {child}'s video call is on {time}, {minutes} min, {place}.")).format(
-                child=child.name, time=moment_text(start, locale, zone_name), minutes=job.minutes,
+                child=child.name, time=moment_text(start, reader.locale, reader.zone), minutes=job.minutes,
                 place=place_text(_, job.room))
-            item = Outbox.texts(f"{key}:{person_id}", CHANNEL, chat, text, person_id=person_id, child_id=child.id)
-            if await services.outbox.not_before(item[0], now) >= start:
-                item = [replace(row, urgent=True) for row in item]
-            rows += item
+            notices.append(Notice(f"{key}:{reader.person_id}", reader.person_id, text, deadline=start,
+                                  child_id=child.id))
     async with services.db.transaction() as conn:
-        await services.outbox.add(conn, rows)
+        await services.outbox.post(conn, notices)
 
 
 async def _load_naive_jobs(app, kinds: int, late: bool) -> None:

@@ -37,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
 
     if command == "demo":
-        from sandbox.demo import main as demo_main
-
+        try:
+            from sandbox.demo import main as demo_main
+        except ImportError:  # a production install has no dev extras (the sandbox's aiohttp)
+            print(_("The demo needs the development tools: run `make demo`."), file=sys.stderr)
+            return 2
         return demo_main(args.lang or locale)
 
     load_dotenv_file()

@@ -17,7 +17,7 @@ Decided here:
   moved it first, and occurrences, reminders and outbox rows are each unique.
 - A reminder goes to whoever holds the role when it comes due; a role that has ended is not reminded and its
   Done button no longer works. A reminder superseded by the task's next occurrence is history, not a chore.
-Knows nothing of Telegram.
+Knows nothing of Telegram: reminders are notices (bot.notices), their buttons the payloads declared here.
 """
 
 from __future__ import annotations
@@ -25,39 +25,38 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from babel import Locale
 from babel.dates import format_skeleton
 
-from bot.musts import tracker as musts
-from bot.musts.cards import MUST_LABELS, day_text, must_line, must_mark
-from bot.musts.service import CareService
-from bot.clock import Clock
-from bot.musts.forms import FORMS, SUMMARY, TALK, UPDATE
-from bot.i18n import N_, translator
-from bot.notices import Outbox
-from bot.access.people import Actor, Directory, NotAllowed
+from bot.access.people import Actor
 from bot.access.policy import ADMIN, PROXY, TEACHER
+from bot.clock import Clock, stamp, unstamp
+from bot.errors import AlreadyAcknowledged, NotAllowed, StaleButton, UserError
+from bot.i18n import N_, translator
+from bot.musts import tracker as musts
+from bot.musts.buttons import open_form
+from bot.musts.cards import MUST_LABELS, day_text, must_line, must_mark
+from bot.musts.forms import FORMS, SUMMARY, TALK, UPDATE
+from bot.musts.service import MustsService
+from bot.notices import Action, Notice, Outbox
+from bot.payloads import payload
 from bot.preferences import PreferencesService
-from storage.audit import AuditRepository
-from storage.calendar import (ACTIVE, DIGEST, DRAFT, SENT, SKIPPED, TASK, CalendarRepository, Reminder, Task)
+from storage.audit import AuditEntry, AuditRepository
+from storage.calendar import (ACTIVE, DIGEST, DRAFT, SENT, SKIPPED, TASK, Activation, CalendarRepository, DraftChoices,
+                              NewOccurrence, Reminder, Task)
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
-from storage.outbox import Outgoing
 from storage.people import PeopleRepository, School
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
-PREFIX = "cal"           # the calendar's buttons; the service writes "Done" under each reminder: cal:ok:<reminder>
-DONE_ACTION = "ok"
-DIGEST_ACTION = "due"    # cal:due, under the weekly digest: show what is due, as it stands when pressed
-# The digest's buttons open a care form for the child (handlers.care: care:<child>:<kind code>:w, its CODES).
-CARE_FORM = "care:{child}:{code}:w"
+PREFIX = "cal"           # the calendar's outbox rows: cal:<task>:<occurrence>:<person>
+# The digest's buttons open a care form for the child (bot.musts.buttons.open_form).
 MUST_FORMS = {musts.UPDATE: UPDATE, musts.PHOTOS: UPDATE, musts.SUMMARY: SUMMARY, musts.TALK: TALK}
-FORM_CODES = {UPDATE: "u", SUMMARY: "m", TALK: "t"}
 
 REMINDER_HOUR = 8
 TASK_SHELF_LIFE = timedelta(days=7)
@@ -84,19 +83,43 @@ MONTHS = range(1, 13)
 RECURRENCE_STEP, MONTH_STEP, DAY_STEP, AUDIENCE_STEP = "recurrence", "month", "day", "audience"
 
 STALE = N_("This button is no longer valid.")
+NOT_ADMIN = N_("Only the school's admins can change its calendar.")
 
 
-class CalendarError(Exception):
-    """Input a person can get wrong; `message` (N_) says why, `hint` fills its {placeholders}. Nothing changed."""
-
-    def __init__(self, message: str, **hint: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class CalendarError(UserError):
+    """Input a person can get wrong: `msgid` (N_) says why, its `params` fill the {placeholders}. Nothing changed."""
 
 
-class AlreadyDone(Exception):
+class AlreadyDone(AlreadyAcknowledged):
     """The reminder was marked done before: it counts once."""
+
+    msgid = N_("Already marked done.")
+    quiet = True
+
+
+# What each button carries after its action: an id (a school, a task or a reminder) and a value (a preset's key,
+# or the choice made in a step of setting up a task).
+_PARTS = {"l": (False, False), "due": (False, False), "a": (True, False), "o": (True, False), "x": (True, False),
+          "ok": (True, False), "p": (True, True), "r": (True, True), "m": (True, True), "d": (True, True),
+          "u": (True, True)}
+STEP_OF = {"r": RECURRENCE_STEP, "m": MONTH_STEP, "d": DAY_STEP, "u": AUDIENCE_STEP}
+CODE_OF = {step: code for code, step in STEP_OF.items()}
+
+
+@payload("cal")
+class CalendarButton:
+    """cal:l the calendar again · cal:a:<school> the add menu · cal:p:<school>:<preset> add a preset ·
+    cal:o:<school> a task of one's own · cal:r|m|d|u:<task>:<value> setting it up: how often, month, day, who
+    (which saves it) · cal:x:<task> remove · cal:ok:<reminder> mark a reminder done (under each reminder) ·
+    cal:due what the five musts want now (under the weekly digest)."""
+
+    action: Literal["l", "a", "p", "o", "r", "m", "d", "u", "x", "ok", "due"]
+    id: int | None = None
+    value: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.id is not None, self.value is not None) != _PARTS[self.action]:
+            raise StaleButton()
 
 
 @dataclass(frozen=True)
@@ -135,10 +158,9 @@ class Agenda:
 class _Letter:
     """One person's message about one due task, prepared before the transaction that sends it."""
     person_id: int
-    chat: str
     text: str
     done_label: str | None = None    # a task's reminder: its button's data is known once the reminder is written
-    buttons: list[list[dict]] = field(default_factory=list)
+    actions: list[list[Action]] = field(default_factory=list)
 
 
 # -- how a task reads (shared with the handlers) -------------------------------------------------------------
@@ -190,28 +212,26 @@ def next_step(task: Task) -> str | None:
 
 
 class CalendarService:
-    def __init__(self, db: Database, people: PeopleRepository, children: ChildrenRepository, care: CareService,
-                 outbox: Outbox, preferences: PreferencesService, clock: Clock, timezone_name: str) -> None:
+    def __init__(self, db: Database, people: PeopleRepository, children: ChildrenRepository,
+                 musts_service: MustsService, outbox: Outbox, preferences: PreferencesService, clock: Clock,
+                 timezone_name: str) -> None:
         self._db = db
         self._people = people
-        self._directory = Directory(people)
         self._children = children
-        self._care = care
+        self._musts = musts_service
         self._outbox = outbox
         self._preferences = preferences
         self._clock = clock
         self._tz = ZoneInfo(timezone_name)
         self.repo = CalendarRepository(db)
-
-    def _now(self) -> str:
-        return _iso(self._clock.now())
+        self._audit = AuditRepository(db)
 
     def today(self) -> date:
         return self._clock.now().astimezone(self._tz).date()
 
     def local_day(self, moment: str) -> date:
         """The school's date of a stored UTC moment."""
-        return _moment(moment).astimezone(self._tz).date()
+        return unstamp(moment).astimezone(self._tz).date()
 
     # -- who may do what --------------------------------------------------------------------------------
 
@@ -235,15 +255,15 @@ class CalendarService:
         """Only the school's admins set its calendar."""
         return actor.person_id is not None and school_id in self._admin_of(actor)
 
-    def _require_admin(self, actor: Actor, school_id: int | None) -> None:
+    def require_admin(self, actor: Actor, school_id: int | None) -> None:
         if not self.may_manage(actor, school_id):
-            raise NotAllowed("calendar")
+            raise NotAllowed("calendar", NOT_ADMIN)
 
     async def _admin_task(self, actor: Actor, task_id: int, state: str) -> Task:
         task = await self.repo.task(task_id)
         if task is None or task.kind != TASK:
             raise CalendarError(STALE)
-        self._require_admin(actor, task.school_id)
+        self.require_admin(actor, task.school_id)
         if task.state != state or (state == DRAFT and task.created_by != actor.person_id):
             raise CalendarError(STALE)
         return task
@@ -270,7 +290,7 @@ class CalendarService:
     # -- an admin's changes -----------------------------------------------------------------------------
 
     async def add_preset(self, actor: Actor, school_id: int, key: str) -> Task:
-        self._require_admin(actor, school_id)
+        self.require_admin(actor, school_id)
         preset = PRESETS.get(key)
         if preset is None:
             raise CalendarError(STALE)
@@ -278,14 +298,14 @@ class CalendarService:
         if any(t.preset == key for t in tasks):
             raise CalendarError(N_("This task is already on the calendar."))
         self._check_room(tasks)
-        now = self._now()
-        next_at = _iso(_next(self._trigger(preset.recurrence, preset.month, preset.day), self._clock.now()))
+        now = stamp(self._clock.now())
+        next_at = stamp(_next(self._trigger(preset.recurrence, preset.month, preset.day), self._clock.now()))
         async with self._db.transaction() as conn:
-            task_id = await CalendarRepository.add_task(conn, school_id, key, preset.title, preset.recurrence,
-                                                        preset.month, preset.day, preset.audience, ACTIVE, next_at,
-                                                        actor.person_id, now)
-            await AuditRepository.record(conn, now, actor.person_id, None, "calendar_add",
-                                         f"task={task_id} school={school_id} preset={key}")
+            task_id = await self.repo.within(conn).add_task(Task(
+                school_id, key, preset.title, preset.recurrence, preset.month, preset.day, preset.audience, ACTIVE,
+                next_at, actor.person_id, now))
+            await self._audit.within(conn).record(AuditEntry(
+                now, actor.person_id, None, "calendar_add", f"task={task_id} school={school_id} preset={key}"))
         log.info("calendar task %s (preset %s) added to school %s by person %s", task_id, key, school_id,
                  actor.person_id)
         return await self.repo.task(task_id)
@@ -297,29 +317,22 @@ class CalendarService:
 
     async def start_custom(self, actor: Actor, school_id: int) -> Task:
         """A task of the admin's own: a draft for the school, waiting for its name. Replaces an unfinished one."""
-        self._require_admin(actor, school_id)
+        self.require_admin(actor, school_id)
         self._check_room(await self.repo.tasks([school_id]))
         async with self._db.transaction() as conn:
-            await CalendarRepository.delete_drafts(conn, actor.person_id)
-            task_id = await CalendarRepository.add_task(conn, school_id, None, "", None, None, None, None, DRAFT,
-                                                        None, actor.person_id, self._now())
+            calendar = self.repo.within(conn)
+            await calendar.delete_drafts(actor.person_id)
+            task_id = await calendar.add_task(Task(school_id, None, "", None, None, None, None, DRAFT, None,
+                                                   actor.person_id, stamp(self._clock.now())))
         return await self.repo.task(task_id)
-
-    async def awaiting_name(self, actor: Actor) -> bool:
-        """Whether this admin pressed ✏️ and has not named the task yet: their next words are its name."""
-        if actor.person_id is None or not self._admin_of(actor):
-            return False
-        draft = await self.repo.draft(actor.person_id)
-        return draft is not None and not draft.title and \
-            _moment(draft.created_at) >= self._clock.now() - DRAFT_LIFETIME
 
     async def name_custom(self, actor: Actor, title: str) -> Task:
         """The name typed for the task being set up (with a single school, no ✏️ press is needed first)."""
         schools = self._admin_of(actor)
         if not schools:
-            raise NotAllowed("calendar")
+            raise NotAllowed("calendar", N_("Only a school's admins can add tasks to its care calendar."))
         draft = await self.repo.draft(actor.person_id)
-        if draft is not None and _moment(draft.created_at) < self._clock.now() - DRAFT_LIFETIME:
+        if draft is not None and unstamp(draft.created_at) < self._clock.now() - DRAFT_LIFETIME:
             draft = None  # set aside a day ago: what is typed now is not meant for it
         if draft is None and len(schools) > 1:
             raise CalendarError(N_("Which school is it for? Press ➕ under the school in /calendar, then ✏️."))
@@ -331,10 +344,9 @@ class CalendarService:
                                 limit=MAX_TITLE, length=len(clean))
         if draft is None:
             draft = await self.start_custom(actor, schools[0])
-        self._require_admin(actor, draft.school_id)
-        async with self._db.transaction() as conn:
-            # A new name starts the choices again.
-            await CalendarRepository.update_draft(conn, draft.id, clean, None, None, None)
+        self.require_admin(actor, draft.school_id)
+        # A new name starts the choices again.
+        await self.repo.update_draft(DraftChoices(draft.id, clean, None, None, None))
         return await self.repo.task(draft.id)
 
     async def choose(self, actor: Actor, task_id: int, step: str, value: str) -> Task:
@@ -343,64 +355,65 @@ class CalendarService:
         if not task.title or next_step(task) != step:
             raise CalendarError(STALE)
         recurrence, month, day = task.recurrence, task.month, task.day
+        number = int(value) if value.isascii() and value.isdigit() else None
         if step == RECURRENCE_STEP and value in RECURRENCES:
             recurrence = value
-        elif step == MONTH_STEP and value.isdigit() and int(value) in MONTHS:
-            month = int(value)
-        elif step == DAY_STEP and value.isdigit() and int(value) in DAYS:
-            day = int(value)
+        elif step == MONTH_STEP and number in MONTHS:
+            month = number
+        elif step == DAY_STEP and number in DAYS:
+            day = number
         elif step == AUDIENCE_STEP and value in AUDIENCE_ROLES:
             return await self._activate(actor, task, value)
         else:
             raise CalendarError(STALE)
-        async with self._db.transaction() as conn:
-            if not await CalendarRepository.update_draft(conn, task.id, task.title, recurrence, month, day):
-                raise CalendarError(STALE)
+        if not await self.repo.update_draft(DraftChoices(task.id, task.title, recurrence, month, day)):
+            raise CalendarError(STALE)
         return await self.repo.task(task.id)
 
     async def _activate(self, actor: Actor, task: Task, audience: str) -> Task:
         self._check_room(await self.repo.tasks([task.school_id]))
-        now = self._now()
-        next_at = _iso(_next(self._trigger(task.recurrence, task.month, task.day), self._clock.now()))
+        now = stamp(self._clock.now())
+        next_at = stamp(_next(self._trigger(task.recurrence, task.month, task.day), self._clock.now()))
         async with self._db.transaction() as conn:
-            if not await CalendarRepository.activate(conn, task.id, audience, next_at, actor.person_id, now):
+            if not await self.repo.within(conn).activate(Activation(task.id, audience, next_at, actor.person_id, now)):
                 raise CalendarError(STALE)
-            await AuditRepository.record(conn, now, actor.person_id, None, "calendar_add",
-                                         f"task={task.id} school={task.school_id}")
+            await self._audit.within(conn).record(AuditEntry(
+                now, actor.person_id, None, "calendar_add", f"task={task.id} school={task.school_id}"))
         log.info("calendar task %s added to school %s by person %s", task.id, task.school_id, actor.person_id)
         return await self.repo.task(task.id)
 
     async def remove(self, actor: Actor, task_id: int) -> Task:
         task = await self._admin_task(actor, task_id, ACTIVE)
-        now = self._now()
+        now = stamp(self._clock.now())
         async with self._db.transaction() as conn:
-            if not await CalendarRepository.remove(conn, task.id, actor.person_id, now):
+            if not await self.repo.within(conn).remove(task.id, actor.person_id, now):
                 raise CalendarError(STALE)
-            await AuditRepository.record(conn, now, actor.person_id, None, "calendar_remove",
-                                         f"task={task.id} school={task.school_id}")
+            await self._audit.within(conn).record(AuditEntry(
+                now, actor.person_id, None, "calendar_remove", f"task={task.id} school={task.school_id}"))
         log.info("calendar task %s removed by person %s", task.id, actor.person_id)
         return task
 
     # -- "Done" -----------------------------------------------------------------------------------------
 
     async def mark_done(self, actor: Actor, reminder_id: int) -> Reminder:
-        """The person reminded says it is done, once, while they still hold the role it was for."""
+        """The person reminded says it is done, once, while they still hold the role it was for. Anyone else's
+        press is told what a stale button is told: it says nothing of whose reminder it was."""
         reminder = await self.repo.reminder(reminder_id)
         if reminder is None or actor.person_id is None or reminder.person_id != actor.person_id:
-            raise NotAllowed("calendar")
+            raise NotAllowed("calendar", STALE)
         roles = (await self._carer_roles(actor)).get(reminder.task.school_id, set())
         if not roles & AUDIENCE_ROLES.get(reminder.task.audience, frozenset()):
-            raise NotAllowed("calendar")
+            raise NotAllowed("calendar", STALE)
         if reminder.task.state != ACTIVE:
             raise CalendarError(N_("This task is no longer on the calendar."))
         if reminder.done_at is not None:
             raise AlreadyDone()
-        now = self._now()
+        now = stamp(self._clock.now())
         async with self._db.transaction() as conn:
-            if not await CalendarRepository.mark_done(conn, reminder.id, now):
+            if not await self.repo.within(conn).mark_done(reminder.id, now):
                 raise AlreadyDone()
-            await AuditRepository.record(conn, now, actor.person_id, None, "calendar_done",
-                                         f"reminder={reminder.id} task={reminder.task.id}")
+            await self._audit.within(conn).record(AuditEntry(
+                now, actor.person_id, None, "calendar_done", f"reminder={reminder.id} task={reminder.task.id}"))
         log.info("calendar reminder %s marked done by person %s", reminder.id, actor.person_id)
         return reminder
 
@@ -411,7 +424,7 @@ class CalendarService:
         now = self._clock.now()
         await self._schedule_digest(now)
         handed = 0
-        for task in await self.repo.due(_iso(now)):
+        for task in await self.repo.due(stamp(now)):
             try:
                 handed += await self._run(task, now)
             except Exception:  # one broken task must not hold up the others; it is tried again next time
@@ -422,13 +435,12 @@ class CalendarService:
         """The digest's row comes with the schema; its first time is set on the first run."""
         digest = await self.repo.unscheduled_digest()
         if digest is not None:
-            async with self._db.transaction() as conn:
-                await CalendarRepository.advance(conn, digest.id, None, _iso(_next(self._weekly(), now)))
+            await self.repo.advance(digest.id, None, stamp(_next(self._weekly(), now)))
 
     async def _run(self, task: Task, now: datetime) -> int:
         trigger = self._weekly() if task.kind == DIGEST else self._trigger(task.recurrence, task.month, task.day)
         shelf = DIGEST_SHELF_LIFE if task.kind == DIGEST else TASK_SHELF_LIFE
-        due, moment = [], _moment(task.next_at)
+        due, moment = [], unstamp(task.next_at)
         while moment <= now:
             due.append(moment)
             moment = _next(trigger, moment)
@@ -436,42 +448,41 @@ class CalendarService:
         letters: list[_Letter] = []
         if sent:
             letters = await self._digests() if task.kind == DIGEST else await self._reminders(task)
-        handled = self._now()
-        rows: list[Outgoing] = []
+        handled = stamp(self._clock.now())
+        notices: list[Notice] = []
         async with self._db.transaction() as conn:
-            if not await CalendarRepository.advance(conn, task.id, task.next_at, _iso(moment)):
+            calendar = self.repo.within(conn)
+            if not await calendar.advance(task.id, task.next_at, stamp(moment)):
                 return 0  # moved on meanwhile (another run, or removed): nothing to do
             for occurrence in due:
                 state = SENT if occurrence in sent else SKIPPED
-                occurrence_id = await CalendarRepository.add_occurrence(
-                    conn, task.id, _iso(occurrence), state, len(letters) if state == SENT else 0, handled)
+                occurrence_id = await calendar.add_occurrence(NewOccurrence(
+                    task.id, stamp(occurrence), state, len(letters) if state == SENT else 0, handled))
                 if occurrence_id is None or state == SKIPPED:
                     continue
                 for letter in letters:
-                    buttons = letter.buttons
+                    actions = letter.actions
                     if letter.done_label is not None:
-                        mark_id = await CalendarRepository.add_mark(conn, occurrence_id, letter.person_id)
-                        buttons = [[{"text": letter.done_label, "callback_data": f"{PREFIX}:{DONE_ACTION}:{mark_id}"}]]
+                        mark_id = await calendar.add_mark(occurrence_id, letter.person_id)
+                        actions = [[Action(letter.done_label, CalendarButton("ok", mark_id))]]
                     key = f"{PREFIX}:{task.id}:{int(occurrence.timestamp())}:{letter.person_id}"
-                    markup = {"reply_markup": {"inline_keyboard": buttons}} if buttons else {}
-                    rows += Outbox.texts(key, CHANNEL, letter.chat, letter.text, person_id=letter.person_id, **markup)
-            if rows:
-                await self._outbox.add(conn, rows)
+                    notices.append(Notice(key, letter.person_id, letter.text, actions=actions))
+            handed = await self._outbox.post(conn, notices)
         skipped = len(due) - len(sent)
         log.info("calendar %s %s: %s occurrence(s) sent to %s people, %s skipped as too late", task.kind, task.id,
                  len(sent), len(letters) if sent else 0, skipped)
-        return len(rows)
+        return len(handed)
 
     async def _reminders(self, task: Task) -> list[_Letter]:
         roles = AUDIENCE_ROLES[task.audience]
         letters = []
-        for person_id, chat in await self.repo.responsible(task.school_id, TEACHER in roles, PROXY in roles, CHANNEL):
-            locale = await self._preferences.locale_for(int(chat), None)
+        for person_id in await self.repo.responsible(task.school_id, TEACHER in roles, PROXY in roles):
+            locale = await self._preferences.locale_of(person_id)
             _ = translator(locale).gettext
             text = "\n".join((_("⏰ Care calendar: {title}").format(title=task_title(_, task)),
                               schedule_text(_, task, locale),
                               _("When it is done, press the button below.")))
-            letters.append(_Letter(person_id, chat, text, done_label=_("✅ Done")))
+            letters.append(_Letter(person_id, text, done_label=_("✅ Done")))
         return letters
 
     async def _digests(self) -> list[_Letter]:
@@ -480,36 +491,34 @@ class CalendarService:
         The message names no child: what the outbox keeps stays behind when a child's record is erased, and
         a digest is about many children at once. Its button shows the list as it stands when pressed."""
         letters = []
-        for person_id, chat in await self.repo.carers(CHANNEL):
-            owed = await self._owed(await self._directory.actor(CHANNEL, chat))
+        for person_id in await self.repo.carers():
+            owed = await self._owed(Actor(person_id, tuple(await self._people.grants(person_id))))
             if owed:
-                locale = await self._preferences.locale_for(int(chat), None)
-                tr = translator(locale)
-                _ = tr.gettext
+                tr = translator(await self._preferences.locale_of(person_id))
                 items = sum(len(late) for _child, late in owed)
                 text = tr.ngettext("📋 The five musts: {items} things are still to do this week, for {children} child.",
                                    "📋 The five musts: {items} things are still to do this week, for {children} "
                                    "children.", len(owed)).format(items=items, children=len(owed))
-                buttons = [[{"text": _("📋 Show what is due"), "callback_data": f"{PREFIX}:{DIGEST_ACTION}"}]]
-                letters.append(_Letter(person_id, chat, text, buttons=buttons))
+                actions = [[Action(tr.gettext("📋 Show what is due"), CalendarButton("due"))]]
+                letters.append(_Letter(person_id, text, actions=actions))
         return letters
 
-    async def digest(self, actor: Actor, locale: str) -> tuple[str, list[list[dict]]] | None:
+    async def digest(self, actor: Actor, locale: str) -> tuple[str, list[list[Action]]] | None:
         """What the five musts still want of this person, now, with buttons that open the forms; None: nothing."""
         owed = await self._owed(actor)
         return self._digest(owed, locale) if owed else None
 
     async def _owed(self, actor: Actor) -> list[tuple[ChildRow, list[musts.Must]]]:
         owed = []
-        for row in await self._care.due(actor):
+        for row in await self._musts.due(actor):
             late = musts.late(row.musts)
             if late:
                 owed.append((row.child, late))
         return owed
 
-    def _digest(self, owed: list[tuple[ChildRow, list[musts.Must]]], locale: str) -> tuple[str, list[list[dict]]]:
+    def _digest(self, owed: list[tuple[ChildRow, list[musts.Must]]], locale: str) -> tuple[str, list[list[Action]]]:
         _ = translator(locale).gettext
-        days = self._care.rules.update_every_days
+        days = self._musts.rules.update_every_days
         if len(owed) > COMPACT_AFTER:
             # A class teacher with forty children reads one line each, as in /due's table.
             body = "\n".join(f"👧 {child.name}: " + " ".join(f"{must_mark(m)}{_(MUST_LABELS[m.key])}" for m in late)
@@ -522,16 +531,14 @@ class CalendarService:
         # The most pressing first, across children; one button per child and form.
         pressing = sorted(((must, child) for child, late in owed for must in late),
                           key=lambda pair: (pair[0].state != musts.OVERDUE, pair[0].deadline))
-        buttons, seen = [], set()
+        actions: list[Action] = []
         for must, child in pressing:
             kind = MUST_FORMS[must.key]
-            data = CARE_FORM.format(child=child.id, code=FORM_CODES[kind])
-            if data in seen or len(buttons) >= MAX_DIGEST_BUTTONS:
+            opens = open_form(child.id, kind)
+            if any(a.payload == opens for a in actions) or len(actions) >= MAX_DIGEST_BUTTONS:
                 continue
-            seen.add(data)
-            label = f"{FORMS[kind].icon} {child.name} · {_(MUST_LABELS[must.key])}"
-            buttons.append({"text": label, "callback_data": data})
-        return text, [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+            actions.append(Action(f"{FORMS[kind].icon} {child.name} · {_(MUST_LABELS[must.key])}", opens))
+        return text, [actions[i:i + 2] for i in range(0, len(actions), 2)]
 
     def _trigger(self, recurrence: str, month: int | None, day: int | None) -> CronTrigger:
         months = {MONTHLY: "*", SEMESTER: ",".join(str(m) for m in SEMESTER_MONTHS), YEARLY: month}[recurrence]
@@ -546,12 +553,3 @@ def _next(trigger: CronTrigger, after: datetime) -> datetime:
     bot.video.slots: sidesteps APScheduler #1021 (a loop on fold=1 times). The trigger rounds up to whole seconds."""
     fire = trigger.get_next_fire_time(None, after.astimezone(timezone.utc) + timedelta(microseconds=1))
     return fire.astimezone(timezone.utc)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def _moment(stored: str) -> datetime:
-    moment = datetime.fromisoformat(stored)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -9,13 +9,13 @@ row into a Telegram message with its keyboard when it is sent."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
-from bot.clock import Clock
+from bot.clock import Clock, stamp
 from bot.payloads import Payload
 from storage.outbox import OutboxRepository, Outgoing
 from storage.preferences import PreferencesRepository
@@ -55,6 +55,9 @@ class Notice:
     reply_to: str | None = None
     child_id: int | None = None
     notify_person_id: int | None = None
+    # Urgent after all if the recipient's quiet hours would hold it until this moment or later (a reminder
+    # that would only arrive once its video call has begun).
+    deadline: datetime | None = None
 
 
 def actions_json(rows: Sequence[Sequence[Action]]) -> list[list[dict]]:
@@ -120,7 +123,8 @@ class Outbox:
 
     async def not_before(self, item: Outgoing, now: datetime) -> datetime:
         """Now, or when the recipient's quiet hours end. Urgent messages never wait."""
-        if item.urgent or item.channel != "telegram" or not item.recipient.lstrip("-").isdigit():
+        # Preferences are kept by the numeric id a channel gives a chat; an address without one has none.
+        if item.urgent or not item.recipient.lstrip("-").isdigit():
             return now
         prefs = await self._preferences.get(int(item.recipient))
         if prefs is not None and prefs.quiet_off:
@@ -138,8 +142,8 @@ class Outbox:
     async def add(self, conn: aiosqlite.Connection, items: list[Outgoing]) -> list[int]:
         """Enqueue inside the caller's transaction, so the message exists exactly if the change does."""
         now = self._clock.now()
-        when = [_iso(await self.not_before(item, now)) for item in items]
-        ids = await OutboxRepository.enqueue(conn, items, when, _iso(now))
+        when = [stamp(await self.not_before(item, now)) for item in items]
+        ids = await OutboxRepository.enqueue(conn, items, when, stamp(now))
         self.wake()  # the sender's lease waits for this transaction to commit; a rollback leaves it nothing
         return ids
 
@@ -149,8 +153,13 @@ class Outbox:
         rows: list[Outgoing] = []
         for notice in notices:
             address = await OutboxRepository.address(conn, notice.person_id)
-            if address is not None:
-                rows += self.rows(notice, *address)
+            if address is None:
+                continue
+            made = self.rows(notice, *address)
+            if notice.deadline is not None and not notice.urgent and made:
+                if await self.not_before(made[0], self._clock.now()) >= notice.deadline:
+                    made = [replace(row, urgent=True) for row in made]
+            rows += made
         return await self.add(conn, rows) if rows else []
 
     @staticmethod
@@ -191,7 +200,7 @@ class Outbox:
     def texts(dedupe_key: str, channel: str, recipient: str, text: str, **options) -> list[Outgoing]:
         """A text as one or more rows within the channel's length limit, in order."""
         pieces = split_text(text)
-        extra = {k: options.pop(k) for k in ("reply_markup", "actions", "reply_to", "protect") if k in options}
+        extra = {k: options.pop(k) for k in ("actions", "reply_to", "protect") if k in options}
         rows = []
         for n, piece in enumerate(pieces):
             payload = {"text": piece}
@@ -200,7 +209,3 @@ class Outbox:
             key = dedupe_key if len(pieces) == 1 else f"{dedupe_key}#{n + 1}"
             rows.append(Outgoing(key, channel, recipient, "text", payload, **options))
         return rows
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")

@@ -7,33 +7,37 @@ each other: they are colleagues and talk elsewhere). School admins reach every c
 relay with nobody. Nothing is relayed about a child before a parent or guardian has consented.
 
 A relayed message is a copy with a header naming the author ("小明的妈妈："), never a forward (which would
-show the sender's account). Media are protected from forwarding and saving. Knows nothing of Telegram:
-what goes out is outbox rows ("text", "copy") for the transport.
+show the sender's account). Media are protected from forwarding and saving. What goes out are notices to the
+recipient; the outbox rows that carry each relay are kept beside it (`storage.relays`), so a reply to any of
+them finds its way back. Knows nothing of the channel: people are named by their person id.
+
+  relay:c:<child>            the child chosen in /relay
+  relay:p:<child>:<person>   whom to write to about them
+  ack:<relay>                "Received", under a relayed message
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Literal
 
-from bot.clock import Clock
 from bot.access.consent import ConsentService
-from bot.i18n import N_, translator
 from bot.access.invitations import RELATIONS
-from bot.notices import CAPTION_LIMIT, Outbox
-from bot.access.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
+from bot.access.people import Actor
 from bot.access.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, TEACHER, reaches, roles_for
+from bot.clock import Clock, stamp
+from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
+from bot.i18n import N_, translator
+from bot.notices import CAPTION_LIMIT, Action, Media, Notice, Outbox
+from bot.payloads import payload
 from bot.preferences import PreferencesService
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
-from storage.outbox import Outgoing
 from storage.people import Grant, PeopleRepository
-from storage.relays import Relay, RelaysRepository, outbox_key
+from storage.relays import Relay, RelaysRepository
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "telegram"
-ACK = "ack"  # callback data prefix of the "Received" button: ack:<relay id>
 
 RELAY_ROLES = (PARENT, GUARDIAN, PROXY, TEACHER)
 # A person with several roles for a child is named by the closest one.
@@ -57,14 +61,47 @@ HEADER_RELATIONS = {
 }
 
 
-class RelayError(Exception):
-    """Bad input a person can cause: the handler answers it; nothing was stored or sent."""
+@payload("relay")
+class RelayChoice:
+    """In /relay: `c` the child is chosen; `p` whom to write to about the child (`person`)."""
+
+    step: Literal["c", "p"]
+    child: int
+    person: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.person is None) != (self.step == "c"):
+            raise StaleButton()
 
 
-class Unsupported(RelayError):
+@payload("ack")
+class Received:
+    """"Received", pressed by the recipient of a relayed message."""
+
+    relay: int
+
+
+class Unsupported(UserError):
+    """A kind of message the relay does not pass on; nothing was stored or sent."""
+
+    msgid = N_("This kind of message cannot be passed on (polls, dice and contacts are not). You can send text, "
+               "photos, voice messages, videos, video messages, files, stickers and locations.")
+
     def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
+        super().__init__()
+        self.kind = self.what = kind  # `what` is what the refusal's log line names
+
+
+class NoRelayConsent(NoConsent):
+    msgid = N_("Nothing about {child} can be passed on until a parent or guardian has agreed to the rules in "
+               "/privacy.")
+
+
+class AlreadyConfirmed(AlreadyAcknowledged):
+    msgid = N_("You have already confirmed this message.")
+
+
+NO_LONGER = N_("You can no longer pass messages to this person about this child.")
 
 
 @dataclass(frozen=True)
@@ -85,7 +122,6 @@ class Partner:
     name: str
     role: str
     relation: str | None
-    chat: str  # where they are reached; people the bot cannot reach at all are nobody's partners
 
 
 @dataclass(frozen=True)
@@ -93,7 +129,7 @@ class Sent:
     relay_id: int
     recipient: Partner
     # False: the recipient is known not to receive now (never started the bot, or blocked it). The message is
-    # kept in the outbox and goes out once they can be reached (handlers.delivery requeues it).
+    # kept in the outbox and goes out once they can be reached (bot.delivery requeues it).
     reachable: bool
 
 
@@ -114,22 +150,20 @@ class RelayService:
         self._preferences = preferences
         self._clock = clock
 
-    def _now(self) -> str:
-        return self._clock.now().isoformat(timespec="seconds")
-
     # -- who with whom -------------------------------------------------------------------------------
 
     async def children(self, actor: Actor) -> list[ChildRow]:
         """The children this person may relay about (before consent too: choosing one then says why not)."""
         return await self._children.reached_by(actor.grants, {TEACHER, PARENT, GUARDIAN, PROXY})
 
-    async def _child_for(self, actor: Actor, child_id: int) -> tuple[ChildRow, set[str]]:
+    async def _child_for(self, actor: Actor, child_id: int,
+                         refused: str = N_("You cannot pass messages about this child.")) -> tuple[ChildRow, set[str]]:
         child = await self._children.get(child_id)
         mine = roles_for(actor.grants, child.place) & set(RELAY_ROLES) if child else set()
         if child is None or not mine or actor.person_id is None:
-            raise NotAllowed("relay")
+            raise NotAllowed("relay", refused)
         if not await self._consent.consented(child_id):
-            raise NoConsent(child.name)
+            raise NoRelayConsent(child.name)
         return child, mine
 
     async def _partners(self, actor: Actor, child: ChildRow, mine: set[str]) -> list[Partner]:
@@ -145,9 +179,9 @@ class RelayService:
                 continue  # carers relay with the family, not with each other
             closest = _closest(grants)
             person = await self._people.person(person_id)
-            chat = await self._people.external_id(person_id, CHANNEL)
-            if person is not None and chat is not None:
-                partners.append(Partner(person_id, person.display_name, closest.role, closest.relation, chat))
+            # People the bot cannot reach at all (no identity on any channel) are nobody's partners.
+            if person is not None and await self._people.identities(person_id):
+                partners.append(Partner(person_id, person.display_name, closest.role, closest.relation))
         return sorted(partners, key=lambda p: (order.index(p.role), p.person_id))
 
     async def partners(self, actor: Actor, child_id: int) -> list[Partner]:
@@ -173,48 +207,47 @@ class RelayService:
 
     # -- relaying -------------------------------------------------------------------------------------
 
-
-    async def replied_to(self, actor: Actor, chat: str, message_id: str) -> Relay | None:
-        """The relay this person received as message `message_id` in their chat: a reply to it goes back to
-        its author. None when that message is not a relay delivered to them."""
+    async def replied_to(self, actor: Actor, channel: str, chat: str, message_id: str) -> Relay | None:
+        """The relay this person received as message `message_id` in their chat on `channel`: a reply to it goes
+        back to its author. None when that message is not a relay delivered to them."""
         if actor.person_id is None:
             return None
-        found = await self._relays.delivered_as(CHANNEL, chat, message_id)
+        found = await self._relays.delivered_as(channel, chat, message_id)
         return found if found is not None and found.recipient_id == actor.person_id else None
 
     async def relay(self, actor: Actor, child_id: int, recipient_id: int, content: Content,
                     in_reply_to: int | None = None) -> Sent:
         """Store the relay and enqueue its delivery, in one transaction. `in_reply_to`: the relay (to this
-        person, from the recipient) being answered, so the answer quotes the recipient's own message."""
+        person, from the recipient) being answered, so the answer quotes the recipient's own message.
+        The same message handed over again (an update handled a second time after a crash) is relayed once."""
         if content.kind not in SUPPORTED:
             raise Unsupported(content.kind)
-        child, mine = await self._child_for(actor, child_id)
+        child, mine = await self._child_for(actor, child_id, NO_LONGER)
         recipient = next((p for p in await self._partners(actor, child, mine) if p.person_id == recipient_id), None)
         if recipient is None:
-            raise NotAllowed("recipient")
+            raise NotAllowed("recipient", NO_LONGER)
         answered = await self._relays.get(in_reply_to) if in_reply_to is not None else None
         if in_reply_to is not None and (answered is None or answered.child_id != child_id
                                         or answered.recipient_id != actor.person_id
                                         or answered.author_id != recipient_id):
-            raise NotAllowed("reply")
-        chat = recipient.chat
-        _ = translator(await self._preferences.locale_for(int(chat), None)).gettext
+            raise NotAllowed("reply", NO_LONGER)
+        _ = translator(await self._preferences.locale_of(recipient_id)).gettext
         me = _closest([g for g in actor.grants if g.role in RELAY_ROLES and reaches(g, child.place)])
         author = await self._people.person(actor.person_id)
         header = self.header(_, child.name, me.role, me.relation, author.display_name if author else "")
         text = content.text if content.kind == "text" else content.caption
-        now = self._now()
+        new = Relay(child_id, actor.person_id, recipient_id, content.source_chat, content.source_message_id,
+                    content.kind, text, content.file_id, in_reply_to, stamp(self._clock.now()))
         async with self._db.transaction() as conn:
-            relay_id = await RelaysRepository.add(conn, child_id, actor.person_id, recipient_id, content.source_chat,
-                                                  content.source_message_id, content.kind, text, content.file_id,
-                                                  in_reply_to, now)
-            rows = self._rows(relay_id, _, header, content, chat, actor.person_id, recipient_id, child_id,
-                              answered.source_message_id if answered else None)
-            ids = await self._outbox.add(conn, rows)
-            await RelaysRepository.set_outbox(conn, relay_id, ids[-1])
+            relays = self._relays.within(conn)
+            relay_id = await relays.already_relayed(new)
+            if relay_id is None:
+                relay_id = await relays.add(new)
+                notices = self._notices(relay_id, _, header, new, answered.source_message_id if answered else None)
+                await relays.carried_by(relay_id, await self._outbox.post(conn, notices))
         log.info("relay %s: person %s → person %s, child %s, %s", relay_id, actor.person_id, recipient_id,
                  child_id, content.kind)
-        return Sent(relay_id, recipient, await self._outbox.repo.reachable(CHANNEL, chat))
+        return Sent(relay_id, recipient, await self._outbox.repo.person_reachable(recipient_id))
 
     @staticmethod
     def header(_, child_name: str, role: str, relation: str | None, author_name: str) -> str:
@@ -225,30 +258,28 @@ class RelayService:
         return _("{child}'s {role} {name}:").format(child=child_name, role=_(ROLE_LABELS[role]), name=author_name)
 
     @staticmethod
-    def _rows(relay_id: int, _, header: str, content: Content, chat: str, author_id: int, recipient_id: int,
-              child_id: int, reply_to: str | None) -> list[Outgoing]:
-        """The outbox rows of one relay, in order; the "Received" button sits under the last one, the quote
-        (when answering) on the first."""
-        markup = {"inline_keyboard": [[{"text": _("Received"), "callback_data": f"{ACK}:{relay_id}"}]]}
-        options = {"person_id": recipient_id, "notify_person_id": author_id, "child_id": child_id}
-        quote = {"reply_to": reply_to} if reply_to else {}
-        copy = {"from_chat_id": content.source_chat, "message_id": content.source_message_id, "protect": True}
-        if content.kind == "text":
-            return Outbox.texts(outbox_key(relay_id, "text"), CHANNEL, chat, f"{header}\n{content.text or ''}",
-                                reply_markup=markup, **quote, **options)
-        if content.kind in CAPTIONED:
-            caption = f"{header}\n{content.caption}" if content.caption else header
+    def _notices(relay_id: int, _, header: str, relay: Relay, quote: str | None) -> list[Notice]:
+        """What the recipient is sent, in order: the "Received" button under the last message that can carry
+        it, the quote (when answering) on the first. Media are copies of the author's message, protected."""
+        key = f"relay:{relay_id}"
+        received = [[Action(_("Received"), Received(relay_id))]]
+        to = {"person_id": relay.recipient_id, "notify_person_id": relay.author_id, "child_id": relay.child_id}
+        copy = Media("copy", f"{relay.source_chat}:{relay.source_message_id}")
+        if relay.content_kind == "text":
+            return [Notice(f"{key}:text", text=f"{header}\n{relay.text or ''}", actions=received, reply_to=quote,
+                           **to)]
+        if relay.content_kind in CAPTIONED:
+            caption = f"{header}\n{relay.text}" if relay.text else header
             if len(caption) <= CAPTION_LIMIT:
-                return [Outgoing(outbox_key(relay_id, "copy"), CHANNEL, chat, "copy",
-                                 {**copy, "caption": caption, "reply_markup": markup, **quote}, **options)]
+                return [Notice(key, text=caption, media=[copy], caption=True, actions=received, protect=True,
+                               reply_to=quote, **to)]
             # Too long for a caption: the header goes on the copy and the author's caption follows it.
-            first = Outgoing(outbox_key(relay_id, "copy"), CHANNEL, chat, "copy",
-                             {**copy, "caption": header, **quote}, **options)
-            return [first, *Outbox.texts(outbox_key(relay_id, "caption"), CHANNEL, chat, content.caption,
-                                         reply_markup=markup, **options)]
-        first = Outbox.texts(outbox_key(relay_id, "header"), CHANNEL, chat, header, **quote, **options)
-        return [*first, Outgoing(outbox_key(relay_id, "copy"), CHANNEL, chat, "copy",
-                                 {**copy, "reply_markup": markup}, **options)]
+            return [Notice(key, text=header, media=[copy], caption=True, protect=True, reply_to=quote, **to),
+                    Notice(f"{key}:caption", text=relay.text, actions=received, **to)]
+        # No caption possible: the header goes first. A notice puts buttons on a copy only with a caption, so
+        # "Received" sits under the header.
+        return [Notice(f"{key}:header", text=header, actions=received, reply_to=quote, **to),
+                Notice(key, media=[copy], protect=True, **to)]
 
     # -- acknowledgement ------------------------------------------------------------------------------
 
@@ -256,21 +287,17 @@ class RelayService:
         """The recipient confirms, once; the author is told, in their language, under their own message."""
         found = await self._relays.get(relay_id)
         if found is None or actor.person_id is None or found.recipient_id != actor.person_id:
-            raise NotAllowed("acknowledge")
+            raise StaleButton()
         if found.acknowledged_at is not None:
-            raise AlreadyAcknowledged()
+            raise AlreadyConfirmed()
         me = await self._people.person(actor.person_id)
-        chat = await self._people.external_id(found.author_id, CHANNEL)
-        rows = []
-        if chat is not None:
-            _ = translator(await self._preferences.locale_for(int(chat), None)).gettext
-            text = _("{name} received your message.").format(name=me.display_name if me else _("the recipient"))
-            rows = Outbox.texts(f"relay-ack:{relay_id}", CHANNEL, chat, text, reply_to=found.source_message_id,
-                                person_id=found.author_id, child_id=found.child_id)
+        _ = translator(await self._preferences.locale_of(found.author_id)).gettext
+        name = me.display_name if me else _("the recipient")
+        told = Notice(f"relay-ack:{relay_id}", found.author_id, text=_("{name} received your message.").format(
+            name=name), reply_to=found.source_message_id, child_id=found.child_id)
         async with self._db.transaction() as conn:
-            if not await RelaysRepository.acknowledge(conn, relay_id, self._now()):
-                raise AlreadyAcknowledged()
-            if rows:
-                await self._outbox.add(conn, rows)
+            if not await self._relays.within(conn).acknowledge(relay_id, stamp(self._clock.now())):
+                raise AlreadyConfirmed()
+            await self._outbox.post(conn, [told])
         log.info("relay %s acknowledged by person %s", relay_id, actor.person_id)
         return found

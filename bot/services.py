@@ -13,9 +13,8 @@ from bot.calendar import CalendarService
 from bot.clock import Clock
 from bot.dialogues import Dialogues
 from bot.delivery import DeliveryNotices
-from bot.delivery_settings import SettingsService
 from bot.musts.media import MediaStore
-from bot.musts.service import CareService
+from bot.musts.service import MustsService
 from bot.notices import Outbox
 from bot.preferences import PreferencesService
 from bot.records.roster import RosterService
@@ -55,9 +54,8 @@ class Services:
     roster: RosterService
     outbox: Outbox
     notices: DeliveryNotices
-    delivery_settings: SettingsService
     relay: RelayService
-    care: CareService
+    musts: MustsService
     media: MediaStore
     video: VideoService
     calendar: CalendarService
@@ -74,10 +72,10 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     people = PeopleRepository(db)
     children = ChildrenRepository(db)
     consent = ConsentService(db, children, ConsentsRepository(db), clock)
-    preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale)
+    preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale, settings.timezone)
     outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
     media = MediaStore(settings.media_dir)
-    care = CareService(db, people, children, consent, outbox, preferences, clock, settings.timezone)
+    musts = MustsService(db, people, children, consent, outbox, preferences, clock, settings.timezone)
     return Services(
         settings=settings,
         clock=clock,
@@ -89,15 +87,14 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         invitations=InvitationService(db, people, children, InvitationsRepository(db), clock),
         consent=consent,
         children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
-        privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media),
+        privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media, outbox, preferences),
         roster=RosterService(db, people, clock, children),
         outbox=outbox,
         notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
-        delivery_settings=SettingsService(PreferencesRepository(db), clock, settings.timezone),
         relay=RelayService(db, people, children, consent, outbox, RelaysRepository(db), preferences, clock),
-        care=care,
+        musts=musts,
         media=media,
         video=VideoService(db, people, children, consent, outbox, preferences, clock, settings),
         dialogues=Dialogues(DialoguesRepository(db), clock),
-        calendar=CalendarService(db, people, children, care, outbox, preferences, clock, settings.timezone),
+        calendar=CalendarService(db, people, children, musts, outbox, preferences, clock, settings.timezone),
     )

@@ -8,35 +8,29 @@ handlers are built per application, and every callback is wrapped so that a refu
 
 from __future__ import annotations
 
-from telegram.ext import Application, BaseHandler, ConversationHandler
+from telegram.ext import Application, BaseHandler
 
-from handlers import (calendar, care, children, delivery, dialogue, fallback, help, invite, language, newchild,
-                      privacy, relay, roster, settings, start, video)
+from handlers import (access, audit, calendar, delivery, dialogue, fallback, help, musts, preferences, privacy, records,
+                      relay, roster, start, video)
 from handlers.commands import set_commands
 from handlers.common import answering_refusals
 from handlers.errors import on_error
 
-FEATURES = [start, help, language, settings, delivery, newchild, children, invite, privacy, roster, relay, care, video,
-            calendar]
+FEATURES = [start, help, preferences, delivery, records, audit, access, privacy, roster, relay, musts, video, calendar]
 
 __all__ = ["register", "set_commands"]
 
 # Groups run in turn, and within a group only the first handler that matches is tried.
-EVERY_UPDATE, EARLY, LEGACY_DIALOGUE, DIALOGUE, FEATURE = -4, -3, -2, -1, 0
+EVERY_UPDATE, EARLY, DIALOGUE, FEATURE = -3, -2, -1, 0
 
 
 def _built(module, name: str) -> list[BaseHandler]:
     made = getattr(module, name, None)
-    if made is None:
-        return []
-    return list(made() if callable(made) else made)
+    return list(made()) if made is not None else []
 
 
 def _answering(handler: BaseHandler) -> BaseHandler:
-    if isinstance(handler, ConversationHandler) or getattr(handler.callback, "answers_refusals", False):
-        return handler
-    handler.callback = answering_refusals(handler.callback)
-    handler.callback.answers_refusals = True
+    handler.callback = answering_refusals(handler.callback)  # a fresh handler: built for this application
     return handler
 
 
@@ -44,12 +38,10 @@ def register(app: Application) -> None:
     """delivery sees every update; the relay takes replies to relayed messages; an open dialogue takes what
     its person types or sends; then the features, /cancel, and the fallback."""
     dispatcher, cancel = dialogue.build(kind for module in FEATURES for kind in getattr(module, "DIALOGUES", ()))
-    app.add_handlers([_answering(h) for h in delivery.EVERY_UPDATE], group=EVERY_UPDATE)
+    app.add_handlers([_answering(h) for h in delivery.every_update()], group=EVERY_UPDATE)
     app.add_handlers([_answering(h) for h in dispatcher], group=DIALOGUE)
     for module in FEATURES:
-        app.add_handlers([_answering(h) for h in _built(module, "early_handlers") + _built(module, "EARLY_HANDLERS")],
-                         group=EARLY)
-        app.add_handlers([_answering(h) for h in _built(module, "DIALOGUE_HANDLERS")], group=LEGACY_DIALOGUE)
-        app.add_handlers([_answering(h) for h in _built(module, "handlers") + _built(module, "HANDLERS")])
-    app.add_handlers([_answering(h) for h in cancel + _built(fallback, "HANDLERS")])
+        app.add_handlers([_answering(h) for h in _built(module, "early_handlers")], group=EARLY)
+        app.add_handlers([_answering(h) for h in _built(module, "handlers")], group=FEATURE)
+    app.add_handlers([_answering(h) for h in cancel + _built(fallback, "handlers")], group=FEATURE)
     app.add_error_handler(on_error)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
 from bot.errors import UserError
 from bot.payloads import Payload
@@ -36,7 +36,7 @@ async def replace_or_reply(update: Update, text: str, **kwargs) -> None:
     """Answer a button in place (edit the message it sits on); if that message is too old for Telegram to
     hand over, or gone, say it in a new message instead. A command is answered with a new message."""
     query = update.callback_query
-    if query is not None and isinstance(query.message, Message):
+    if query is not None and isinstance(query.message, Message) and query.message.is_accessible:
         await query.edit_message_text(text, **kwargs)
     elif update.effective_chat is not None:
         await reply(update, text, **kwargs)
@@ -57,12 +57,7 @@ def rows_of(items: Sequence, per_row: int) -> list[list]:
 
 def child_keyboard(children, make_payload: Callable[[object], Payload], per_row: int = 3) -> InlineKeyboardMarkup:
     """One button per child (by name); `make_payload(child)` is what the button carries."""
-    buttons = [InlineKeyboardButton(c.name or "?", callback_data=_packed(make_payload(c))) for c in children]
-    return InlineKeyboardMarkup(rows_of(buttons, per_row))
-
-
-def _packed(data) -> str:
-    return data if isinstance(data, str) else data.pack()  # str: being retired with the hand-written prefixes
+    return keyboard(rows_of([(c.name or "?", make_payload(c)) for c in children], per_row))
 
 
 async def refuse(update: Update, context: BotContext, refusal: UserError) -> None:
@@ -93,7 +88,8 @@ def answering_refusals(callback):
             log.info("refused %s (%s)", type(refusal).__name__, getattr(refusal, "what", ""))
             if isinstance(update, Update):
                 await refuse(update, context, refusal)
-            return None
+            # Answered: no later group (a dialogue, the fallback) answers the same update again.
+            raise ApplicationHandlerStop from None
     return answered
 
 
@@ -105,25 +101,3 @@ def on_button(payload_cls: type[Payload], callback, **kwargs) -> CallbackQueryHa
     pressed.__name__ = pressed.__qualname__ = getattr(callback, "__name__", "pressed")
     return CallbackQueryHandler(pressed, pattern=payload_cls.matches, **kwargs)
 
-
-# -- being retired: each feature moves to context.gettext / await context.actor() / on_button -----------------
-
-async def user_locale(update: Update, context: BotContext) -> str:
-    return context.locale
-
-
-async def user_translator(update: Update, context: BotContext):
-    from bot.i18n import translator
-    return translator(context.locale)
-
-
-async def current_actor(update: Update, context: BotContext):
-    context.forget_actor()  # as before: read afresh each call
-    return await context.actor()
-
-
-def button_id(update: Update, prefix: str) -> int | None:
-    parts = (update.callback_query.data or "").split(":")
-    if len(parts) == 2 and parts[0] == prefix and parts[1].isdigit():
-        return int(parts[1])
-    return None

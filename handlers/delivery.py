@@ -4,13 +4,14 @@ and who cannot be reached."""
 
 from __future__ import annotations
 
-
 from telegram import ChatMember, Update
-from telegram.ext import ChatMemberHandler, CommandHandler, TypeHandler, filters
+from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, TypeHandler, filters
 
+from bot.access.policy import ADMIN
+from bot.errors import NotAllowed
+from bot.i18n import N_
 from bot.runtime.context import BotContext
-from handlers.common import CHANNEL, current_actor, reply, user_translator
-
+from handlers.common import CHANNEL, reply
 
 
 async def on_my_chat_member(update: Update, context: BotContext) -> None:
@@ -31,17 +32,15 @@ async def on_any_private_update(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != "private" or update.my_chat_member is not None:
         return
-    if await context.services.outbox.repo.reachable(CHANNEL, str(chat.id)):
+    if await context.services.notices.reachable(CHANNEL, str(chat.id)):
         return
     await context.services.notices.set_reachable(CHANNEL, str(chat.id), True, "wrote to the bot")
 
 
 async def outbox(update: Update, context: BotContext) -> None:
-    _ = (await user_translator(update, context)).gettext
-    actor = await current_actor(update, context)
-    if not actor.has_role("admin"):
-        await reply(update, _("Only a school admin can see the outbox."))
-        return
+    _ = context.gettext
+    if not (await context.actor()).has_role(ADMIN):
+        raise NotAllowed("outbox", N_("Only a school admin can see the outbox."))
     repo = context.services.outbox.repo
     counts = await repo.counts()
     labels = {"pending": _("waiting"), "leased": _("being sent"), "sent": _("sent"),
@@ -53,15 +52,18 @@ async def outbox(update: Update, context: BotContext) -> None:
         for person_id, _recipient, error, count in stuck:
             person = await context.services.people.person(person_id) if person_id else None
             name = person.display_name if person else _("someone outside the school")
-            lines.append(f"• {name} · {count} · {error.split(':', 1)[0]}")
+            lines.append(f"• {name} · {count} · {error.partition(':')[0]}")
     await reply(update, "\n".join(lines))
 
 
-# Runs for every update in a group of its own, first, and never stops the others (python-telegram-bot runs
-# one handler per group, so this catch-all must not share its group with anyone).
-EVERY_UPDATE = [TypeHandler(Update, on_any_private_update)]
+def every_update() -> list[BaseHandler]:
+    """Runs for every update in a group of its own, first, and never stops the others (python-telegram-bot runs
+    one handler per group, so this catch-all must not share its group with anyone)."""
+    return [TypeHandler(Update, on_any_private_update)]
 
-HANDLERS = [
-    ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
-    CommandHandler("outbox", outbox, filters=filters.ChatType.PRIVATE),
-]
+
+def handlers() -> list[BaseHandler]:
+    return [
+        ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        CommandHandler("outbox", outbox, filters=filters.ChatType.PRIVATE),
+    ]

@@ -79,7 +79,7 @@ def build(kinds: Iterable[Kind]) -> tuple[list, list]:
             if kind is not None and kind.on_cancel is not None:
                 await kind.on_cancel(context, dialogue)
         # A care form's draft is kept apart from the dialogue row; /cancel throws it away too.
-        draft = await context.services.care.discard(actor) if actor.person_id is not None else None
+        draft = await context.services.musts.discard(actor) if actor.person_id is not None else None
         if kind is not None:
             text = _(kind.cancelled)
         elif draft is not None:

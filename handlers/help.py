@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.runtime.context import BotContext
 from handlers.commands import commands_for
-from handlers.common import current_actor, reply, user_translator
+from handlers.common import reply
 
 
 async def help(update: Update, context: BotContext) -> None:  # noqa: A001 - named after the command
-    _ = (await user_translator(update, context)).gettext
+    _ = context.gettext
     lines = [_("What you can do here:"), ""]
-    roles = {g.role for g in (await current_actor(update, context)).grants}
+    roles = {g.role for g in (await context.actor()).grants}
     lines += [f"/{name} — {_(description)}" for name, description in commands_for(roles)]
     lines += ["", _("Any time you are unsure, send /cancel to stop what you are doing.")]
     await reply(update, "\n".join(lines))
 
 
-HANDLERS = [CommandHandler("help", help, filters=filters.ChatType.PRIVATE)]
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("help", help, filters=filters.ChatType.PRIVATE)]

@@ -1,40 +1,57 @@
 """The parent ↔ carer relay: /relay (choose the child, then whom to write to), relay mode, replies to relayed
 messages, and the "Received" button.
 
-Relay mode lives in `context.chat_data`: it says what the messages in this chat mean, and in a private chat
-the chat is the person. It is kept in memory (the application has no persistence), so a restart ends it.
+Relay mode is a dialogue (`handlers.dialogue`, kind "relay", state {child, to}): a row, so a restart or a crash
+continues it and the next message still reaches the person chosen. It ends with /cancel, with a refusal (the
+child's consent withdrawn, a role removed), and with any other command or button, so a dialogue started
+meanwhile (/newchild, editing a record) gets its answers and they are not relayed; starting another dialogue
+replaces it anyway.
 
-The message handlers run in the early group before every feature (EARLY_HANDLERS), because a reply to a
-relayed message must reach its author whatever else the person is doing. They take a message only when it is
-a reply to a relay this person received, or when relay mode is on; then they stop the update
-(ApplicationHandlerStop). Anything else returns untouched and group 0 (the features, then the fallback)
-handles it as if this module did not exist. Relay mode ends with /cancel, and with any other command or
-button, so a dialogue started meanwhile (/newchild, editing a record) gets its answers and they are not relayed.
+A reply to a relayed message goes back to its author whatever else the person is doing, so it is taken in
+the early group, before any dialogue (`early_handlers`). That group also ends relay mode when a command or
+another feature's button comes; neither stops the update.
 """
 
 from __future__ import annotations
 
-import logging
-import re
+from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.runtime.context import BotContext
 from bot.access.invitations import RELATIONS
-from bot.access.people import Actor, AlreadyAcknowledged, NoConsent, NotAllowed
 from bot.access.policy import ROLE_LABELS
-from bot.relay import ACK, Content, Partner, Unsupported
-from handlers.common import current_actor, replace_or_reply, reply, user_translator
+from bot.dialogues import Dialogue
+from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
+from bot.i18n import N_
+from bot.relay import Content, Partner, Received, RelayChoice
+from bot.runtime.context import BotContext
+from handlers import dialogue
+from handlers.common import CHANNEL, child_keyboard, keyboard, on_button, replace_or_reply, reply
+from handlers.dialogue import Kind
 
-log = logging.getLogger(__name__)
-
-PREFIX = "relay"            # relay:c:<child id>, relay:p:<child id>:<person id>
-MODE = "relay"              # chat_data key: {"child": child id, "to": person id}
+DIALOGUE = "relay"
+# Relay mode lasts a week after the last message relayed (it is renewed at most once a day: each renewal is
+# a write); the next message after that is the bot's again.
+RELAY_TTL = timedelta(days=7)
+RENEW_AFTER = timedelta(days=1)
+MODE_OFF = N_("Relay mode is off: what you send now is no longer passed on.")
 MAX_CHILD_BUTTONS = 30
 # Kinds a message can have beyond those relayed, for the log and the refusal.
 _OTHER_KINDS = ("poll", "dice", "contact", "game", "invoice", "story", "paid_media")
+
+
+class ModeEnded(UserError):
+    """A refusal in relay mode (consent withdrawn, the recipient no longer a partner) ends it, and says so."""
+
+    def __init__(self, cause: UserError) -> None:
+        super().__init__()
+        self.cause = cause
+        self.what = getattr(cause, "what", "")
+
+    def text(self, gettext) -> str:
+        return f"{self.cause.text(gettext)}\n{gettext(MODE_OFF)}"
 
 
 def content_of(message: Message) -> Content:
@@ -62,51 +79,42 @@ def _who(partner: Partner, _) -> str:
     return _("{name} ({role})").format(name=partner.name, role=_(label))
 
 
-def _parts(data: str | None, prefix: str) -> list[str]:
-    parts = (data or "").split(":")
-    return parts[1:] if parts and parts[0] == prefix else []
+def _partner_buttons(partners: list[Partner], child_id: int, _):
+    return keyboard([[(_who(p, _), RelayChoice("p", child_id, p.person_id))] for p in partners])
 
 
-def _mode_off_text(_) -> str:
-    return _("Relay mode is off: what you send now is no longer passed on.")
+async def _answer_press(update: Update) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
 
 
 # -- /relay: choosing the child and the recipient ------------------------------------------------------
 
 async def relay(update: Update, context: BotContext) -> None:
     """/relay [name]: whom to write to; a parent with one child is in relay mode at once."""
-    _ = (await user_translator(update, context)).gettext
-    actor = await current_actor(update, context)
-    context.chat_data.pop(MODE, None)
-    kids = await context.services.relay.children(actor)
+    _ = context.gettext
+    await dialogue.end(context, DIALOGUE)
+    kids = await context.services.relay.children(await context.actor())
     wanted = " ".join(context.args or []).strip()
     if wanted:
         kids = [k for k in kids if wanted in k.name]
     if not kids:
         await reply(update, _("There is no child you can pass messages about."))
-        return
-    if len(kids) == 1:
-        await _child_chosen(update, context, actor, kids[0].id)
-        return
-    shown = kids[:MAX_CHILD_BUTTONS]
-    rows = [[InlineKeyboardButton(k.name or "?", callback_data=f"{PREFIX}:c:{k.id}") for k in shown[i:i + 2]]
-            for i in range(0, len(shown), 2)]
-    await reply(update, _("About which child do you want to write?"), reply_markup=InlineKeyboardMarkup(rows))
+    elif len(kids) == 1:
+        await _child_chosen(update, context, kids[0].id)
+    else:
+        await reply(update, _("About which child do you want to write?"),
+                    reply_markup=child_keyboard(kids[:MAX_CHILD_BUTTONS], lambda c: RelayChoice("c", c.id), per_row=2))
 
 
-async def _child_chosen(update: Update, context: BotContext, actor: Actor, child_id: int) -> None:
-    _ = (await user_translator(update, context)).gettext
+async def _child_chosen(update: Update, context: BotContext, child_id: int) -> None:
+    _ = context.gettext
+    actor = await context.actor()
     service = context.services.relay
-    try:
-        partners = await service.partners(actor, child_id)
-        default = await service.default_partner(actor, child_id)
-    except NoConsent as refusal:
-        await replace_or_reply(update, _no_consent_text(_, refusal.child_name))
-        return
-    except NotAllowed:
-        await _no_longer_valid(update, context)
-        return
+    partners = await service.partners(actor, child_id)
+    default = await service.default_partner(actor, child_id)
     child_name = await service.child_name(child_id)
+    await _answer_press(update)
     if not partners:
         await replace_or_reply(update, _("There is nobody you can write to about {child} yet.").format(
             child=child_name))
@@ -119,15 +127,11 @@ async def _child_chosen(update: Update, context: BotContext, actor: Actor, child
     await _mode_on(update, context, child_id, child_name, chosen, [p for p in partners if p != chosen])
 
 
-def _partner_buttons(partners: list[Partner], child_id: int, _) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(_who(p, _), callback_data=f"{PREFIX}:p:{child_id}:{p.person_id}")]
-                                 for p in partners])
-
-
 async def _mode_on(update: Update, context: BotContext, child_id: int, child_name: str, partner: Partner,
                    others: list[Partner]) -> None:
-    _ = (await user_translator(update, context)).gettext
-    context.chat_data[MODE] = {"child": child_id, "to": partner.person_id}
+    _ = context.gettext
+    await dialogue.begin(context, DIALOGUE, {"child": child_id, "to": partner.person_id}, child_id=child_id,
+                         ttl=RELAY_TTL)
     text = _("Relay mode is on: everything you send now goes to {name} about {child}. Send /cancel to stop.").format(
         name=_who(partner, _), child=child_name)
     if others:
@@ -135,136 +139,86 @@ async def _mode_on(update: Update, context: BotContext, child_id: int, child_nam
     await replace_or_reply(update, text, reply_markup=_partner_buttons(others, child_id, _) if others else None)
 
 
-async def on_relay_button(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    parts = _parts(query.data, PREFIX)
+async def on_relay_button(update: Update, context: BotContext, payload: RelayChoice) -> None:
     if update.effective_chat is None or update.effective_chat.type != "private":
-        parts = []  # these buttons are only ever sent in private chats
-    actor = await current_actor(update, context)
-    if len(parts) == 2 and parts[0] == "c" and parts[1].isdigit():
-        await query.answer()
-        await _child_chosen(update, context, actor, int(parts[1]))
+        raise StaleButton()  # these buttons are only ever sent in private chats
+    if payload.step == "c":
+        await _child_chosen(update, context, payload.child)
         return
-    if len(parts) != 3 or parts[0] != "p" or not (parts[1].isdigit() and parts[2].isdigit()):
-        await _no_longer_valid(update, context)
-        return
-    child_id, person_id = int(parts[1]), int(parts[2])
     service = context.services.relay
-    try:
-        partners = await service.partners(actor, child_id)
-    except (NotAllowed, NoConsent):
-        partners = []
-    chosen = next((p for p in partners if p.person_id == person_id), None)
+    partners = await service.partners(await context.actor(), payload.child)
+    chosen = next((p for p in partners if p.person_id == payload.person), None)
     if chosen is None:
-        await _no_longer_valid(update, context)
-        return
-    await query.answer()
-    await _mode_on(update, context, child_id, await service.child_name(child_id), chosen,
+        raise StaleButton()
+    await _answer_press(update)
+    await _mode_on(update, context, payload.child, await service.child_name(payload.child), chosen,
                    [p for p in partners if p != chosen])
-
-
-async def _no_longer_valid(update: Update, context: BotContext) -> None:
-    _ = (await user_translator(update, context)).gettext
-    if update.callback_query:
-        await update.callback_query.answer(_("This button is no longer valid."))
-    else:
-        await reply(update, _("You cannot pass messages about this child."))
-
-
-def _no_consent_text(_, child_name: str) -> str:
-    return _("Nothing about {child} can be passed on until a parent or guardian has agreed to the rules in "
-             "/privacy.").format(child=child_name)
 
 
 # -- relaying: replies to relayed messages, and relay mode ---------------------------------------------
 
-async def on_message(update: Update, context: BotContext) -> None:
-    """Takes the message only if it answers a relay or relay mode is on; otherwise returns untouched."""
-    message = update.effective_message
-    service = context.services.relay
-    actor: Actor | None = None
-    target: tuple[int, int, int | None] | None = None  # child, recipient, relay answered
-    if message.reply_to_message is not None:
-        actor = await current_actor(update, context)
-        answered = await service.replied_to(actor, str(message.chat_id), str(message.reply_to_message.message_id))
-        if answered is not None:
-            target = (answered.child_id, answered.author_id, answered.id)
-    mode = context.chat_data.get(MODE)
-    from_mode = target is None and mode is not None
-    if from_mode:
-        target = (mode["child"], mode["to"], None)
-    if target is None:
-        return
-    actor = actor or await current_actor(update, context)
-    _ = (await user_translator(update, context)).gettext
-    child_id, recipient_id, in_reply_to = target
-    try:
-        sent = await service.relay(actor, child_id, recipient_id, content_of(message), in_reply_to)
-    except Unsupported as refusal:
-        log.info("relay refused: %s from chat %s", refusal.kind, message.chat_id)
-        await reply(update, _("This kind of message cannot be passed on (polls, dice and contacts are not). You can "
-                              "send text, photos, voice messages, videos, video messages, files, stickers and "
-                              "locations."))
-    except NoConsent as refusal:
-        await _refused(update, context, _no_consent_text(_, refusal.child_name), from_mode)
-    except NotAllowed:
-        await _refused(update, context, _("You can no longer pass messages to this person about this child."),
-                       from_mode)
+async def _pass_on(update: Update, context: BotContext, child_id: int, recipient_id: int,
+                   in_reply_to: int | None = None) -> None:
+    _ = context.gettext
+    sent = await context.services.relay.relay(await context.actor(), child_id, recipient_id,
+                                              content_of(update.effective_message), in_reply_to)
+    if sent.reachable:
+        await reply(update, _("Sent to {name}.").format(name=sent.recipient.name))
     else:
-        if sent.reachable:
-            await reply(update, _("Sent to {name}.").format(name=sent.recipient.name))
-        else:
-            await reply(update, _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept "
-                                  "and will be delivered as soon as they open it: please ask them to press Start.")
-                        .format(name=sent.recipient.name))
-    raise ApplicationHandlerStop
+        await reply(update, _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept "
+                              "and will be delivered as soon as they open it: please ask them to press Start.")
+                    .format(name=sent.recipient.name))
 
 
-async def _refused(update: Update, context: BotContext, text: str, end_mode: bool) -> None:
-    _ = (await user_translator(update, context)).gettext
-    if end_mode:
-        context.chat_data.pop(MODE, None)
-        text += "\n" + _mode_off_text(_)
-    await reply(update, text)
-
-
-async def cancel_relay(update: Update, context: BotContext) -> None:
-    """/cancel ends relay mode; without it, /cancel is left to the dialogues and handlers.cancel."""
-    if context.chat_data.pop(MODE, None) is None:
+async def on_reply(update: Update, context: BotContext) -> None:
+    """A reply to a relay this person received goes back to its author; any other reply goes on untouched."""
+    message = update.effective_message
+    answered = await context.services.relay.replied_to(await context.actor(), CHANNEL, str(message.chat_id),
+                                                       str(message.reply_to_message.message_id))
+    if answered is None:
         return
-    _ = (await user_translator(update, context)).gettext
-    await reply(update, _mode_off_text(_))
+    await _pass_on(update, context, answered.child_id, answered.author_id, answered.id)
     raise ApplicationHandlerStop
+
+
+async def on_relay_input(update: Update, context: BotContext, mode: Dialogue) -> None:
+    """Relay mode: whatever the person sends goes to the person chosen."""
+    try:
+        await _pass_on(update, context, mode.state["child"], mode.state["to"])
+    except (NotAllowed, NoConsent) as refusal:  # nobody to write to any more: the mode ends with the answer
+        await dialogue.end(context, DIALOGUE)
+        raise ModeEnded(refusal) from None
+    if mode.expires_at - context.services.clock.now() < RELAY_TTL - RENEW_AFTER:
+        await dialogue.save(context, mode, mode.state)
+
+
+def _command(message: Message | None) -> str:
+    words = (message.text or "").split() if message is not None else []
+    return words[0][1:].partition("@")[0] if words else ""
 
 
 async def leave_relay_mode(update: Update, context: BotContext) -> None:
     """Another command or button: the person is doing something else now. Never stops the update."""
-    if context.chat_data is None or context.chat_data.pop(MODE, None) is None:
-        return  # (a button under an inline-mode message has no chat, so no chat_data)
-    message = update.effective_message if update.callback_query is None else None
-    if message is not None and (message.text or "").split()[0].split("@")[0] == "/relay":
-        return  # /relay starts a new choice at once
-    _ = (await user_translator(update, context)).gettext
-    await reply(update, _mode_off_text(_))
+    chat = update.effective_chat
+    if chat is None or chat.type != "private":
+        return  # relay mode is a private conversation (a button under an inline-mode message has no chat)
+    if update.callback_query is None and _command(update.effective_message) in ("relay", "cancel"):
+        return  # /relay starts a new choice at once; /cancel ends the dialogue with its own word
+    if await dialogue.current(context, DIALOGUE) is None:
+        return
+    await dialogue.end(context, DIALOGUE)
+    await reply(update, context.gettext(MODE_OFF))
 
 
 # -- the "Received" button ---------------------------------------------------------------------------
 
-async def on_ack_button(update: Update, context: BotContext) -> None:
+async def on_ack_button(update: Update, context: BotContext, payload: Received) -> None:
+    _ = context.gettext
     query = update.callback_query
-    _ = (await user_translator(update, context)).gettext
-    parts = _parts(query.data, ACK)
-    if len(parts) != 1 or not parts[0].isdigit():
-        await query.answer(_("This button is no longer valid."))
-        return
-    actor = await current_actor(update, context)
     try:
-        found = await context.services.relay.acknowledge(actor, int(parts[0]))
-    except NotAllowed:
-        await query.answer(_("This button is no longer valid."))
-        return
-    except AlreadyAcknowledged:
-        await query.answer(_("You have already confirmed this message."))
+        found = await context.services.relay.acknowledge(await context.actor(), payload.relay)
+    except AlreadyAcknowledged as refusal:  # a toast, and the button that is no longer needed goes
+        await query.answer(refusal.text(_))
         await _drop_button(query)
         return
     author = await context.services.people.person(found.author_id)  # people are never deleted (relays refer to them)
@@ -280,16 +234,27 @@ async def _drop_button(query) -> None:
             pass  # already without it (a second press raced this one); nothing to correct
 
 
+DIALOGUES = [Kind(DIALOGUE, on_relay_input, cancelled=MODE_OFF)]
+
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
-EARLY_HANDLERS = [
-    CommandHandler("cancel", cancel_relay, filters=PRIVATE),
-    MessageHandler(NEW_MESSAGE & filters.COMMAND, leave_relay_mode),
-    CallbackQueryHandler(leave_relay_mode, pattern=re.compile(rf"^(?!(?:{PREFIX}|{ACK}):)")),
-    MessageHandler(NEW_MESSAGE & ~filters.COMMAND, on_message),
-]
-HANDLERS = [
-    CommandHandler("relay", relay, filters=PRIVATE),
-    CallbackQueryHandler(on_relay_button, pattern=rf"^{PREFIX}:"),
-    CallbackQueryHandler(on_ack_button, pattern=rf"^{ACK}:"),
-]
+
+
+def _not_ours(data: object) -> bool:
+    return not (RelayChoice.matches(data) or Received.matches(data))
+
+
+def early_handlers() -> list[BaseHandler]:
+    return [
+        MessageHandler(NEW_MESSAGE & filters.COMMAND, leave_relay_mode),
+        CallbackQueryHandler(leave_relay_mode, pattern=_not_ours),
+        MessageHandler(NEW_MESSAGE & ~filters.COMMAND & filters.REPLY, on_reply),
+    ]
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("relay", relay, filters=PRIVATE),
+        on_button(RelayChoice, on_relay_button),
+        on_button(Received, on_ack_button),
+    ]

@@ -4,38 +4,24 @@ and a button to accept. A parent or guardian is then shown the children's data r
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.runtime.context import BotContext
+from bot.access.buttons import Join, NotNow
 from bot.access.invitations import RELATIONS, InvitationInvalid
 from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, ROLE_LABELS, TEACHER
+from bot.runtime.context import BotContext
 from handlers import privacy
 from handlers.commands import set_chat_commands
-from handlers.common import CHANNEL, current_actor, replace_or_reply, reply, user_locale, user_translator
-
-JOIN, DECLINE = "join", "nojoin"
-
-
-def _invalid_text(reason: str, _) -> str:
-    if reason == "expired":
-        return _("This invitation has expired. Please ask the teacher for a new one.")
-    if reason == "used":
-        return _("This invitation has already been used. Please ask the teacher for a new one.")
-    if reason == "revoked":
-        return _("This invitation was withdrawn. Please ask the teacher for a new one.")
-    return _(
-        "This invitation link is not valid. It may be mistyped or no longer in use. "
-        "Please ask the child's class teacher for a new one."
-    )
+from handlers.common import CHANNEL, keyboard, on_button, replace_or_reply, reply
 
 
 async def start(update: Update, context: BotContext) -> None:
-    _ = (await user_translator(update, context)).gettext
+    _ = context.gettext
     if context.args:
         await _offer(update, context, context.args[0])
         return
-    await reply(update, 
+    await reply(update,
         _(
             "Hello! This is Qinqing Bridge. It connects parents working away from home with the family, "
             "proxy parents and teachers who look after their child.\n\n"
@@ -62,64 +48,59 @@ def describe(preview, _) -> str:
 
 
 async def _offer(update: Update, context: BotContext, code: str) -> None:
-    _ = (await user_translator(update, context)).gettext
-    try:
-        preview = await context.services.invitations.preview(code)
-    except InvitationInvalid as invalid:
-        await reply(update, _invalid_text(invalid.reason, _))
-        return
+    _ = context.gettext
+    preview = await context.services.invitations.preview(code)
     if preview.inviter_name:
         text = _("{inviter} invites you to join Qinqing Bridge {what}.").format(inviter=preview.inviter_name,
                                                                               what=describe(preview, _))
     else:  # the first admin, invited from the command line
         text = _("You are invited to join Qinqing Bridge {what}.").format(what=describe(preview, _))
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("Accept"), callback_data=f"{JOIN}:{code}"),
-                                    InlineKeyboardButton(_("Not now"), callback_data=f"{DECLINE}:")]])
-    await reply(update, text, reply_markup=markup)
+    await reply(update, text, reply_markup=keyboard([[(_("Accept"), Join(code)), (_("Not now"), NotNow())]]))
 
 
-async def on_join_button(update: Update, context: BotContext) -> None:
-    _ = (await user_translator(update, context)).gettext
+async def on_join_button(update: Update, context: BotContext, payload: Join) -> None:
+    _ = context.gettext
     query = update.callback_query
-    code = (query.data or "").partition(":")[2]
     user = update.effective_user
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or str(user.id)
     try:
-        preview = await context.services.invitations.preview(code)
-        grant = await context.services.invitations.accept(code, CHANNEL, str(user.id), name)
+        preview = await context.services.invitations.preview(payload.code)
+        grant = await context.services.invitations.accept(payload.code, CHANNEL, str(user.id), name)
     except InvitationInvalid as invalid:
+        # Said where the offer was, so its Accept button goes with it.
         await query.answer()
-        await replace_or_reply(update, _invalid_text(invalid.reason, _))
+        await replace_or_reply(update, invalid.text(_))
         return
     await query.answer()
     await context.services.preferences.remember(user.id, user.language_code)
     await replace_or_reply(update, _("Welcome! You have joined {what}.").format(what=describe(preview, _)))
-    actor = await current_actor(update, context)
-    await set_chat_commands(context.bot, update.effective_chat.id, await user_locale(update, context),
-                            {g.role for g in actor.grants})
+    context.forget_actor()  # they hold a role now
+    actor = await context.actor()
+    await set_chat_commands(context.bot, update.effective_chat.id, context.locale, {g.role for g in actor.grants})
     if grant.role in FAMILY_ROLES:
         await privacy.ask_consent(update, context, grant.child_id)
     elif grant.role == TEACHER:
-        await reply(update, 
+        await reply(update,
             _("Next: send /import with your class roster (/template gives an empty one), or add a child with "
               "/newchild. Then /invite the families."))
     elif grant.role == ADMIN:
-        await reply(update, 
+        await reply(update,
             _("Next: add classes with /newclass, then /invite their teachers."))
     else:
-        await reply(update, 
+        await reply(update,
             _("The child's records and news will reach you here once the family has agreed. /children shows them."))
 
 
-async def on_nojoin_button(update: Update, context: BotContext) -> None:
-    _ = (await user_translator(update, context)).gettext
+async def on_nojoin_button(update: Update, context: BotContext, payload: NotNow) -> None:
+    _ = context.gettext
     await update.callback_query.answer()
     await replace_or_reply(
         update, _("All right. The invitation stays valid until it expires; open the link again when you are ready."))
 
 
-HANDLERS = [
-    CommandHandler("start", start, filters=filters.ChatType.PRIVATE),
-    CallbackQueryHandler(on_join_button, pattern=rf"^{JOIN}:"),
-    CallbackQueryHandler(on_nojoin_button, pattern=rf"^{DECLINE}:"),
-]
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("start", start, filters=filters.ChatType.PRIVATE),
+        on_button(Join, on_join_button),
+        on_button(NotNow, on_nojoin_button),
+    ]

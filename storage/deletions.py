@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Repository
 
 
 @dataclass(frozen=True)
@@ -19,42 +17,55 @@ class DeletionRequest:
     decision: str | None
 
 
+@dataclass(frozen=True)
+class NewDeletionRequest:
+    child_id: int
+    school_id: int
+    requested_by: int
+    requested_at: str
+
+
+@dataclass(frozen=True)
+class DeletionDecision:
+    request_id: int
+    decided_by: int
+    decision: str  # erased, declined
+    decided_at: str
+
+
 def _row(r) -> DeletionRequest:
     return DeletionRequest(r["id"], r["child_id"], r["school_id"], r["requested_by"], r["requested_at"], r["decision"])
 
 
-class DeletionsRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @staticmethod
-    async def request(conn: aiosqlite.Connection, child_id: int, school_id: int, by: int, now: str) -> int:
-        open_ = await conn.execute_fetchall(
-            "SELECT id FROM deletion_requests WHERE child_id = ? AND decision IS NULL", (child_id,))
-        if open_:
-            return open_[0][0]
-        cur = await conn.execute(
-            "INSERT INTO deletion_requests (child_id, school_id, requested_by, requested_at) VALUES (?, ?, ?, ?)",
-            (child_id, school_id, by, now))
-        return cur.lastrowid
+class DeletionsRepository(Repository):
+    async def request(self, new: NewDeletionRequest) -> int:
+        """The id of the child's open request: this one, or the one already waiting."""
+        waiting = await self._one("SELECT id FROM deletion_requests WHERE child_id = ? AND decision IS NULL",
+                                  (new.child_id,))
+        if waiting:
+            return waiting[0]
+        [(request_id,)] = await self._write(
+            "INSERT INTO deletion_requests (child_id, school_id, requested_by, requested_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id", (new.child_id, new.school_id, new.requested_by, new.requested_at))
+        return request_id
 
     async def get(self, request_id: int) -> DeletionRequest | None:
-        row = await self._db.fetch_one("SELECT * FROM deletion_requests WHERE id = ?", (request_id,))
+        row = await self._one("SELECT * FROM deletion_requests WHERE id = ?", (request_id,))
         return _row(row) if row else None
 
     async def open_in_school(self, school_id: int) -> list[DeletionRequest]:
-        rows = await self._db.fetch_all(
+        rows = await self._all(
             "SELECT * FROM deletion_requests WHERE school_id = ? AND decision IS NULL ORDER BY id", (school_id,))
         return [_row(r) for r in rows]
 
-    @staticmethod
-    async def decide(conn: aiosqlite.Connection, request_id: int, by: int, decision: str, now: str) -> bool:
-        cur = await conn.execute(
-            "UPDATE deletion_requests SET decided_by = ?, decided_at = ?, decision = ? WHERE id = ? AND decision IS NULL",
-            (by, now, decision, request_id))
-        return cur.rowcount == 1
+    async def decide(self, decision: DeletionDecision) -> bool:
+        """False if the request was decided already (or is gone)."""
+        rows = await self._write(
+            "UPDATE deletion_requests SET decided_by = ?, decided_at = ?, decision = ? WHERE id = ? "
+            "AND decision IS NULL RETURNING id",
+            (decision.decided_by, decision.decided_at, decision.decision, decision.request_id))
+        return bool(rows)
 
-    @staticmethod
-    async def erase_child(conn: aiosqlite.Connection, child_id: int) -> None:
+    async def erase_child(self, child_id: int) -> None:
         """The record, its history, consents, roles and invitations for the child (ON DELETE CASCADE)."""
-        await conn.execute("DELETE FROM children WHERE id = ?", (child_id,))
+        await self._write("DELETE FROM children WHERE id = ?", (child_id,))

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.clock import stamp
 from storage.db import Database
 
 
@@ -23,10 +24,6 @@ class InboxCounts:
     failed: int
 
 
-def _ts(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
-
-
 class InboxRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -39,7 +36,7 @@ class InboxRepository:
             before = conn.total_changes
             await conn.executemany(
                 "INSERT OR IGNORE INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
-                [(u["update_id"], json.dumps(u, ensure_ascii=False), _ts(now)) for u in updates],
+                [(u["update_id"], json.dumps(u, ensure_ascii=False), stamp(now)) for u in updates],
             )
             return conn.total_changes - before
 
@@ -68,7 +65,7 @@ class InboxRepository:
         # The payload may hold a message about a child; once handled it is not kept.
         await self._db.write(
             "UPDATE inbox SET state = ?, payload = NULL, finished_at = ? WHERE update_id = ?",
-            ("failed" if failed else "done", _ts(now), update_id),
+            ("failed" if failed else "done", stamp(now), update_id),
         )
 
     async def prune(self, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
@@ -78,7 +75,7 @@ class InboxRepository:
             cur = await conn.execute(
                 "DELETE FROM inbox WHERE state != 'pending' AND finished_at < ? "
                 "AND update_id < (SELECT MAX(update_id) FROM inbox)",
-                (_ts(now - keep),),
+                (stamp(now - keep),),
             )
             return cur.rowcount
 

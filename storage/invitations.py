@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Repository
 
 
 @dataclass(frozen=True)
@@ -25,6 +23,7 @@ class Invitation:
     revoked_at: str | None
 
     def state(self, now: str) -> str:
+        """open, used, revoked or expired at `now` (a stamped moment: stamps compare as text)."""
         if self.revoked_at:
             return "revoked"
         if self.used_at:
@@ -34,50 +33,58 @@ class Invitation:
         return "open"
 
 
+@dataclass(frozen=True)
+class NewInvitation:
+    """An invitation to store: only the hash of its code is kept."""
+
+    code_hash: str
+    role: str
+    school_id: int
+    class_id: int | None
+    child_id: int | None
+    relation: str | None
+    created_by: int | None
+    created_at: str
+    expires_at: str
+
+
 def _row(r) -> Invitation:
     return Invitation(r["id"], r["role"], r["school_id"], r["class_id"], r["child_id"], r["relation"],
                       r["created_by"], r["created_at"], r["expires_at"], r["used_at"], r["used_by"], r["revoked_at"])
 
 
-class InvitationsRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @staticmethod
-    async def create(conn: aiosqlite.Connection, code_hash: str, role: str, school_id: int, class_id: int | None,
-                     child_id: int | None, relation: str | None, created_by: int | None, now: str,
-                     expires_at: str) -> int:
-        cur = await conn.execute(
+class InvitationsRepository(Repository):
+    async def create(self, new: NewInvitation) -> Invitation:
+        [row] = await self._write(
             "INSERT INTO invitations (code_hash, role, school_id, class_id, child_id, relation, created_by, "
-            "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (code_hash, role, school_id, class_id, child_id, relation, created_by, now, expires_at))
-        return cur.lastrowid
+            "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (new.code_hash, new.role, new.school_id, new.class_id, new.child_id, new.relation, new.created_by,
+             new.created_at, new.expires_at))
+        return _row(row)
 
     async def by_hash(self, code_hash: str) -> Invitation | None:
-        row = await self._db.fetch_one("SELECT * FROM invitations WHERE code_hash = ?", (code_hash,))
+        row = await self._one("SELECT * FROM invitations WHERE code_hash = ?", (code_hash,))
         return _row(row) if row else None
 
     async def get(self, invitation_id: int) -> Invitation | None:
-        row = await self._db.fetch_one("SELECT * FROM invitations WHERE id = ?", (invitation_id,))
+        row = await self._one("SELECT * FROM invitations WHERE id = ?", (invitation_id,))
         return _row(row) if row else None
 
     async def open_in_school(self, school_id: int, now: str) -> list[Invitation]:
-        rows = await self._db.fetch_all(
+        rows = await self._all(
             "SELECT * FROM invitations WHERE school_id = ? AND used_at IS NULL AND revoked_at IS NULL "
             "AND expires_at > ? ORDER BY id", (school_id, now))
         return [_row(r) for r in rows]
 
-    @staticmethod
-    async def mark_used(conn: aiosqlite.Connection, invitation_id: int, person_id: int, now: str) -> bool:
+    async def mark_used(self, invitation_id: int, person_id: int, now: str) -> bool:
         """Single use, even against two people pressing Accept at once: only one UPDATE matches."""
-        cur = await conn.execute(
+        rows = await self._write(
             "UPDATE invitations SET used_at = ?, used_by = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL "
-            "AND expires_at > ?", (now, person_id, invitation_id, now))
-        return cur.rowcount == 1
+            "AND expires_at > ? RETURNING id", (now, person_id, invitation_id, now))
+        return bool(rows)
 
-    @staticmethod
-    async def revoke(conn: aiosqlite.Connection, invitation_id: int, by: int, now: str) -> bool:
-        cur = await conn.execute(
+    async def revoke(self, invitation_id: int, by: int, now: str) -> bool:
+        rows = await self._write(
             "UPDATE invitations SET revoked_at = ?, revoked_by = ? WHERE id = ? AND used_at IS NULL "
-            "AND revoked_at IS NULL", (now, by, invitation_id))
-        return cur.rowcount == 1
+            "AND revoked_at IS NULL RETURNING id", (now, by, invitation_id))
+        return bool(rows)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from storage.db import Database
+from storage.db import Repository
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,18 @@ def _row(r) -> OutboxRow:
                      bool(r["urgent"]), r["attempts"], r["not_before"], r["notify_person_id"], r["child_id"])
 
 
-class OutboxRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+@dataclass(frozen=True)
+class Reachability:
+    """Whether a chat on a channel can be reached (False: blocked the bot, never started it), and since when."""
 
+    channel: str
+    external_id: str
+    reachable: bool
+    reason: str
+    changed_at: str
+
+
+class OutboxRepository(Repository):
     def transaction(self):
         return self._db.transaction()
 
@@ -134,24 +142,31 @@ class OutboxRepository:
         row = await self._db.fetch_one("SELECT external_message_id FROM outbox WHERE id = ?", (row_id,))
         return row[0] if row else None
 
-    @staticmethod
-    async def set_reachable(conn: aiosqlite.Connection, channel: str, external_id: str, reachable: bool,
-                            reason: str, now: str) -> None:
-        await conn.execute(
+    # -- reachability: whether a chat can be reached, and what waited only because it could not ------------
+
+    async def set_reachable(self, state: Reachability) -> None:
+        await self._write(
             "INSERT INTO reachability (channel, external_id, reachable, reason, changed_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (channel, external_id) DO UPDATE SET reachable = excluded.reachable, "
             "reason = excluded.reason, changed_at = excluded.changed_at",
-            (channel, external_id, int(reachable), reason, now))
+            (state.channel, state.external_id, int(state.reachable), state.reason, state.changed_at))
 
-    @staticmethod
-    async def requeue_unreachable(conn: aiosqlite.Connection, channel: str, recipient: str, now: str) -> int:
+    async def requeue_unreachable(self, channel: str, recipient: str, now: str) -> int:
         """The person can be reached again: what failed only because they could not be is sent after all."""
-        cur = await conn.execute(
+        rows = await self._write(
             "UPDATE outbox SET state = 'pending', not_before = ?, error = NULL WHERE channel = ? AND recipient = ? "
-            "AND state = 'undeliverable' AND error LIKE 'Unreachable%'", (now, channel, recipient))
-        return cur.rowcount
+            "AND state = 'undeliverable' AND error LIKE 'Unreachable%' RETURNING id", (now, channel, recipient))
+        return len(rows)
 
     async def reachable(self, channel: str, external_id: str) -> bool:
-        row = await self._db.fetch_one("SELECT reachable FROM reachability WHERE channel = ? AND external_id = ?",
-                                       (channel, external_id))
+        row = await self._one("SELECT reachable FROM reachability WHERE channel = ? AND external_id = ?",
+                              (channel, external_id))
         return True if row is None else bool(row[0])
+
+    async def person_reachable(self, person_id: int) -> bool:
+        """Whether the person can be reached where the outbox addresses them (their first identity)."""
+        row = await self._one(
+            "SELECT (SELECT reachable FROM reachability r WHERE r.channel = i.channel "
+            "AND r.external_id = i.external_id) FROM identities i WHERE i.person_id = ? ORDER BY i.rowid LIMIT 1",
+            (person_id,))
+        return row is not None and row[0] != 0

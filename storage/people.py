@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import Database
+from storage.db import Repository
 
 
 @dataclass(frozen=True)
@@ -20,6 +18,30 @@ class Grant:
     class_id: int | None = None
     child_id: int | None = None
     relation: str | None = None
+
+
+@dataclass(frozen=True)
+class NewGrant:
+    """A role to give: to whom, which, where, on whose invitation (None: the command line), when (stamped)."""
+
+    person_id: int
+    role: str
+    school_id: int
+    class_id: int | None
+    child_id: int | None
+    relation: str | None
+    granted_by: int | None
+    granted_at: str
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """Someone arriving on a channel: their identity there and the name they go by."""
+
+    channel: str
+    external_id: str
+    display_name: str
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -46,118 +68,114 @@ def _grant(row) -> Grant:
                  row["relation"])
 
 
-class PeopleRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
+class PeopleRepository(Repository):
     # schools and classes
     async def school_by_name(self, name: str) -> School | None:
-        row = await self._db.fetch_one("SELECT id, name FROM schools WHERE name = ?", (name,))
+        row = await self._one("SELECT id, name FROM schools WHERE name = ?", (name,))
         return School(row["id"], row["name"]) if row else None
 
     async def school(self, school_id: int) -> School | None:
-        row = await self._db.fetch_one("SELECT id, name FROM schools WHERE id = ?", (school_id,))
+        row = await self._one("SELECT id, name FROM schools WHERE id = ?", (school_id,))
         return School(row["id"], row["name"]) if row else None
 
-    async def ensure_school(self, conn: aiosqlite.Connection, name: str, now: str) -> int:
-        await conn.execute("INSERT OR IGNORE INTO schools (name, created_at) VALUES (?, ?)", (name, now))
-        rows = await conn.execute_fetchall("SELECT id FROM schools WHERE name = ?", (name,))
-        return rows[0][0]
+    async def ensure_school(self, name: str, created_at: str) -> int:
+        await self._write("INSERT OR IGNORE INTO schools (name, created_at) VALUES (?, ?)", (name, created_at))
+        return (await self._one("SELECT id FROM schools WHERE name = ?", (name,)))[0]
 
-    async def ensure_class(self, conn: aiosqlite.Connection, school_id: int, name: str) -> int:
-        await conn.execute("INSERT OR IGNORE INTO classes (school_id, name) VALUES (?, ?)", (school_id, name))
-        rows = await conn.execute_fetchall("SELECT id FROM classes WHERE school_id = ? AND name = ?",
-                                           (school_id, name))
-        return rows[0][0]
+    async def ensure_class(self, school_id: int, name: str) -> int:
+        await self._write("INSERT OR IGNORE INTO classes (school_id, name) VALUES (?, ?)", (school_id, name))
+        return (await self._one("SELECT id FROM classes WHERE school_id = ? AND name = ?", (school_id, name)))[0]
 
     async def classes(self, school_id: int) -> list[SchoolClass]:
-        rows = await self._db.fetch_all("SELECT id, school_id, name FROM classes WHERE school_id = ? ORDER BY name",
-                                        (school_id,))
+        rows = await self._all("SELECT id, school_id, name FROM classes WHERE school_id = ? ORDER BY name",
+                               (school_id,))
         return [SchoolClass(r["id"], r["school_id"], r["name"]) for r in rows]
 
     async def school_class(self, class_id: int) -> SchoolClass | None:
-        row = await self._db.fetch_one("SELECT id, school_id, name FROM classes WHERE id = ?", (class_id,))
+        row = await self._one("SELECT id, school_id, name FROM classes WHERE id = ?", (class_id,))
         return SchoolClass(row["id"], row["school_id"], row["name"]) if row else None
 
     # people
     async def by_identity(self, channel: str, external_id: str) -> Person | None:
-        row = await self._db.fetch_one(
+        row = await self._one(
             "SELECT p.id, p.display_name FROM identities i JOIN people p ON p.id = i.person_id "
             "WHERE i.channel = ? AND i.external_id = ?", (channel, external_id))
         return Person(row["id"], row["display_name"]) if row else None
 
     async def person(self, person_id: int) -> Person | None:
-        row = await self._db.fetch_one("SELECT id, display_name FROM people WHERE id = ?", (person_id,))
+        row = await self._one("SELECT id, display_name FROM people WHERE id = ?", (person_id,))
         return Person(row["id"], row["display_name"]) if row else None
 
     async def identities(self, person_id: int) -> list[tuple[str, str]]:
-        rows = await self._db.fetch_all("SELECT channel, external_id FROM identities WHERE person_id = ?",
-                                        (person_id,))
+        rows = await self._all("SELECT channel, external_id FROM identities WHERE person_id = ?", (person_id,))
         return [(r["channel"], r["external_id"]) for r in rows]
 
     async def external_id(self, person_id: int, channel: str) -> str | None:
         """Where the person is reached on `channel` (their chat), if they have an identity there."""
         return next((ext for ch, ext in await self.identities(person_id) if ch == channel), None)
 
-    async def ensure_person(self, conn: aiosqlite.Connection, channel: str, external_id: str, display_name: str,
-                            now: str) -> int:
-        rows = await conn.execute_fetchall(
-            "SELECT person_id FROM identities WHERE channel = ? AND external_id = ?", (channel, external_id))
-        if rows:
-            return rows[0][0]
-        cur = await conn.execute("INSERT INTO people (display_name, created_at) VALUES (?, ?)", (display_name, now))
-        await conn.execute("INSERT INTO identities (person_id, channel, external_id) VALUES (?, ?, ?)",
-                           (cur.lastrowid, channel, external_id))
-        return cur.lastrowid
+    async def ensure_person(self, person: NewPerson) -> int:
+        """The person with this identity, created with it if they are new. Within a transaction: two writes."""
+        found = await self._one("SELECT person_id FROM identities WHERE channel = ? AND external_id = ?",
+                                (person.channel, person.external_id))
+        if found:
+            return found[0]
+        [(person_id,)] = await self._write("INSERT INTO people (display_name, created_at) VALUES (?, ?) RETURNING id",
+                                           (person.display_name, person.created_at))
+        await self._write("INSERT INTO identities (person_id, channel, external_id) VALUES (?, ?, ?)",
+                          (person_id, person.channel, person.external_id))
+        return person_id
 
     # roles
     async def grants(self, person_id: int) -> list[Grant]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM roles WHERE person_id = ? AND revoked_at IS NULL ORDER BY id", (person_id,))
+        rows = await self._all("SELECT * FROM roles WHERE person_id = ? AND revoked_at IS NULL ORDER BY id",
+                               (person_id,))
         return [_grant(r) for r in rows]
 
     async def grant_by_id(self, grant_id: int) -> Grant | None:
-        row = await self._db.fetch_one("SELECT * FROM roles WHERE id = ? AND revoked_at IS NULL", (grant_id,))
+        row = await self._one("SELECT * FROM roles WHERE id = ? AND revoked_at IS NULL", (grant_id,))
         return _grant(row) if row else None
 
     async def grants_for_child(self, child_id: int, school_id: int, class_id: int) -> list[Grant]:
         """Everyone who reaches this child: its own carers, its class teacher, its school's admins."""
         # Each branch names `revoked_at IS NULL` and the order is `+id`, or SQLite scans the whole table
         # instead of using one index a branch (migration 0008).
-        rows = await self._db.fetch_all(
+        rows = await self._all(
             "SELECT * FROM roles WHERE (child_id = ? AND revoked_at IS NULL) "
             "OR (role = 'teacher' AND class_id = ? AND revoked_at IS NULL) "
-            "OR (role = 'admin' AND school_id = ? AND revoked_at IS NULL) ORDER BY +id", (child_id, class_id, school_id))
+            "OR (role = 'admin' AND school_id = ? AND revoked_at IS NULL) ORDER BY +id",
+            (child_id, class_id, school_id))
         return [_grant(r) for r in rows]
 
     async def grants_in_school(self, school_id: int) -> list[Grant]:
-        rows = await self._db.fetch_all(
-            "SELECT * FROM roles WHERE revoked_at IS NULL AND school_id = ? ORDER BY id", (school_id,))
+        rows = await self._all("SELECT * FROM roles WHERE revoked_at IS NULL AND school_id = ? ORDER BY id",
+                               (school_id,))
         return [_grant(r) for r in rows]
 
-    async def add_grant(self, conn: aiosqlite.Connection, person_id: int, role: str, school_id: int,
-                        class_id: int | None, child_id: int | None, relation: str | None, granted_by: int | None,
-                        now: str) -> int:
-        existing = await conn.execute_fetchall(
+    async def add_grant(self, grant: NewGrant) -> int:
+        """The role's id; an identical active role is not given twice."""
+        existing = await self._one(
             "SELECT id FROM roles WHERE person_id = ? AND role = ? AND school_id = ? AND class_id IS ? "
-            "AND child_id IS ? AND revoked_at IS NULL", (person_id, role, school_id, class_id, child_id))
+            "AND child_id IS ? AND revoked_at IS NULL",
+            (grant.person_id, grant.role, grant.school_id, grant.class_id, grant.child_id))
         if existing:
-            return existing[0][0]
-        cur = await conn.execute(
+            return existing[0]
+        [(grant_id,)] = await self._write(
             "INSERT INTO roles (person_id, role, school_id, class_id, child_id, relation, granted_by, granted_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (person_id, role, school_id, class_id, child_id, relation, granted_by, now))
-        return cur.lastrowid
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (grant.person_id, grant.role, grant.school_id, grant.class_id, grant.child_id, grant.relation,
+             grant.granted_by, grant.granted_at))
+        return grant_id
 
-    async def revoke_grant(self, conn: aiosqlite.Connection, grant_id: int, by: int, now: str) -> bool:
-        cur = await conn.execute("UPDATE roles SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL",
-                                 (now, by, grant_id))
-        return cur.rowcount == 1
+    async def revoke_grant(self, grant_id: int, by: int, at: str) -> bool:
+        rows = await self._write("UPDATE roles SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL "
+                                 "RETURNING id", (at, by, grant_id))
+        return bool(rows)
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self._db.write("INSERT INTO settings_kv (key, value) VALUES (?, ?) "
-                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+        await self._write("INSERT INTO settings_kv (key, value) VALUES (?, ?) "
+                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     async def meta(self, key: str) -> str | None:
-        row = await self._db.fetch_one("SELECT value FROM settings_kv WHERE key = ?", (key,))
+        row = await self._one("SELECT value FROM settings_kv WHERE key = ?", (key,))
         return row["value"] if row else None

@@ -12,6 +12,23 @@ from bot.settings import Settings
 from sandbox import Sandbox
 from storage.db import Database
 from tests.helpers import BOT_TOKEN, RecordingRequest, unpaced
+from tests.world import World
+
+# Modules that start the bot as a process (tests.botprocess, `python -m bot`) or play the demo: `pytest -m "not e2e"`
+# leaves them out for a fast inner loop; `make test` runs everything.
+E2E_MODULES = {"test_cli", "test_demo"}
+
+
+def _starts_the_bot(module) -> bool:
+    name = module.__name__.rsplit(".", 1)[-1]
+    return name.startswith("test_e2e") or name in E2E_MODULES or hasattr(module, "BotProcess")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and _starts_the_bot(module):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture
@@ -47,6 +64,12 @@ def feed(app):
         await handle(update)
 
     return _feed
+
+
+@pytest.fixture
+async def seeded(app) -> World:
+    """The seeded school (tests.world.World.seeded) in the application's database."""
+    return await World.seeded(app.bot_data.services)
 
 
 @pytest.fixture

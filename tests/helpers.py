@@ -14,7 +14,8 @@ from typing import Any
 import openpyxl
 from telegram.request import BaseRequest, RequestData
 
-from bot.runtime.sender import Limits, Rates
+from bot.runtime.sender import SENT, Limits, Rates, Sender
+from bot.runtime.telegram import TelegramTransport
 
 BOT_TOKEN = "424242:TEST-token-for-tests-only-abcdefghij"
 BOT_USER = {"id": 424242, "is_bot": True, "first_name": "亲情桥", "username": "QinqingBridgeBot",
@@ -152,6 +153,16 @@ def labels(call) -> list[str]:
 async def outbox(world) -> list[dict]:
     rows = await world.services.db.fetch_all("SELECT * FROM outbox ORDER BY id")
     return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+
+
+async def deliver_outbox(app) -> int:
+    """Run the outbox's sender, as the runner does, until nothing more is due: what it sends reaches the
+    application's request (the recorder) like any reply. Returns how many rows were sent."""
+    services = app.bot_data.services
+    sender = Sender(services.outbox.repo, TelegramTransport(app.bot), services.clock, unpaced())
+    while await sender.step() == SENT:
+        pass
+    return sender.sent
 
 
 def last(recorder, world, name: str):

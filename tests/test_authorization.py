@@ -13,7 +13,7 @@ import pytest
 from bot.runtime.app import build_application, initialized
 from bot.access.policy import ADMIN, FULL, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, entry_access, fields_allowed
 from bot.records.fields import FIELDS, NUMBER, CHOICE
-from storage.care import CareRepository
+from storage.musts import Entry, Media, MustsRepository
 from storage.children import ChildPlace
 from tests.helpers import RecordingRequest, callback_update, message_update, unpaced, user
 from tests.world import World
@@ -81,7 +81,7 @@ PEOPLE = {
 async def build_world(services) -> tuple[World, dict]:
     world = await World.build(services, classes=("三年级一班", "三年级二班"))
     async with services.db.transaction() as conn:
-        other_school = await services.people.ensure_school(conn, "别的学校", "2026-03-01T00:00:00")
+        other_school = await services.people.within(conn).ensure_school("别的学校", "2026-03-01T00:00:00")
     canaries = {"X": canary_values("X", 1), "Y": canary_values("Y", 2)}
     for tag in ("X", "Y"):
         await world.child(f"CANARY{tag}", klass="三年级一班", **{k: v for k, v in canaries[tag].items() if k != "name"})
@@ -100,15 +100,16 @@ async def build_world(services) -> tuple[World, dict]:
     await world.consent("CANARYX", by="mother_x")
     await world.consent("CANARYY", by="mother_y")
     async with services.db.transaction() as conn:
+        entries = MustsRepository(services.db).within(conn)
         for tag in ("X", "Y"):
             child = world.children[tag]
             author = world.people["teacher"]
-            update = await CareRepository.add_entry(conn, child, author, TEACHER, "update", "2026-03-01", None,
-                                                    {"fields": {"note": f"UPDNOTE{tag}"}}, "2026-03-01T08:00:00")
+            update = await entries.add_entry(Entry(child, author, TEACHER, "update", "2026-03-01", None,
+                                                   {"fields": {"note": f"UPDNOTE{tag}"}}, "2026-03-01T08:00:00"))
             for n in (1, 2):
-                await CareRepository.add_media(conn, update, child, n, "photo", f"PHOTOFILE{tag}{n}", f"u{tag}{n}", 10)
-            await CareRepository.add_entry(conn, child, author, TEACHER, "talk", "2026-03-01", None,
-                                           {"fields": {"concerns": f"TALKNOTE{tag}"}}, "2026-03-01T09:00:00")
+                await entries.add_media(Media(update, child, n, "photo", f"PHOTOFILE{tag}{n}", f"u{tag}{n}", 10))
+            await entries.add_entry(Entry(child, author, TEACHER, "talk", "2026-03-01", None,
+                                          {"fields": {"concerns": f"TALKNOTE{tag}"}}, "2026-03-01T09:00:00"))
     # X's weekly video call is agreed; a time for Y waits for its mother's answer. Their buttons (sent through
     # the outbox, so not seen below) are pressed by everyone too: see VIDEO_BUTTONS.
     video = services.video
@@ -118,8 +119,8 @@ async def build_world(services) -> tuple[World, dict]:
     # A waiting erasure request, so that the admins' /deletions hands out its buttons too.
     await services.privacy.request_deletion(await world.actor("mother_y"), world.children["Y"])
     async with services.db.transaction() as conn:
-        await services.people.revoke_grant(conn, world.grants["removed_mother_x"][0], world.people["admin"],
-                                           "2026-03-01T00:00:00")
+        await services.people.within(conn).revoke_grant(world.grants["removed_mother_x"][0], world.people["admin"],
+                                                        "2026-03-01T00:00:00")
     return world, canaries
 
 
@@ -157,8 +158,8 @@ async def video_buttons(services) -> set[str]:
     """The buttons under the video-call messages in the outbox: proposals, the question after a call."""
     found = set()
     for row in await services.db.fetch_all("SELECT payload FROM outbox"):
-        for line in json.loads(row["payload"]).get("reply_markup", {}).get("inline_keyboard", []):
-            found |= {b["callback_data"] for b in line if "callback_data" in b}
+        for line in json.loads(row["payload"]).get("actions", []):
+            found |= {b["data"] for b in line}
     for call in await services.db.fetch_all("SELECT id FROM video_calls"):
         found |= {f"vc:{call['id']}:{step}" for step in ("d", "m", "r:busy", "v")}
     return found | {"cal:due"}

@@ -13,9 +13,9 @@ import pytest
 
 from bot.calendar import (AUDIENCE_STEP, DAY_STEP, MONTH_STEP, RECURRENCE_STEP, AlreadyDone, CalendarError,
                           CalendarService, next_step)
-from bot.access.people import NotAllowed
+from bot.errors import NotAllowed
 from bot.access.policy import ADMIN, PARENT, PROXY, TEACHER
-from storage.care import CareRepository
+from storage.musts import Entry, Media, MustsRepository
 from storage.children import ChildrenRepository
 from tests.world import World
 
@@ -38,9 +38,9 @@ async def world(app):
     await world.person("李妈妈", PARENT, child="小明", relation="mother")
     await world.person("孙老师", TEACHER, klass="三年级一班")
     async with world.services.db.transaction() as conn:
-        other = await world.services.people.ensure_school(conn, "阳光小学", "2026-03-01T00:00:00")
-        await world.services.people.revoke_grant(conn, world.grants["孙老师"][0], world.people["校长"],
-                                                 "2026-03-01T00:00:00")
+        people = world.services.people.within(conn)
+        other = await people.ensure_school("阳光小学", "2026-03-01T00:00:00.000+00:00")
+        await people.revoke_grant(world.grants["孙老师"][0], world.people["校长"], "2026-03-01T00:00:00.000+00:00")
     await world.person("刘老师", TEACHER, school_id=other)
     await world.person("别校长", ADMIN, school_id=other)
     await world.consent("小明", by="李妈妈")
@@ -75,7 +75,7 @@ async def custom(service, world, title: str, *choices: tuple[str, str]):
 
 async def test_a_monthly_task_reminds_at_eight_school_time_on_its_day_and_moves_on(world, service, clock):
     task = await service.add_preset(await world.actor("校长"), world.school_id, "talk")
-    assert task.next_at == "2026-03-25T00:00:00+00:00"  # 08:00 in Shanghai
+    assert task.next_at == "2026-03-25T00:00:00.000+00:00"  # 08:00 in Shanghai
 
     clock.set(local(2026, 3, 25, 7, 59))
     await service.run_due()
@@ -89,10 +89,10 @@ async def test_a_monthly_task_reminds_at_eight_school_time_on_its_day_and_moves_
     assert names_of(world, rows) == ["王老师", "赵阿姨", "钱叔叔"]
     text = rows[0]["payload"]["text"]
     assert text.startswith("⏰ Care calendar: Heart-to-heart talks\nmonthly on day 25")
-    [[button]] = rows[0]["payload"]["reply_markup"]["inline_keyboard"]
-    assert button["text"] == "✅ Done" and button["callback_data"].startswith("cal:ok:")
+    [[button]] = rows[0]["payload"]["actions"]
+    assert button["label"] == "✅ Done" and button["data"].startswith("cal:ok:")
     assert all(r["urgent"] == 0 for r in rows)
-    assert (await service.repo.task(task.id)).next_at == "2026-04-25T00:00:00+00:00"
+    assert (await service.repo.task(task.id)).next_at == "2026-04-25T00:00:00.000+00:00"
 
 
 async def test_days_stop_at_28_so_every_month_has_its_reminder(world, service, clock):
@@ -138,12 +138,13 @@ async def test_a_bot_stopped_over_the_time_sends_the_reminder_once_when_it_is_ba
     assert await service.run_due() == 0
     # A restart is a new service over the same database.
     s = world.services
-    again = CalendarService(s.db, s.people, ChildrenRepository(s.db), s.care, s.outbox, s.preferences, clock,
+    again = CalendarService(s.db, s.people, ChildrenRepository(s.db), s.musts, s.outbox, s.preferences, clock,
                             "Asia/Shanghai")
     assert await again.run_due() == 0
     assert len(await rows_for(world, task.id)) == 3
     [occurrence] = await service.repo.occurrences(task.id)
-    assert (occurrence.due_at, occurrence.state, occurrence.recipients) == ("2026-03-25T00:00:00+00:00", "sent", 3)
+    assert (occurrence.due_at, occurrence.state, occurrence.recipients) == \
+        ("2026-03-25T00:00:00.000+00:00", "sent", 3)
 
 
 async def test_two_runs_at_once_hand_over_each_reminder_once(world, service, clock):
@@ -160,8 +161,8 @@ async def test_downtime_past_the_shelf_life_is_skipped_and_recorded_not_sent(wor
     assert await service.run_due() == 0
     assert await rows_for(world, task.id) == []
     [occurrence] = await service.repo.occurrences(task.id)
-    assert (occurrence.due_at, occurrence.state) == ("2026-03-25T00:00:00+00:00", "skipped")
-    assert (await service.repo.task(task.id)).next_at == "2026-04-25T00:00:00+00:00"
+    assert (occurrence.due_at, occurrence.state) == ("2026-03-25T00:00:00.000+00:00", "skipped")
+    assert (await service.repo.task(task.id)).next_at == "2026-04-25T00:00:00.000+00:00"
 
 
 async def test_a_long_downtime_skips_the_old_occurrences_and_sends_the_recent_one(world, service, clock):
@@ -171,7 +172,7 @@ async def test_a_long_downtime_skips_the_old_occurrences_and_sends_the_recent_on
     states = [(o.due_at[:10], o.state) for o in await service.repo.occurrences(task.id)]
     assert states == [("2026-03-25", "skipped"), ("2026-04-25", "skipped"), ("2026-05-25", "sent")]
     assert names_of(world, await rows_for(world, task.id)) == ["王老师", "赵阿姨", "钱叔叔"]
-    assert (await service.repo.task(task.id)).next_at == "2026-06-25T00:00:00+00:00"
+    assert (await service.repo.task(task.id)).next_at == "2026-06-25T00:00:00.000+00:00"
 
 
 @pytest.mark.parametrize("audience, reminded", [
@@ -182,7 +183,7 @@ async def test_a_long_downtime_skips_the_old_occurrences_and_sends_the_recent_on
 async def test_only_the_people_responsible_are_reminded(world, service, clock, audience, reminded):
     task = await custom(service, world, "Home visits", (RECURRENCE_STEP, "yearly"), (MONTH_STEP, "4"),
                         (DAY_STEP, "10"), (AUDIENCE_STEP, audience))
-    assert task.next_at == "2026-04-10T00:00:00+00:00"
+    assert task.next_at == "2026-04-10T00:00:00.000+00:00"
     clock.set(local(2026, 4, 10, 8, 0))
     await service.run_due()
     assert names_of(world, await rows_for(world, task.id)) == reminded
@@ -190,9 +191,8 @@ async def test_only_the_people_responsible_are_reminded(world, service, clock, a
 
 async def test_a_role_ended_since_is_not_reminded(world, service, clock):
     task = await service.add_preset(await world.actor("校长"), world.school_id, "talk")
-    async with world.services.db.transaction() as conn:
-        await world.services.people.revoke_grant(conn, world.grants["赵阿姨"][0], world.people["校长"],
-                                                 "2026-03-10T00:00:00")
+    await world.services.people.revoke_grant(world.grants["赵阿姨"][0], world.people["校长"],
+                                             "2026-03-10T00:00:00.000+00:00")
     clock.set(local(2026, 3, 25, 8, 0))
     await service.run_due()
     assert names_of(world, await rows_for(world, task.id)) == ["王老师", "钱叔叔"]
@@ -234,9 +234,8 @@ async def test_done_is_refused_once_the_role_has_ended(world, service, clock):
     clock.set(local(2026, 3, 25, 8, 0))
     await service.run_due()
     [mine] = (await service.agenda(await world.actor("赵阿姨"))).open
-    async with world.services.db.transaction() as conn:
-        await world.services.people.revoke_grant(conn, world.grants["赵阿姨"][0], world.people["校长"],
-                                                 "2026-03-26T00:00:00")
+    await world.services.people.revoke_grant(world.grants["赵阿姨"][0], world.people["校长"],
+                                             "2026-03-26T00:00:00.000+00:00")
     with pytest.raises(NotAllowed):
         await service.mark_done(await world.actor("赵阿姨"), mine.id)
 
@@ -247,7 +246,7 @@ async def test_a_newer_occurrence_replaces_the_open_reminder_of_the_last(world, 
         clock.set(local(2026, month, 25, 8, 0))
         await service.run_due()
     [open_] = (await service.agenda(await world.actor("王老师"))).open
-    assert open_.due_at == "2026-04-25T00:00:00+00:00"
+    assert open_.due_at == "2026-04-25T00:00:00.000+00:00"
 
 
 async def test_only_the_schools_admins_change_its_calendar(world, service):
@@ -268,16 +267,17 @@ async def test_only_the_schools_admins_change_its_calendar(world, service):
 async def test_a_preset_is_added_once_and_a_school_has_room_for_twenty(world, service):
     admin = await world.actor("校长")
     await service.add_preset(admin, world.school_id, "talk")
-    with pytest.raises(CalendarError, match="already on the calendar"):
+    with pytest.raises(CalendarError) as refused:
         await service.add_preset(admin, world.school_id, "talk")
+    assert refused.value.msgid == "This task is already on the calendar."
     with pytest.raises(CalendarError):
         await service.add_preset(admin, world.school_id, "nonsense")
     for n in range(19):
         await custom(service, world, f"Task {n}", (RECURRENCE_STEP, "monthly"), (DAY_STEP, "3"),
                      (AUDIENCE_STEP, "both"))
-    with pytest.raises(CalendarError, match="at most {limit}") as refused:
+    with pytest.raises(CalendarError) as refused:
         await service.add_preset(admin, world.school_id, "records")
-    assert refused.value.hint == {"limit": 20}
+    assert "at most {limit}" in refused.value.msgid and refused.value.params == {"limit": 20}
 
 
 @pytest.mark.parametrize("title", ["", "   ", "\n", "长" * 41])
@@ -302,7 +302,7 @@ async def test_the_steps_of_a_task_of_ones_own_go_in_order(world, service):
     assert next_step(task) == DAY_STEP  # a semester's months are March and September
     task = await service.choose(actor, task.id, DAY_STEP, "10")
     task = await service.choose(actor, task.id, AUDIENCE_STEP, "proxies")
-    assert (task.state, task.next_at) == ("active", "2026-03-10T00:00:00+00:00")
+    assert (task.state, task.next_at) == ("active", "2026-03-10T00:00:00.000+00:00")
     with pytest.raises(CalendarError):  # saved: its buttons are spent
         await service.choose(actor, task.id, AUDIENCE_STEP, "both")
 
@@ -318,21 +318,22 @@ async def everything_done_for(world, child: str, author: str) -> None:
     """This month's update with two photos, talk and summary for the child: nothing of the five musts is owed."""
     child_id, author_id = world.children[child], world.people[author]
     async with world.services.db.transaction() as conn:
-        update = await CareRepository.add_entry(conn, child_id, author_id, PROXY, "update", "2026-03-05", None,
-                                                {"fields": {}}, "2026-03-05T02:00:00+00:00")
+        entries = MustsRepository(world.services.db).within(conn)
+        update = await entries.add_entry(Entry(child_id, author_id, PROXY, "update", "2026-03-05", None,
+                                               {"fields": {}}, "2026-03-05T02:00:00+00:00"))
         for n in (1, 2):
-            await CareRepository.add_media(conn, update, child_id, n, "photo", f"f{child}{n}", f"u{child}{n}", 10)
-        await CareRepository.add_entry(conn, child_id, author_id, PROXY, "talk", "2026-03-05", None,
-                                       {"fields": {}}, "2026-03-05T02:00:00+00:00")
-        await CareRepository.add_entry(conn, child_id, author_id, PROXY, "summary", "2026-03-06", "2026-03",
-                                       {"fields": {}}, "2026-03-06T02:00:00+00:00")
+            await entries.add_media(Media(update, child_id, n, "photo", f"f{child}{n}", f"u{child}{n}", 10))
+        await entries.add_entry(Entry(child_id, author_id, PROXY, "talk", "2026-03-05", None,
+                                      {"fields": {}}, "2026-03-05T02:00:00+00:00"))
+        await entries.add_entry(Entry(child_id, author_id, PROXY, "summary", "2026-03-06", "2026-03",
+                                      {"fields": {}}, "2026-03-06T02:00:00+00:00"))
 
 
 async def test_the_weekly_digest_lists_what_is_due_with_buttons_that_open_the_forms(world, service, clock):
     await everything_done_for(world, "小红", "钱叔叔")
     await service.run_due()  # Monday 2 March, 16:00: the digest is first set for next Monday
     digest = await world.services.db.fetch_one("SELECT * FROM calendar_tasks WHERE kind = 'digest'")
-    assert digest["next_at"] == "2026-03-09T00:00:00+00:00"
+    assert digest["next_at"] == "2026-03-09T00:00:00.000+00:00"
 
     clock.set(local(2026, 3, 8, 20, 0))  # Sunday evening: not yet
     await service.run_due()
@@ -345,13 +346,12 @@ async def test_the_weekly_digest_lists_what_is_due_with_buttons_that_open_the_fo
     proxy = next(r for r in rows if r["recipient"] == str(world.telegram["赵阿姨"]))
     # What the outbox keeps names no child (it would outlive an erasure); its button shows the list.
     assert proxy["payload"]["text"] == "📋 The five musts: 3 things are still to do this week, for 1 child."
-    assert proxy["payload"]["reply_markup"]["inline_keyboard"] == [[{"text": "📋 Show what is due",
-                                                                     "callback_data": "cal:due"}]]
+    assert proxy["payload"]["actions"] == [[{"label": "📋 Show what is due", "data": "cal:due"}]]
     assert not any("小明" in r["payload"]["text"] for r in rows)
     text, buttons = await service.digest(await world.actor("赵阿姨"), "en")
     assert text.startswith("📋 The five musts: still to do this week\n\n👧 小明\n")
     assert "Photos this month 0/2" in text and "Talk this month 0/1" in text and "小红" not in text
-    data = [b["callback_data"] for row in buttons for b in row]
+    data = [b.payload.pack() for row in buttons for b in row]
     xiaoming = world.children["小明"]
     assert sorted(data) == sorted({f"care:{xiaoming}:u:w", f"care:{xiaoming}:m:w", f"care:{xiaoming}:t:w"})
     teacher_text, _buttons = await service.digest(await world.actor("王老师"), "en")
@@ -362,7 +362,7 @@ async def test_the_weekly_digest_lists_what_is_due_with_buttons_that_open_the_fo
     await service.run_due()
     assert len(await digest_rows(world)) == 2
     assert (await world.services.db.fetch_one("SELECT next_at FROM calendar_tasks WHERE kind = 'digest'"))[
-        "next_at"] == "2026-03-16T00:00:00+00:00"
+        "next_at"] == "2026-03-16T00:00:00.000+00:00"
 
 
 async def test_a_digest_days_late_is_skipped(world, service, clock):
@@ -387,7 +387,7 @@ async def test_the_digest_has_at_most_eight_buttons_the_most_pressing_first(worl
     buttons = [b for row in rows for b in row]
     assert len(buttons) == 8
     # Overdue first, the oldest deadline first: seven updates owed since 16 March, then a March summary.
-    assert [b["callback_data"][-4:] for b in buttons] == [":u:w"] * 7 + [":m:w"]
+    assert [b.payload.pack()[-4:] for b in buttons] == [":u:w"] * 7 + [":m:w"]
     # Seven children: a line each, its musts most pressing first.
     lines = text.split("\n")
     assert "👧 孩子0: ❗Update ❗Summary ⏰Photos ⏰Talk" in lines and len(lines) == 1 + 1 + 7 + 1 + 1

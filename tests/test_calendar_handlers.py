@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.access.policy import ADMIN, PARENT, PROXY, TEACHER
-from tests.helpers import callback_update, message_update, user
+from bot.runtime.app import build_application, initialized
+from bot.runtime.runner import telegram_handle
+from tests.helpers import RecordingRequest, callback_update, message_update, unpaced, user
 from tests.world import World
 
 SCHOOL_TZ = ZoneInfo("Asia/Shanghai")
@@ -122,7 +124,7 @@ async def test_an_admin_sets_up_a_task_of_their_own_with_its_name_typed(feed, re
     assert shown.startswith("Added: Water safety lesson. The first reminder is on Jun 15.")
     row = await world.services.db.fetch_one("SELECT * FROM calendar_tasks WHERE title = 'Water safety lesson'")
     assert (row["state"], row["recurrence"], row["month"], row["day"], row["audience"], row["next_at"]) == (
-        "active", "yearly", 6, 15, "teachers", "2026-06-15T00:00:00+00:00")
+        "active", "yearly", 6, 15, "teachers", "2026-06-15T00:00:00.000+00:00")
 
 
 async def test_the_name_can_also_follow_the_command(feed, recorder, world):
@@ -161,7 +163,7 @@ async def test_a_teacher_marks_a_reminder_done_once(feed, recorder, world, clock
     rows = await services.db.fetch_all("SELECT * FROM outbox WHERE recipient = ? AND dedupe_key LIKE 'cal:%'",
                                        (str(world.telegram["王老师"]),))
     [reminder] = [json.loads(r["payload"]) for r in rows]
-    data = reminder["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    data = reminder["actions"][0][0]["data"]
 
     # /calendar shows it open, with its button.
     await feed(message_update("/calendar", from_user=who(world, "王老师")))
@@ -193,7 +195,7 @@ async def test_bad_input_gets_a_clear_answer_and_writes_nothing(feed, recorder, 
     await press(feed, recorder, world, "校长", "✏️ Another task")
     before = await state(world)
     await feed(message_update("/calendar " + "长" * 41, from_user=admin))
-    assert last(recorder, world, "校长").text == "⚠️ A task's name can be at most 40 characters; this one has 41."
+    assert last(recorder, world, "校长").text == "A task's name can be at most 40 characters; this one has 41."
     assert await state(world) == before
 
     await feed(message_update("/calendar Drill", from_user=admin))
@@ -222,14 +224,69 @@ async def test_the_digests_buttons_open_the_care_form(feed, recorder, world, clo
     row = await services.db.fetch_one(
         "SELECT o.payload FROM outbox o WHERE o.recipient = ? AND o.dedupe_key LIKE 'cal:%'",
         (str(world.telegram["赵阿姨"]),))
-    [[show]] = json.loads(row["payload"])["reply_markup"]["inline_keyboard"]
-    await feed(callback_update(show["callback_data"], from_user=who(world, "赵阿姨")))
+    [[show]] = json.loads(row["payload"])["actions"]
+    await feed(callback_update(show["data"], from_user=who(world, "赵阿姨")))
     digest = last(recorder, world, "赵阿姨")
     assert digest.text.startswith("📋 The five musts: still to do this week\n\n👧 小明")
     buttons = [b for r in digest.params["reply_markup"]["inline_keyboard"] for b in r]
     talk = next(b for b in buttons if b["text"] == "💬 小明 · Talk")
     # A parent pressing the digest's button learns nothing.
-    await feed(callback_update(show["callback_data"], from_user=who(world, "李妈妈")))
+    await feed(callback_update(show["data"], from_user=who(world, "李妈妈")))
     assert "小明" not in last(recorder, world, "李妈妈").text
     await feed(callback_update(talk["callback_data"], from_user=who(world, "赵阿姨")))
     assert last(recorder, world, "赵阿姨").text.startswith("💬 Talk record for 小明")
+
+
+async def test_forged_calendar_buttons_get_a_short_popup_and_never_the_error_handler(feed, recorder, world, caplog):
+    school, long_id = world.school_id, "1" * 23
+    forged = ["cal:a:²", f"cal:a:{long_id}", "cal:a:", f"cal:a:{school}:x", "cal:zz", "cal:", "cal", "cal:ok",
+              "cal:ok:²", "cal:due:1", "cal:l:1", f"cal:p:{school}", "cal:r:1:²", f"cal:x:{long_id}", "cal:u:1:a b",
+              f"cal:o:{school}:1:2"]
+    before = await state(world)
+    for data in forged:
+        recorder.clear()
+        await feed(callback_update(data, from_user=who(world, "校长")))
+        assert answered(recorder) == "This button is no longer valid.", data
+        assert recorder.sent("editMessageText") == [] and recorder.sent("sendMessage") == [], data
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    assert await state(world) == before
+
+
+async def naming(world) -> str | None:
+    row = await world.services.db.fetch_one("SELECT kind FROM dialogues WHERE person_id = ?", (world.people["校长"],))
+    return row["kind"] if row else None
+
+
+async def test_naming_a_task_is_a_dialogue_that_cancel_ends(feed, recorder, world):
+    admin = who(world, "校长")
+    for cancel in ("/cancel", "✖ Cancel"):
+        await feed(message_update("/calendar", from_user=admin))
+        await press(feed, recorder, world, "校长", "➕ Add a task")
+        await press(feed, recorder, world, "校长", "✏️ Another task")
+        assert await naming(world) == "calendar-name"
+        if cancel == "/cancel":
+            await feed(message_update("/cancel", from_user=admin))
+            assert last(recorder, world, "校长").text == "Cancelled. Nothing was saved."
+        else:
+            await press(feed, recorder, world, "校长", cancel)
+            assert last(recorder, world, "校长").text.startswith("📅 Care calendar of")
+        assert await naming(world) is None
+        await feed(message_update("Water safety lesson", from_user=admin))   # no longer taken as a name
+        assert last(recorder, world, "校长").text.startswith("Sorry, I did not understand")
+
+
+async def test_a_name_refused_leaves_the_dialogue_open_and_a_restart_keeps_it(feed, recorder, world, settings, clock):
+    admin = who(world, "校长")
+    await feed(message_update("/calendar", from_user=admin))
+    await press(feed, recorder, world, "校长", "➕ Add a task")
+    await press(feed, recorder, world, "校长", "✏️ Another task")
+    await feed(message_update("长" * 41, from_user=admin))
+    assert last(recorder, world, "校长").text == "A task's name can be at most 40 characters; this one has 41."
+    assert await naming(world) == "calendar-name"
+    # Another process over the same database (a restart): the next line typed is still the name.
+    again = RecordingRequest()
+    restarted = build_application(settings, clock=clock, request=again, limits=unpaced())
+    async with initialized(restarted):
+        await telegram_handle(restarted)(message_update("Water safety lesson", from_user=admin))
+    assert again.sent()[-1].text == "✏️ Water safety lesson\n\nHow often?"
+    assert await naming(world) is None

@@ -62,3 +62,18 @@ def test_statements_split_keeps_trigger_bodies_whole():
         "END;\n"
     )
     assert len(Migration(1, "t", sql).statements()) == 2
+
+
+async def test_moments_written_before_the_one_format_get_milliseconds(db):
+    from bot.clock import stamp, unstamp
+
+    before = next(m.version for m in MIGRATIONS if m.name == "one_time_format") - 1
+    await db.migrate(tuple(m for m in MIGRATIONS if m.version <= before))
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO schools (name, created_at) VALUES ('希望小学', '2026-03-02T08:00:00+00:00')")
+        await conn.execute("INSERT INTO people (display_name, created_at) VALUES ('x', '2026-03-02T08:00:00.250+00:00')")
+    await db.migrate()
+    [school] = await db.fetch_all("SELECT created_at FROM schools")
+    [person] = await db.fetch_all("SELECT created_at FROM people")
+    assert school[0] == "2026-03-02T08:00:00.000+00:00" == stamp(unstamp(school[0]))
+    assert person[0] == "2026-03-02T08:00:00.250+00:00"  # already in the one format: untouched

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.notices import Outbox, quiet_end, split_text
+from storage.outbox import Reachability
 from tests.helpers import callback_update, message_update, user
 from tests.world import World
 
@@ -19,7 +20,7 @@ async def test_quiet_hours_presets_and_time_zone_by_button(feed, recorder, app):
     assert "22:00–07:00" in first.text and "Asia/Shanghai" in first.text
     await feed(callback_update("qh:23000600", from_user=me))
     await feed(callback_update("tz:5", from_user=me))  # Europe/Moscow
-    prefs = await app.bot_data.services.delivery_settings.current(5001)
+    prefs = await app.bot_data.services.preferences.delivery(5001)
     assert (prefs.quiet_start, prefs.quiet_end, prefs.quiet_off, prefs.timezone) == ("23:00", "06:00", False,
                                                                                       "Europe/Moscow")
     assert "Europe/Moscow" in recorder.sent("editMessageText")[-1].text
@@ -99,8 +100,7 @@ async def test_what_failed_because_someone_was_unreachable_goes_out_when_they_wr
         [row_id] = await services.outbox.add(conn, Outbox.texts("k2", "telegram", "5007", "小明今天很好", urgent=True))
     await services.outbox.repo.lease(row_id)
     await services.outbox.repo.finish(row_id, "undeliverable", "Unreachable:bot can't initiate conversation", "x")
-    async with services.db.transaction() as conn:
-        await services.outbox.repo.set_reachable(conn, "telegram", "5007", False, "Unreachable", "x")
+    await services.outbox.repo.set_reachable(Reachability("telegram", "5007", False, "Unreachable", "x"))
 
     await feed(message_update("/start", from_user=user(5007)))
     assert await services.outbox.repo.reachable("telegram", "5007") is True

@@ -28,13 +28,14 @@ from pathlib import Path
 import pytest
 
 from bot.services import open_services
-from bot.clock import FixedClock
+from bot.clock import FixedClock, stamp
 from bot.services import Services
 from bot.settings import Settings
 from sandbox import Sandbox
 from sandbox.users import SimUser
 from storage.outbox import Outgoing
-from storage.preferences import PreferencesRepository
+from storage.people import NewPerson
+from storage.preferences import PreferencesRepository, QuietHours
 from tests.botprocess import BotProcess
 from tests.helpers import BOT_TOKEN
 
@@ -215,12 +216,12 @@ async def test_403_400_and_500_are_each_handled_and_the_author_is_told(bots, tmp
             now = services.clock.now().isoformat()
             async with services.db.transaction() as conn:
                 for user_id, name in {teacher.id: "赵老师", **names}.items():
-                    person_of[user_id] = await services.people.ensure_person(conn, "telegram", str(user_id), name,
-                                                                              now)
+                    person_of[user_id] = await services.people.within(conn).ensure_person(
+                        NewPerson("telegram", str(user_id), name, now))
             await services.preferences.set_locale(teacher.id, "en")
             # The notices are written by the running bot, on the real clock: keep the evening out of it.
-            await PreferencesRepository(services.db).set_quiet_hours(teacher.id, None, None, True, None,
-                                                                     services.clock.now())
+            await PreferencesRepository(services.db).set_quiet_hours(
+                QuietHours(teacher.id, None, None, True, None, stamp(services.clock.now())))
 
         bot = bots(sandbox, tmp_path)
         await fill_outbox(bot.database, [], register)

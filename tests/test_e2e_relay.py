@@ -126,3 +126,52 @@ async def test_a_mother_and_a_proxy_parent_talk_through_the_bot(tmp_path):
     assert rows == [("text", 0, 0, 1), ("photo", 1, 0, 0), ("voice", 1, 0, 0), ("document", 1, 0, 0),
                     ("text", 0, 1, 1), ("photo", 1, 1, 0), ("voice", 1, 1, 0), ("photo", 1, 0, 0),
                     ("document", 1, 0, 0), ("text", 0, 0, 0), ("text", 0, 0, 0)]
+
+
+async def test_relay_mode_outlives_sigkills_and_a_burst_across_them_all_reaches_the_carer(tmp_path):
+    """Relay mode is a row: a mother in relay mode, the bot SIGKILLed and restarted, and her next text reaches
+    the carer. Then a burst she types at once, with two SIGKILLs while the bot works through it: every message
+    reaches the carer (the one a kill lands on may arrive twice) and she never hears "我没看懂"."""
+    _ = translator("zh_CN").gettext
+    mum = RelayService.header(_, "小明", PARENT, "mother", "李妈妈")
+    not_understood = _("Sorry, I did not understand that. Send /help to see what you can do.")
+
+    async with Sandbox(token=BOT_TOKEN) as sandbox:
+        bot = BotProcess(sandbox, tmp_path, BOT_TOKEN)
+        await seed_family(str(bot.database), mother=MOTHER, proxy=PROXY_PARENT, grandmother=GRANDMOTHER)
+        mother = sandbox.user(MOTHER, "李妈妈", language_code="zh-hans")
+        proxy = sandbox.user(PROXY_PARENT, "赵阿姨", language_code="zh-hans")
+        proxy.started = True
+        try:
+            await bot.start()
+            await mother.send_command("relay")
+            assert "赵阿姨" in (await mother.wait_message(timeout=10)).text
+            await bot.kill()
+            await bot.start()
+            await mother.send_text("重启以后还能收到吗？")
+            arrived = await proxy.wait_message(timeout=10, predicate=starts(mum))
+            assert arrived.text == f"{mum}\n重启以后还能收到吗？"
+
+            burst = [f"第{n}条：小明的事" for n in range(1, 13)]
+            for text in burst:
+                await mother.send_text(text)
+
+            def received() -> list[str]:
+                return [m.text.removeprefix(f"{mum}\n") for m in proxy.messages if starts(mum)(m)]
+
+            for kill_after in (4, 8):  # the bot answers a chat about once a second: each kill lands mid-burst
+                await proxy.wait_until(lambda: len(set(received()) & set(burst)) >= kill_after, timeout=20)
+                await bot.kill()
+                assert len(set(received()) & set(burst)) < len(burst), "the kill must land mid-burst"
+                await bot.start()
+            await proxy.wait_until(lambda: set(burst) <= set(received()), timeout=30)
+            assert await bot.stop() == 0
+            assert "Traceback" not in bot.log
+        finally:
+            if bot.proc is not None and bot.proc.returncode is None:
+                await bot.kill()
+
+    assert not [m for m in mother.messages if m.text == not_understood]
+    assert len([t for t in received() if t in burst]) - len(burst) <= 2, "more than one message per kill repeated"
+    with sqlite3.connect(bot.database) as db:
+        assert db.execute("SELECT COUNT(*) FROM relays").fetchone()[0] == 1 + len(burst)

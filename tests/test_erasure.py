@@ -18,7 +18,7 @@ import pytest
 from bot.runtime.intake import Intake
 from bot.records.fields import FIELDS, ID_CHECK, ID_WEIGHTS, id_number_is_valid
 from bot.runtime.runner import chat_key, telegram_handle
-from tests.helpers import callback_update, message_update, user
+from tests.helpers import callback_update, deliver_outbox, message_update, user
 from tests.helpers import DocumentRecorder
 from tests.world import World
 
@@ -179,6 +179,7 @@ async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, s
     await deliver(app, callback_update(f"erase:{request_id}:yes", from_user=user(admin)))
     await deliver(app, callback_update(f"erase:{request_id}:sure", from_user=user(admin)))
     assert await services.db.fetch_one("SELECT id FROM children WHERE id = ?", (child_id,)) is None
+    assert await deliver_outbox(app) == 1  # the parent is told through the outbox, which keeps what it sent
     assert any("erased" in (c.text or "") for c in recorder.sent(chat_id=parent))  # the parent chose English
 
     # Nothing of the child's media is left, not even their folder; the other child's is untouched.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.helpers import callback_update, message_update, user
@@ -112,3 +114,31 @@ async def test_an_error_is_logged_by_id_and_the_user_gets_an_apology(feed, recor
     assert recorder.sent()[-1].text == "Sorry, something went wrong on our side. Please try again in a moment."
     [record] = [r for r in caplog.records if r.name == "handlers.errors"]
     assert record.getMessage() == f"update {update['update_id']} raised RuntimeError"
+
+
+# The buttons of /language and /settings, and anything no feature declares, forged: each gets the quiet popup,
+# changes nothing, and logs no error.
+FORGED = ["lang:fr", "lang:", "lang:en:x", "lang:²", "qh:9999", "qh:", "qh:22000700x", "qh:off:1", "qh:²",
+          "tz:99", "tz:²", "tz:", "tz:12345678901234567890123", "tz:1:2", "nonsense:1", "", "vv"]
+
+
+@pytest.mark.parametrize("data", FORGED)
+async def test_forged_preference_and_unknown_buttons_get_the_quiet_popup(feed, recorder, app, caplog, data):
+    await feed(callback_update(data, from_user=EN))
+    [answer] = recorder.sent("answerCallbackQuery")
+    assert answer.params["text"] == "This button is no longer valid." and not answer.params.get("show_alert")
+    assert recorder.sent() == [] and recorder.sent("editMessageText") == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert await app.bot_data.services.db.fetch_all("SELECT * FROM user_preferences") == []
+
+
+async def test_settings_refusals_are_answered_with_todays_texts(feed, recorder):
+    for line in ("/settings zone Mars/Olympus", "/settings quiet 25:00 6:00", "/settings quiet 7:00 07:00",
+                 "/settings louder"):
+        await feed(message_update(line, from_user=EN))
+    assert [c.text for c in recorder.sent()] == [
+        "I do not know that time zone. Write it like Asia/Shanghai or Europe/Moscow.",
+        "I could not read those times. Write two different times like 22:30 6:30.",
+        "I could not read those times. Write two different times like 22:30 6:30.",
+        "Write /settings quiet 22:30 6:30, /settings zone Europe/Moscow, or just /settings.",
+    ]

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.access.invitations import InvitationInvalid, code_hash
-from bot.access.people import NotAllowed
+from bot.errors import NotAllowed
 from bot.access.policy import ADMIN, PARENT, TEACHER
 from tests.world import World
 

@@ -16,11 +16,11 @@ from telegram import File
 
 from bot.services import open_services
 from bot.clock import SystemClock
-from bot.musts.media import MAX_DOWNLOAD_BYTES, MAX_FETCH_ATTEMPTS, MediaStore, TelegramFetcher, TooLarge, fetch_pending
+from bot.musts.media import MAX_DOWNLOAD_BYTES, MAX_FETCH_ATTEMPTS, MediaStore, TooLarge, fetch_pending
 from bot.runtime.runner import fetch_media_job, run_bot
 from bot.runtime.sender import Limits, Rates, Rejected, Unreachable
 from bot.settings import Settings
-from bot.runtime.telegram import SharedRateLimiter, TelegramTransport
+from bot.runtime.telegram import SharedRateLimiter, TelegramFetcher, TelegramTransport
 from storage.db import Database
 from storage.outbox import OutboxRow
 

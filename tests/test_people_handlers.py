@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from bot.access.buttons import RemoveRole, RevokeInvitation
 from bot.access.policy import ADMIN, PROXY, TEACHER
 from tests.helpers import callback_update, message_update, user
 from tests.world import World
@@ -161,8 +164,40 @@ async def test_admin_revokes_an_invitation_and_removes_a_role(feed, recorder, wo
     await feed(message_update("/people", from_user=admin))
     listing = recorder.sent()[-1]
     teacher_grant = world.grants["王老师"][0]
-    await feed(callback_update(f"rmrole:{teacher_grant}", from_user=admin))
+    await feed(callback_update(RemoveRole(teacher_grant).pack(), from_user=admin))
     assert "已移除" in recorder.sent()[-1].text
     await feed(message_update("/children", from_user=user(world.telegram["王老师"])))
     assert "没有" in recorder.sent()[-1].text
     assert "王老师" in listing.text
+
+
+# Every prefix of this module, forged (pressed by the admin, who may invite and remove): a digit only
+# str.isdigit takes, an id beyond SQLite's integers, empty and extra fields, an unknown role or relation.
+FORGED = ["join:", "join:abc!def", "join:" + "a" * 40, "join:abc:def", "nojoin:x", "inv:²", "inv:admin", "inv:",
+          "inv:teacher:1", "invc:²", "invc:12345678901234567890123", "invc:", "invc:1:2", "invk:parent:²",
+          "invk:teacher:1", "invk:parent", "invr:parent:1:grandmother_p", "invr:parent:1:aunt",
+          "invr:guardian:²:relative", "invr:parent:1:mother:x", "invx:²", "invx:", "invx:12345678901234567890123",
+          "invx:1:2", "rmrole:²", "rmrole:", "rmrole:12345678901234567890123", "rmrole:1:2"]
+
+
+@pytest.mark.parametrize("data", FORGED)
+async def test_forged_access_buttons_get_the_quiet_popup_and_change_nothing(feed, recorder, world, caplog, data):
+    await feed(callback_update(data, from_user=user(world.telegram["校长"])))
+    [answer] = recorder.sent("answerCallbackQuery")
+    assert answer.params["text"] == "这个按钮已经失效了。" and not answer.params.get("show_alert")
+    assert recorder.sent() == [] and recorder.sent("sendPhoto") == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert await world.services.db.fetch_all("SELECT id FROM invitations") == []
+    assert len(await world.services.db.fetch_all("SELECT id FROM roles WHERE revoked_at IS NULL")) == 2
+
+
+async def test_a_press_for_someone_elses_invitation_or_role_changes_nothing(feed, recorder, world):
+    code = await invite_mother(feed, recorder, world)
+    [(invitation,)] = await world.services.db.fetch_all("SELECT id FROM invitations")
+    teacher = user(world.telegram["王老师"])
+    recorder.clear()
+    await feed(callback_update(RevokeInvitation(invitation).pack(), from_user=teacher))  # only admins revoke
+    await feed(callback_update(RemoveRole(world.grants["校长"][0]).pack(), from_user=teacher))
+    assert [a.params["text"] for a in recorder.sent("answerCallbackQuery")] == ["这个按钮已经失效了。"] * 2
+    assert (await world.services.invitations.preview(code)).invitation.id == invitation
+    assert len(await world.services.db.fetch_all("SELECT id FROM roles WHERE revoked_at IS NULL")) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from telegram import Update
@@ -10,7 +11,7 @@ from telegram import Update
 from bot.access.consent import RULES_VERSION
 from bot.i18n import translator
 from handlers import privacy
-from tests.helpers import DocumentRecorder, callback_update, message_update, user
+from tests.helpers import DocumentRecorder, callback_update, deliver_outbox, message_update, outbox, user
 from tests.world import World
 
 STALE_ZH = "这个按钮已经失效了。"
@@ -353,8 +354,15 @@ async def test_deletion_request_confirmed_by_an_admin_erases_the_child(app, worl
     [done] = recorder.sent("editMessageText")
     assert f"Erased (request {request_id})" in done.text and "小明" not in done.text
     assert "I have told the person who asked." in done.text
+    # Not sent from the handler: the outbox has it for the requester, and its sender delivers it.
+    assert recorder.sent(chat_id=parent["id"]) == []
+    [row] = [r for r in await outbox(world) if r["person_id"] == world.people["李妈妈"]]
+    assert (row["recipient"], row["child_id"]) == (str(parent["id"]), None)
+    assert "小明" not in row["payload"]["text"]  # the outbox keeps its rows: nothing of the child may outlive it
+    assert await deliver_outbox(app) == 1
     [told] = recorder.sent(chat_id=parent["id"])
-    assert "小明's record has been erased" in told.text
+    assert told.text == ("The record you asked to delete has been erased. Nothing about the child is left in "
+                         "Qinqing Bridge.")
 
     # the family's role went with the record: their old buttons and /mydata reach nothing now
     recorder.clear()
@@ -370,12 +378,12 @@ async def test_the_requester_is_told_in_their_own_language(app, world, recorder,
     erase, _decline = await open_deletions(world, feed, recorder)
     request_id = erase.split(":")[1]
     await feed(callback_update(f"erase:{request_id}:sure", from_user=tg(world, "王校长", "en")))
+    await deliver_outbox(app)
     [told] = recorder.sent(chat_id=world.telegram["李妈妈"])
-    assert "小明" in told.text
     # the requester's language, not the admin's (Chinese once the catalog has the string)
     expected = translator("zh_CN").gettext(
-        "{name}'s record has been erased as you asked. Nothing about {name} is left in Qinqing Bridge.")
-    assert told.text == expected.format(name="小明")
+        "The record you asked to delete has been erased. Nothing about the child is left in Qinqing Bridge.")
+    assert told.text == expected
 
 
 async def test_cancel_at_the_second_question_keeps_the_request_open(app, world, recorder, feed):
@@ -398,8 +406,9 @@ async def test_a_declined_request_keeps_the_record_and_tells_the_requester(app, 
     await feed(callback_update(decline, from_user=tg(world, "王校长", "en")))
     assert await services.db.fetch_one("SELECT id FROM children WHERE id = ?", (child,)) is not None
     assert "record is kept" in recorder.sent("editMessageText")[0].text
+    await deliver_outbox(app)
     [told] = recorder.sent(chat_id=world.telegram["王奶奶"])
-    assert "did not confirm" in told.text
+    assert "did not confirm" in told.text and "小明" in told.text
     assert await services.privacy.open_requests(await world.actor("王校长")) == []
 
 
@@ -459,3 +468,46 @@ async def test_a_guardian_who_has_not_answered_can_still_stop_what_another_agree
     assert callback_data(status)[:2] == [f"consent:{child}:given", f"withdraw:{child}"]
     await feed(callback_update(f"withdraw:{child}:yes", from_user=who))
     assert await state(app, child) == "withdrawn"
+
+
+async def test_the_requester_hears_the_outcome_through_the_outbox_not_from_the_handler(app, world, recorder, feed):
+    parent = tg(world, "李妈妈", "en")
+    await ask_for_deletion(world, feed, recorder, parent)
+    _erase, decline = await open_deletions(world, feed, recorder)
+    await feed(callback_update(decline, from_user=tg(world, "王校长", "en")))
+    assert recorder.sent(chat_id=parent["id"]) == []  # no message from the admin's update to a third person
+    [row] = [r for r in await outbox(world) if r["person_id"] == world.people["李妈妈"]]
+    assert (row["state"], row["kind"], row["notify_person_id"]) == ("pending", "text", world.people["王校长"])
+    assert row["child_id"] == world.children["小明"]  # it names the child, so it goes if the record is erased later
+
+    assert await deliver_outbox(app) == 1
+    [told] = recorder.sent(chat_id=parent["id"])
+    assert told.text == row["payload"]["text"]
+    assert [r["state"] for r in await outbox(world) if r["id"] == row["id"]] == ["sent"]
+
+
+# Every prefix of this module, forged: a digit only str.isdigit takes, an id beyond SQLite's integers, empty and
+# extra fields, an unknown step. Each gets the quiet popup, changes nothing, and logs no error.
+FORGED_FAMILY = ["consent:²:given", "consent:12345678901234567890123:given", "consent::given",
+                 "consent:{child}:maybe", "consent:{child}:given:x",
+                 "withdraw:²", "withdraw:", "withdraw:{child}:maybe", "withdraw:{child}:yes:x",
+                 "delete:²:yes", "delete:12345678901234567890123", "delete:{child}:sure", "delete:{child}:yes:yes",
+                 "mydata:²", "mydata:", "mydata:{child}:x", "mydata:99999999999999999999"]
+FORGED_ADMIN = ["erase:²:sure", "erase:12345678901234567890123:sure", "erase::yes", "erase:{request}",
+                "erase:{request}:maybe", "erase:{request}:sure:x"]
+
+
+@pytest.mark.parametrize(("presser", "data"), [("李妈妈", d) for d in FORGED_FAMILY] + [("王校长", d) for d in FORGED_ADMIN])
+async def test_forged_privacy_buttons_get_the_quiet_popup_and_change_nothing(app, world, recorder, feed, caplog,
+                                                                             presser, data):
+    services = app.bot_data.services
+    await world.consent("小明", by="李妈妈")
+    request = await services.privacy.request_deletion(await world.actor("王奶奶"), world.children["小明"])
+    await feed(callback_update(data.format(child=world.children["小明"], request=request),
+                               from_user=tg(world, presser)))
+    [answer] = recorder.sent("answerCallbackQuery")
+    assert answer.params["text"] == STALE_ZH and not answer.params.get("show_alert")
+    assert recorder.sent("editMessageText") == [] and recorder.sent("sendMessage") == [] and recorder.files == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert await state(app, world.children["小明"]) == "given"
+    assert len(await services.privacy.open_requests(await world.actor("王校长"))) == 1

@@ -7,15 +7,17 @@ import json
 
 import pytest
 
+from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
+from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton
 from bot.i18n import translator
 from bot.notices import CAPTION_LIMIT
-from bot.access.people import AlreadyAcknowledged, NoConsent, NotAllowed
-from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
-from bot.relay import Content, RelayService, Unsupported
+from bot.relay import Content, Received, RelayService, Unsupported
 from storage.children import ChildrenRepository
-from storage.outbox import OutboxRepository
+from storage.db import Database
+from storage.migrations import MIGRATIONS
+from storage.outbox import Reachability
 from storage.relays import RelaysRepository
-from tests.world import World
+from tests.world import NOW, World
 
 
 @pytest.fixture
@@ -54,8 +56,10 @@ def media(world, name: str, kind: str, message_id: int = 12, caption: str | None
 
 
 async def rows_of(world, relay_id: int) -> list[dict]:
+    """The outbox rows that carry the relay, as its message map says, in the order they go out."""
     found = await world.services.db.fetch_all(
-        "SELECT * FROM outbox WHERE dedupe_key LIKE ? ORDER BY id", (f"relay:{relay_id}:%",))
+        "SELECT o.* FROM outbox o JOIN relay_messages m ON m.outbox_id = o.id WHERE m.relay_id = ? ORDER BY o.id",
+        (relay_id,))
     return [{**dict(r), "payload": json.loads(r["payload"])} for r in found]
 
 
@@ -64,8 +68,8 @@ async def deliver(world, row_id: int, message_id: int) -> None:
     await world.services.outbox.repo.mark_sent(row_id, str(message_id), "2026-03-02T08:00:01.000+00:00")
 
 
-def ack_markup(relay_id: int, label: str = "Received") -> dict:
-    return {"inline_keyboard": [[{"text": label, "callback_data": f"ack:{relay_id}"}]]}
+def received(relay_id: int, label: str = "Received") -> list[list[dict]]:
+    return [[{"label": label, "data": Received(relay_id).pack()}]]
 
 
 # -- who with whom ---------------------------------------------------------------------------------
@@ -135,7 +139,8 @@ async def test_nothing_is_relayed_before_consent_or_after_it_is_withdrawn(world,
 
 async def test_a_removed_role_ends_relaying_at_once(world, service):
     async with world.services.db.transaction() as conn:
-        await world.services.people.revoke_grant(conn, world.grants["赵阿姨"][0], world.people["校长"], "2026-03-02")
+        await conn.execute("UPDATE roles SET revoked_at = ?, revoked_by = ? WHERE id = ?",
+                           (NOW, world.people["校长"], world.grants["赵阿姨"][0]))
     with pytest.raises(NotAllowed):
         await service.relay(await world.actor("李妈妈"), world.children["小明"], world.people["赵阿姨"],
                             text(world, "李妈妈"))
@@ -148,13 +153,13 @@ async def test_text_goes_as_one_text_row_with_the_header_and_the_received_button
                                text(world, "李妈妈", body="小明最近怎么样？"))
     [row] = await rows_of(world, sent.relay_id)
     assert row["kind"] == "text" and row["recipient"] == str(world.telegram["赵阿姨"])
-    assert row["payload"] == {"text": "小明's mum:\n小明最近怎么样？", "reply_markup": ack_markup(sent.relay_id)}
+    assert row["payload"] == {"text": "小明's mum:\n小明最近怎么样？", "actions": received(sent.relay_id)}
     assert (row["person_id"], row["notify_person_id"], row["child_id"]) == (
         world.people["赵阿姨"], world.people["李妈妈"], world.children["小明"])
     [stored] = await RelaysRepository(world.services.db).for_child(world.children["小明"])
-    assert (stored.id, stored.author_id, stored.recipient_id, stored.content_kind, stored.text, stored.outbox_id,
+    assert (stored.id, stored.author_id, stored.recipient_id, stored.content_kind, stored.text,
             stored.source_chat, stored.source_message_id) == (
-        sent.relay_id, world.people["李妈妈"], world.people["赵阿姨"], "text", "小明最近怎么样？", row["id"],
+        sent.relay_id, world.people["李妈妈"], world.people["赵阿姨"], "text", "小明最近怎么样？",
         str(world.telegram["李妈妈"]), "11")
 
 
@@ -177,7 +182,7 @@ async def test_the_header_is_in_the_recipients_language(world, service):
     _ = translator("zh_CN").gettext
     header = _("{child}'s {relation}:").format(child="小明", relation=_("mum"))
     assert row["payload"]["caption"] == f"{header}\n新衣服"
-    assert row["payload"]["reply_markup"] == ack_markup(sent.relay_id, _("Received"))
+    assert row["payload"]["actions"] == received(sent.relay_id, _("Received"))
 
 
 @pytest.mark.parametrize("kind", ["photo", "video", "document", "voice", "audio", "animation"])
@@ -188,7 +193,7 @@ async def test_media_with_captions_are_one_protected_copy_with_the_header_as_cap
     assert row["kind"] == "copy"
     assert row["payload"] == {
         "from_chat_id": str(world.telegram["李妈妈"]), "message_id": "12", "protect": True,
-        "caption": "小明's mum:\n看看" if kind == "photo" else "小明's mum:", "reply_markup": ack_markup(sent.relay_id)}
+        "caption": "小明's mum:\n看看" if kind == "photo" else "小明's mum:", "actions": received(sent.relay_id)}
     [stored] = await RelaysRepository(world.services.db).for_child(world.children["小明"])
     assert (stored.content_kind, stored.file_id) == (kind, f"{kind}-file")
 
@@ -198,11 +203,10 @@ async def test_content_without_captions_gets_a_header_message_first(world, servi
     sent = await service.relay(await world.actor("李妈妈"), world.children["小明"], world.people["赵阿姨"],
                                media(world, "李妈妈", kind))
     header, copy = await rows_of(world, sent.relay_id)
-    assert (header["kind"], header["payload"]) == ("text", {"text": "小明's mum:"})
+    # A notice puts buttons on a copy only under a caption, so "Received" sits under the header.
+    assert (header["kind"], header["payload"]) == ("text", {"text": "小明's mum:", "actions": received(sent.relay_id)})
     assert (copy["kind"], copy["payload"]) == ("copy", {
-        "from_chat_id": str(world.telegram["李妈妈"]), "message_id": "12", "protect": True,
-        "reply_markup": ack_markup(sent.relay_id)})
-    assert (await RelaysRepository(world.services.db).get(sent.relay_id)).outbox_id == copy["id"]
+        "from_chat_id": str(world.telegram["李妈妈"]), "message_id": "12", "protect": True})
 
 
 async def test_a_caption_too_long_for_the_header_follows_the_copy_as_text(world, service):
@@ -210,9 +214,9 @@ async def test_a_caption_too_long_for_the_header_follows_the_copy_as_text(world,
     sent = await service.relay(await world.actor("李妈妈"), world.children["小明"], world.people["赵阿姨"],
                                media(world, "李妈妈", "photo", caption=caption))
     copy, rest = await rows_of(world, sent.relay_id)
-    assert copy["payload"]["caption"] == "小明's mum:" and "reply_markup" not in copy["payload"]
+    assert copy["payload"]["caption"] == "小明's mum:" and "actions" not in copy["payload"]
     assert copy["payload"]["protect"] is True
-    assert rest["payload"] == {"text": caption, "reply_markup": ack_markup(sent.relay_id)}
+    assert rest["payload"] == {"text": caption, "actions": received(sent.relay_id)}
     just_fits = "长" * (CAPTION_LIMIT - len("小明's mum:\n"))
     sent = await service.relay(await world.actor("李妈妈"), world.children["小明"], world.people["赵阿姨"],
                                media(world, "李妈妈", "photo", 13, caption=just_fits))
@@ -234,9 +238,8 @@ async def test_a_message_to_someone_who_cannot_be_reached_now_is_kept_and_says_s
     mother = await world.actor("李妈妈")
     sent = await service.relay(mother, world.children["小明"], world.people["赵阿姨"], text(world, "李妈妈"))
     assert sent.reachable
-    async with world.services.db.transaction() as conn:
-        await OutboxRepository.set_reachable(conn, "telegram", str(world.telegram["赵阿姨"]), False,
-                                             "Unreachable:Forbidden", "2026-03-02T08:00:00")
+    await world.services.outbox.repo.set_reachable(
+        Reachability("telegram", str(world.telegram["赵阿姨"]), False, "Unreachable:Forbidden", NOW))
     sent = await service.relay(mother, world.children["小明"], world.people["赵阿姨"], text(world, "李妈妈", 12))
     assert not sent.reachable and sent.recipient.name == "赵阿姨"
     [row] = await rows_of(world, sent.relay_id)  # waits in the outbox; delivery requeues it when they are back
@@ -245,9 +248,10 @@ async def test_a_message_to_someone_who_cannot_be_reached_now_is_kept_and_says_s
 
 async def test_someone_the_bot_cannot_reach_at_all_is_nobodys_partner(world, service):
     async with world.services.db.transaction() as conn:
-        cur = await conn.execute("INSERT INTO people (display_name, created_at) VALUES ('孙外公', '2026-03-02')")
-        await world.services.people.add_grant(conn, cur.lastrowid, GUARDIAN, world.school_id, None,
-                                              world.children["小明"], "grandfather_m", None, "2026-03-02")
+        cur = await conn.execute("INSERT INTO people (display_name, created_at) VALUES ('孙外公', ?)", (NOW,))
+        await conn.execute("INSERT INTO roles (person_id, role, school_id, child_id, relation, granted_at) "
+                           "VALUES (?, ?, ?, ?, 'grandfather_m', ?)",
+                           (cur.lastrowid, GUARDIAN, world.school_id, world.children["小明"], NOW))
     partners = await service.partners(await world.actor("李妈妈"), world.children["小明"])
     assert "孙外公" not in [p.name for p in partners]
     with pytest.raises(NotAllowed):
@@ -262,17 +266,17 @@ async def test_replies_chain_both_ways_and_quote_the_recipients_own_message(worl
     first = await service.relay(mother, child, world.people["赵阿姨"], text(world, "李妈妈", 21, "在吗？"))
     await deliver(world, (await rows_of(world, first.relay_id))[0]["id"], 501)
 
-    answered = await service.replied_to(proxy, proxy_chat, "501")
+    answered = await service.replied_to(proxy, "telegram", proxy_chat, "501")
     assert answered.id == first.relay_id and answered.author_id == world.people["李妈妈"]
-    assert await service.replied_to(mother, proxy_chat, "501") is None  # not delivered to her
-    assert await service.replied_to(proxy, proxy_chat, "502") is None
+    assert await service.replied_to(mother, "telegram", proxy_chat, "501") is None  # not delivered to her
+    assert await service.replied_to(proxy, "telegram", proxy_chat, "502") is None
 
     second = await service.relay(proxy, child, answered.author_id, text(world, "赵阿姨", 31, "在的"), answered.id)
     [row] = await rows_of(world, second.relay_id)
     assert row["recipient"] == mother_chat and row["payload"]["reply_to"] == "21"
     await deliver(world, row["id"], 601)
 
-    answered = await service.replied_to(mother, mother_chat, "601")
+    answered = await service.replied_to(mother, "telegram", mother_chat, "601")
     third = await service.relay(mother, child, answered.author_id, media(world, "李妈妈", "voice", 22), answered.id)
     [row] = await rows_of(world, third.relay_id)
     assert row["recipient"] == proxy_chat and row["payload"]["reply_to"] == "31"
@@ -288,8 +292,8 @@ async def test_a_reply_to_the_header_above_a_sticker_finds_its_relay_too(world, 
     await deliver(world, header["id"], 701)
     await deliver(world, copy["id"], 702)
     proxy, chat = await world.actor("赵阿姨"), str(world.telegram["赵阿姨"])
-    assert (await service.replied_to(proxy, chat, "701")).id == sent.relay_id
-    assert (await service.replied_to(proxy, chat, "702")).id == sent.relay_id
+    assert (await service.replied_to(proxy, "telegram", chat, "701")).id == sent.relay_id
+    assert (await service.replied_to(proxy, "telegram", chat, "702")).id == sent.relay_id
 
 
 async def test_an_answer_may_only_go_back_to_the_author_of_what_is_answered(world, service):
@@ -309,14 +313,14 @@ async def test_only_the_recipient_acknowledges_once_and_the_author_is_told(world
     sent = await service.relay(await world.actor("李妈妈"), world.children["小明"], world.people["赵阿姨"],
                                text(world, "李妈妈", 41))
     for name in ("李妈妈", "李爸爸", "校长"):
-        with pytest.raises(NotAllowed):
+        with pytest.raises(StaleButton):
             await service.acknowledge(await world.actor(name), sent.relay_id)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(StaleButton):
         await service.acknowledge(await world.actor("赵阿姨"), sent.relay_id + 100)
 
     await service.acknowledge(await world.actor("赵阿姨"), sent.relay_id)
     stored = await RelaysRepository(world.services.db).get(sent.relay_id)
-    assert stored.acknowledged_at == "2026-03-02T08:00:00+00:00"
+    assert stored.acknowledged_at == "2026-03-02T08:00:00.000+00:00"
     [told] = await world.services.db.fetch_all("SELECT * FROM outbox WHERE dedupe_key LIKE 'relay-ack:%'")
     assert told["recipient"] == str(world.telegram["李妈妈"]) and told["person_id"] == world.people["李妈妈"]
     assert json.loads(told["payload"]) == {"text": "赵阿姨 received your message.", "reply_to": "41"}
@@ -324,3 +328,46 @@ async def test_only_the_recipient_acknowledges_once_and_the_author_is_told(world
     with pytest.raises(AlreadyAcknowledged):
         await service.acknowledge(await world.actor("赵阿姨"), sent.relay_id)
     assert len(await world.services.db.fetch_all("SELECT * FROM outbox WHERE dedupe_key LIKE 'relay-ack:%'")) == 1
+
+
+# -- the message map, and a message handed over twice ----------------------------------------------------
+
+async def test_the_same_message_handed_over_again_is_relayed_once(world, service):
+    """An update handled a second time after a crash brings the same message again."""
+    mother = await world.actor("李妈妈")
+    first = await service.relay(mother, world.children["小明"], world.people["赵阿姨"], text(world, "李妈妈", 51))
+    again = await service.relay(mother, world.children["小明"], world.people["赵阿姨"], text(world, "李妈妈", 51))
+    assert again.relay_id == first.relay_id and again.recipient.name == "赵阿姨"
+    assert len(await world.services.db.fetch_all("SELECT * FROM relays")) == 1
+    assert len(await world.services.db.fetch_all("SELECT * FROM outbox")) == 1
+
+
+async def test_relays_stored_before_the_message_map_keep_their_replies(tmp_path):
+    """Migration 0010 maps the outbox rows of relays stored before it (found by their dedupe key, once)."""
+    db = await Database.open(tmp_path / "old.sqlite3")
+    try:
+        await db.migrate(MIGRATIONS[:9])
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO schools (id, name, created_at) VALUES (1, 'S', ?)", (NOW,))
+            await conn.execute("INSERT INTO classes (id, school_id, name) VALUES (1, 1, 'C')")
+            await conn.execute("INSERT INTO children (id, school_id, class_id, created_at) VALUES (1, 1, 1, ?)", (NOW,))
+            await conn.execute("INSERT INTO people (id, display_name, created_at) VALUES (1, 'a', ?), (2, 'b', ?)",
+                               (NOW, NOW))
+            for relay_id in (7, 8):
+                await conn.execute(
+                    "INSERT INTO relays (id, child_id, author_id, recipient_id, source_chat, source_message_id, "
+                    "content_kind, created_at) VALUES (?, 1, 1, 2, '1001', ?, 'sticker', ?)", (relay_id, relay_id, NOW))
+            for row_id, key in ((1, "relay:7:header"), (2, "relay:7:copy"), (3, "relay:8:text#2"),
+                                (4, "relay-ack:7"), (5, "undeliverable:3:1")):
+                await conn.execute(
+                    "INSERT INTO outbox (id, dedupe_key, channel, recipient, kind, payload, not_before, created_at, "
+                    "external_message_id) VALUES (?, ?, 'telegram', '1002', 'text', '{}', ?, ?, ?)",
+                    (row_id, key, NOW, NOW, str(900 + row_id)))
+        await db.migrate()
+        assert [tuple(r) for r in await db.fetch_all("SELECT outbox_id, relay_id FROM relay_messages "
+                                                     "ORDER BY outbox_id")] == [(1, 7), (2, 7), (3, 8)]
+        relays = RelaysRepository(db)
+        assert (await relays.delivered_as("telegram", "1002", "902")).id == 7
+        assert await relays.delivered_as("telegram", "1002", "904") is None
+    finally:
+        await db.close()

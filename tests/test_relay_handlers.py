@@ -5,15 +5,20 @@ The sender does not run here: what would go out is read from the outbox."""
 from __future__ import annotations
 
 import itertools
-import json
+import logging
 import time
+from datetime import timedelta
 
 import pytest
 
 from bot.access.policy import PARENT, PROXY, TEACHER
-from storage.outbox import OutboxRepository
-from tests.helpers import BOT_USER, callback_update, message_update, user
-from tests.world import World
+from bot.relay import Received, RelayChoice
+from bot.runtime.app import build_application, initialized
+from bot.runtime.runner import telegram_handle
+from storage.outbox import Reachability
+from tests.helpers import (BOT_USER, RecordingRequest, button, callback_update, labels, message_update, outbox,
+                           unpaced, user, who)
+from tests.world import NOW, World
 
 _ids = itertools.count(50_000)
 
@@ -23,8 +28,6 @@ async def world(app):
     world = await World.build(app.bot_data.services)
     await world.child("小明")
     await world.child("小红")
-    # Ids of their own: python-telegram-bot keeps a dialogue's state in the (module-level) ConversationHandler,
-    # so another test module's unfinished dialogue must not meet these people.
     await world.person("王老师", TEACHER, klass="三年级一班", user_id=7601)
     await world.person("李妈妈", PARENT, child="小明", relation="mother", user_id=7602)
     await world.person("李爸爸", PARENT, child="小明", relation="father", user_id=7603)
@@ -34,10 +37,6 @@ async def world(app):
     for name in world.telegram:  # what others receive is in their stored language: English, checked exactly
         await world.services.preferences.set_locale(world.telegram[name], "en")
     return world
-
-
-def who(world, name: str) -> dict:
-    return user(world.telegram[name], "en", name)
 
 
 def raw(sender: dict, reply_to: int | None = None, **fields) -> dict:
@@ -53,23 +52,6 @@ def raw(sender: dict, reply_to: int | None = None, **fields) -> dict:
 def photo(file_id: str = "photo-1") -> dict:
     return {"photo": [{"file_id": f"{file_id}-s", "file_unique_id": "s", "width": 90, "height": 90},
                       {"file_id": file_id, "file_unique_id": "l", "width": 800, "height": 800}]}
-
-
-def button(call, label: str) -> str:
-    for row in call.params["reply_markup"]["inline_keyboard"]:
-        for b in row:
-            if b["text"] == label:
-                return b["callback_data"]
-    raise LookupError(label)
-
-
-def labels(call) -> list[str]:
-    return [b["text"] for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
-
-
-async def outbox(world) -> list[dict]:
-    rows = await world.services.db.fetch_all("SELECT * FROM outbox ORDER BY id")
-    return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
 
 
 async def relays(world) -> list[dict]:
@@ -121,7 +103,7 @@ async def test_a_carer_chooses_the_parent_and_a_teacher_chooses_the_child_first(
     kids = recorder.sent(chat_id=teacher["id"])[-1]
     assert kids.text == "About which child do you want to write?" and labels(kids) == ["小明", "小红"]
     await feed(callback_update(button(kids, "小红"), from_user=teacher))
-    assert "Nothing about 小红 can be passed on" in recorder.sent("editMessageText")[-1].params["text"]
+    assert recorder.sent("answerCallbackQuery")[-1].params["text"].startswith("Nothing about 小红 can be passed on")
     await feed(callback_update(button(kids, "小明"), from_user=teacher))
     assert recorder.sent("editMessageText")[-1].params["text"] == "Whom do you want to write to about 小明?"
 
@@ -204,7 +186,7 @@ async def test_before_consent_and_for_strangers_nothing_is_relayed(feed, recorde
     await feed(callback_update(f"relay:p:{world.children['小明']}:{world.people['陈妈妈']}",
                                from_user=who(world, "李妈妈")))
     answers = [c.params.get("text") for c in recorder.sent("answerCallbackQuery")]
-    assert answers == ["This button is no longer valid."] * 2
+    assert answers == ["You cannot pass messages about this child.", "This button is no longer valid."]
     assert await outbox(world) == [] and await relays(world) == []
 
 
@@ -221,9 +203,8 @@ async def test_relay_mode_ends_when_consent_is_withdrawn(feed, recorder, world):
 
 
 async def test_a_message_to_a_carer_who_cannot_be_reached_is_kept_and_the_author_told(feed, recorder, world):
-    async with world.services.db.transaction() as conn:
-        await OutboxRepository.set_reachable(conn, "telegram", str(world.telegram["赵阿姨"]), False,
-                                             "Unreachable:Forbidden", "2026-03-02T08:00:00")
+    await world.services.outbox.repo.set_reachable(
+        Reachability("telegram", str(world.telegram["赵阿姨"]), False, "Unreachable:Forbidden", NOW))
     mother = who(world, "李妈妈")
     await feed(message_update("/relay", from_user=mother))
     await feed(message_update("hello", from_user=mother))
@@ -239,7 +220,9 @@ async def test_the_received_button_works_for_the_recipient_only_and_once(feed, r
     question = message_update("在吗？", from_user=mother)
     await feed(question)
     [row] = await outbox(world)
-    data = row["payload"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    [[action]] = row["payload"]["actions"]
+    assert action == {"label": "Received", "data": Received((await relays(world))[0]["id"]).pack()}
+    data = action["data"]
     recorder.clear()
 
     await feed(callback_update(data, from_user=who(world, "李爸爸")))
@@ -247,7 +230,8 @@ async def test_the_received_button_works_for_the_recipient_only_and_once(feed, r
     assert (await relays(world))[0]["acknowledged_at"] is None
 
     pressed = callback_update(data, from_user=who(world, "赵阿姨"))
-    pressed["callback_query"]["message"]["reply_markup"] = row["payload"]["reply_markup"]
+    pressed["callback_query"]["message"]["reply_markup"] = {
+        "inline_keyboard": [[{"text": action["label"], "callback_data": data}]]}
     await feed(pressed)
     assert recorder.sent("answerCallbackQuery")[-1].params["text"] == (
         "Thank you. 李妈妈 will be told that you received it.")
@@ -263,3 +247,74 @@ async def test_the_received_button_works_for_the_recipient_only_and_once(feed, r
     await feed(callback_update("ack:nonsense", from_user=who(world, "赵阿姨")))
     assert recorder.sent("answerCallbackQuery")[-1].params["text"] == "This button is no longer valid."
     assert len(await outbox(world)) == 2
+
+
+async def test_relay_mode_is_a_dialogue_that_a_restarted_application_continues(feed, recorder, world, settings,
+                                                                              clock):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    mode = await world.services.dialogues.current(world.people["李妈妈"])
+    assert (mode.kind, mode.state) == ("relay", {"child": world.children["小明"], "to": world.people["赵阿姨"]})
+
+    # Another application on the same database, as after a restart: nothing of the first is in memory.
+    again = RecordingRequest()
+    restarted = build_application(settings, clock=clock, request=again, limits=unpaced())
+    async with initialized(restarted):
+        await telegram_handle(restarted)(message_update("still there?", from_user=mother))
+    [row] = await outbox(world)
+    assert (row["recipient"], row["payload"]["text"]) == (str(world.telegram["赵阿姨"]), "小明's mum:\nstill there?")
+    assert again.sent(chat_id=mother["id"])[-1].text == "Sent to 赵阿姨."
+
+
+async def test_a_refused_reply_is_answered_once_and_goes_nowhere_else(feed, recorder, world):
+    """A reply that cannot be passed on gets its reason, not the fallback's too, nor relay mode's recipient."""
+    mother, proxy = who(world, "李妈妈"), who(world, "赵阿姨")
+    await feed(message_update("/relay", from_user=mother))
+    await feed(raw(mother, text="在吗？"))
+    [row] = await outbox(world)
+    await world.services.outbox.repo.mark_sent(row["id"], "901", NOW)
+    await feed(message_update("/relay", from_user=proxy))
+    await press_partner(feed, recorder, world, "赵阿姨", "李爸爸 (father)")
+    recorder.clear()
+    await feed(raw(proxy, reply_to=901, dice={"emoji": "🎲", "value": 3}))
+    [answer] = recorder.sent(chat_id=proxy["id"])
+    assert answer.text.startswith("This kind of message cannot be passed on")
+    assert len(await outbox(world)) == 1 and len(await relays(world)) == 1
+
+
+async def press_partner(feed, recorder, world, name: str, label: str) -> None:
+    choice = recorder.sent(chat_id=world.telegram[name])[-1]
+    await feed(callback_update(button(choice, label), from_user=who(world, name)))
+
+
+FORGED = {
+    RelayChoice: ["relay:c:²", "relay:c:" + "1" * 23, "relay:c:", "relay:", "relay", "relay:c:1:2", "relay:p:1",
+                  "relay:p:1:2:3", "relay:x:1", "relay:p:²:1", "relay:p:1:" + "9" * 23, "relay::"],
+    Received: ["ack:²", "ack:" + "1" * 23, "ack:", "ack", "ack:1:2", "ack:x", "ack:-1"],
+}
+
+
+@pytest.mark.parametrize("data", [d for forged in FORGED.values() for d in forged])
+async def test_forged_relay_and_received_buttons_get_a_short_popup(feed, recorder, world, caplog, data):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    recorder.clear()
+    with caplog.at_level(logging.INFO):
+        await feed(callback_update(data, from_user=mother))
+    assert [c.params.get("text") for c in recorder.sent("answerCallbackQuery")] == ["This button is no longer valid."]
+    assert recorder.sent(chat_id=mother["id"]) == []  # relay mode is not ended by its own buttons
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert await world.services.dialogues.current(world.people["李妈妈"]) is not None
+
+
+async def test_relay_mode_lasts_a_week_after_the_last_message(feed, recorder, world, clock):
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    opened = (await world.services.dialogues.current(world.people["李妈妈"])).expires_at
+    clock.advance(timedelta(days=5))
+    await feed(message_update("five days later", from_user=mother))
+    assert (await world.services.dialogues.current(world.people["李妈妈"])).expires_at == opened + timedelta(days=5)
+    clock.advance(timedelta(days=7, seconds=1))
+    await feed(message_update("a week of silence later", from_user=mother))
+    assert last_text(recorder, world, "李妈妈").startswith("Sorry, I did not understand")
+    assert len(await outbox(world)) == 1

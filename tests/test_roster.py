@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from bot.services import open_services
-from bot.access.people import NotAllowed
+from bot.errors import NotAllowed
 from bot.records.fields import BY_KEY
 from bot.records.roster import (CLASS, HEADERS, MAX_BYTES, MAX_ROWS, ROW_PROBLEMS, ImportRejected, ImportResult,
                         RosterError, RosterService, check_file, parse_header, read_roster, template_xlsx, validate)
@@ -340,8 +340,7 @@ async def test_people_without_the_right_are_not_allowed_and_nothing_is_read(serv
     if who == "stranger":
         actor = await world.actor("陌生人")
     elif who == "other school admin":
-        async with services.db.transaction() as conn:
-            other = await services.people.ensure_school(conn, "别的学校", "2026-03-01T00:00:00")
+        other = await services.people.ensure_school("别的学校", "2026-03-01T00:00:00")
         await world.person("别校长", "admin", school_id=other)
         actor = await world.actor("别校长")
     else:

@@ -13,10 +13,12 @@ import openpyxl
 import pytest
 
 from bot.i18n import translator
+from bot.runtime.app import build_application, initialized
+from bot.runtime.runner import telegram_handle
 from bot.records.roster import HEADERS, ROW_PROBLEM_LINE, ROW_PROBLEMS, ImportResult, RowProblem
 from handlers.roster import explain_row_problem, import_summary
 from storage.children import ChildrenRepository
-from tests.helpers import Call, RecordingRequest, message_update, user
+from tests.helpers import Call, RecordingRequest, message_update, unpaced, user
 from tests.helpers import csv_bytes, roster, xlsx
 from tests.world import World
 
@@ -24,8 +26,6 @@ ZH = translator("zh_CN")
 EN = translator("en")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _file_ids = itertools.count(1)
-# The dialogue ends itself after a while through the JobQueue, which runs in production but not here.
-pytestmark = pytest.mark.filterwarnings("ignore:Ignoring `conversation_timeout`:UserWarning")
 
 
 @dataclass
@@ -143,7 +143,7 @@ async def test_bad_rows_are_all_listed_in_the_users_language_and_nothing_is_impo
     said = replies(recorder, teacher)
     for problem in (RowProblem(5, "父亲电话", "phone"), RowProblem(12, "出生日期", "date"),
                     RowProblem(20, "姓名", "required")):
-        assert explain_row_problem(problem, tr) in said
+        assert explain_row_problem(problem, tr.gettext) in said
     assert tr.ngettext("The roster was not imported and nothing was changed: I found {count} problem. Please "
                        "correct it and send the file again.",
                        "The roster was not imported and nothing was changed: I found {count} problems. Please "
@@ -153,7 +153,7 @@ async def test_bad_rows_are_all_listed_in_the_users_language_and_nothing_is_impo
     # Still waiting: the corrected file is simply sent again.
     recorder.clear()
     await feed(document_update(recorder, xlsx(roster(30)), from_user=teacher))
-    assert replies(recorder, teacher) == import_summary(ImportResult(30, 0, 0), tr)
+    assert replies(recorder, teacher) == import_summary(ImportResult(30, 0, 0), tr.ngettext)
     assert await count_children(app, world) == 31
 
     # Done: the next document is not taken for a roster.
@@ -217,6 +217,29 @@ async def test_cancel_stops_waiting_for_the_file(feed, recorder, world):
     assert recorder.sent()[-1].text == "Cancelled. Nothing was saved."
     await feed(document_update(recorder, xlsx(roster(3)), from_user=teacher))
     assert recorder.downloads() == []
+
+
+async def test_the_dialogue_waits_for_the_file_across_a_restart(settings, clock, recorder, app, feed, world):
+    teacher = person(world, "王老师", "en")
+    await feed(message_update("/import", from_user=teacher))
+    again = build_application(settings, clock=clock, request=recorder, limits=unpaced())
+    async with initialized(again):
+        await telegram_handle(again)(document_update(recorder, xlsx(roster(3)), from_user=teacher))
+    assert replies(recorder, teacher).endswith("Roster imported for 3 children: 3 new, 0 updated, 0 unchanged.")
+    assert await count_children(app, world) == 4
+
+
+async def test_a_wrong_file_in_the_dialogue_is_answered_once_and_it_keeps_waiting(app, feed, recorder, world):
+    teacher = person(world, "王老师", "en")
+    await feed(message_update("/import", from_user=teacher))
+    recorder.clear()
+    await feed(document_update(recorder, b"x" * 10, from_user=teacher, file_name="roster.xls"))
+    [answer] = recorder.sent(chat_id=teacher["id"])
+    assert answer.text.startswith("Please send the roster as an Excel file (.xlsx) or a CSV file (.csv).")
+    await feed(message_update("hello", from_user=teacher))  # text is not a roster: it goes on to the others
+    assert replies(recorder, teacher).endswith("Sorry, I did not understand that. Send /help to see what you can do.")
+    await feed(document_update(recorder, xlsx(roster(3)), from_user=teacher))
+    assert await count_children(app, world) == 4
 
 
 @pytest.mark.parametrize(("file_name", "size", "expected"), [

@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.clock import FixedClock
+from bot.clock import FixedClock, stamp
 from bot.notices import TEXT_LIMIT, Outbox, split_text
 from bot.runtime.sender import (
     IDLE, LIMITED, SENT, Limits, Rates, Rejected, Sender, Throttled, Transient, Unreachable, cost,
 )
 from storage.db import Database
 from storage.outbox import OutboxRepository, OutboxRow, Outgoing
-from storage.preferences import PreferencesRepository
+from storage.preferences import PreferencesRepository, QuietHours
 
 UTC = timezone.utc
 SHANGHAI, MOSCOW = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Moscow")
@@ -215,7 +215,8 @@ async def test_an_urgent_row_is_not_held_by_quiet_hours(db, outbox, sender, cloc
 async def test_quiet_hours_hold_a_row_until_they_end_in_the_recipients_zone(db, outbox, sender, clock, transport,
                                                                              now, shanghai_at, moscow_at):
     shanghai, moscow = "1001", "1002"  # 1001 has no preferences: the school's zone, Asia/Shanghai
-    await PreferencesRepository(db).set_quiet_hours(int(moscow), None, None, False, "Europe/Moscow", now)
+    await PreferencesRepository(db).set_quiet_hours(
+        QuietHours(int(moscow), None, None, False, "Europe/Moscow", stamp(now)))
     clock.set(now)
     await add(db, outbox, text("to Shanghai", shanghai), text("to Moscow", moscow))
 
@@ -236,7 +237,7 @@ async def test_quiet_hours_hold_a_row_until_they_end_in_the_recipients_zone(db, 
 
 async def test_a_person_without_quiet_hours_gets_messages_at_night(db, outbox, sender, clock, transport):
     clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=SHANGHAI))
-    await PreferencesRepository(db).set_quiet_hours(1001, None, None, True, None, clock.now())
+    await PreferencesRepository(db).set_quiet_hours(QuietHours(1001, None, None, True, None, stamp(clock.now())))
     await add(db, outbox, text("night shift", "1001"), text("held", "1002"))
 
     await drain(sender)

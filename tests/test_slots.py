@@ -44,7 +44,7 @@ def test_parse_slot_reads_the_usual_ways_of_writing_a_time(hhmm, start):
 def test_parse_slot_rejects_bad_input_with_a_translatable_reason(weekday, hhmm, minutes, zone, message, hint):
     with pytest.raises(SlotError) as caught:
         parse_slot(weekday, hhmm, minutes, zone)
-    assert (caught.value.message, caught.value.hint) == (message, hint)
+    assert (caught.value.msgid, caught.value.params) == (message, hint)
     assert message.format(**hint)  # every placeholder is filled
 
 

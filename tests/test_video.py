@@ -13,7 +13,8 @@ import pytest
 
 from bot.services import open_services
 from bot.access.policy import PARENT, PROXY
-from storage.preferences import PreferencesRepository
+from bot.clock import stamp
+from storage.preferences import PreferencesRepository, QuietHours
 from tests.world import World
 
 UTC = timezone.utc
@@ -40,8 +41,8 @@ async def family(settings, clock):
         await world.person("赵阿姨", PROXY, child="小明", user_id=7804)
         await world.consent("小明", by="李妈妈")
         prefs = PreferencesRepository(services.db)
-        await prefs.set_quiet_hours(7802, None, None, True, "Europe/London", clock.now())
-        await prefs.set_quiet_hours(7804, None, None, True, None, clock.now())
+        await prefs.set_quiet_hours(QuietHours(7802, None, None, True, "Europe/London", stamp(clock.now())))
+        await prefs.set_quiet_hours(QuietHours(7804, None, None, True, None, stamp(clock.now())))
         for user_id in (7802, 7804):
             await services.preferences.set_locale(user_id, "en")
         return {"child": world.children["小明"], "mother": await world.actor("李妈妈"),
@@ -90,14 +91,14 @@ async def test_a_slot_in_a_zone_with_daylight_saving_keeps_its_wall_clock_time(s
             clock.set(at(2026, 3, 8, 0, 0) + timedelta(weeks=week))
             await services.video.run_due()
         starts = [r["starts_at"] for r in await services.db.fetch_all("SELECT starts_at FROM video_calls ORDER BY 1")]
-        assert starts[:4] == ["2026-03-08T13:00:00+00:00", "2026-03-15T13:00:00+00:00",
-                              "2026-03-22T13:00:00+00:00", "2026-03-29T13:00:00+00:00"]
+        assert starts[:4] == ["2026-03-08T13:00:00.000+00:00", "2026-03-15T13:00:00.000+00:00",
+                              "2026-03-22T13:00:00.000+00:00", "2026-03-29T13:00:00.000+00:00"]
     # Before the change the same wall-clock time was 14:00 UTC: a slot agreed a week earlier.
     clock.set(at(2026, 2, 27, 0, 0))
     async with running(settings, clock) as services:
         await agree(services, family, weekday=6, at="09:00", zone="America/New_York")
         first = await services.db.fetch_one("SELECT starts_at FROM video_calls WHERE outcome IS NULL ORDER BY 1")
-        assert first["starts_at"] == "2026-03-01T14:00:00+00:00"
+        assert first["starts_at"] == "2026-03-01T14:00:00.000+00:00"
 
 
 async def test_reminders_fire_at_their_time_and_not_before(settings, clock, family):
@@ -140,10 +141,10 @@ async def test_reminders_that_come_too_late_are_skipped_and_recorded(settings, c
     clock.set(at(2026, 3, 8, 12, 10))
     async with running(settings, clock) as services:
         await services.video.run_due()
-        first_call = [s for s in await states(services) if s[0] == "2026-03-08T11:30:00+00:00"]
-        assert first_call == [("2026-03-08T11:30:00+00:00", "before", 86400, "skipped"),
-                              ("2026-03-08T11:30:00+00:00", "before", 1800, "skipped"),
-                              ("2026-03-08T11:30:00+00:00", "followup", 0, "pending")]
+        first_call = [s for s in await states(services) if s[0] == "2026-03-08T11:30:00.000+00:00"]
+        assert first_call == [("2026-03-08T11:30:00.000+00:00", "before", 86400, "skipped"),
+                              ("2026-03-08T11:30:00.000+00:00", "before", 1800, "skipped"),
+                              ("2026-03-08T11:30:00.000+00:00", "followup", 0, "pending")]
         assert await reminders(services) == []
         clock.set(at(2026, 3, 8, 12, 15))
         await services.video.run_due()
@@ -158,7 +159,8 @@ async def test_after_weeks_of_downtime_only_calls_still_worth_asking_about_are_w
         await services.video.run_due()
         starts = [r["starts_at"] for r in await services.db.fetch_all("SELECT starts_at FROM video_calls ORDER BY 1")]
         # The first call (written when agreed), the Sunday just gone (its question still useful), the next one.
-        assert starts == ["2026-03-08T11:30:00+00:00", "2026-03-29T11:30:00+00:00", "2026-04-05T11:30:00+00:00"]
+        assert starts == ["2026-03-08T11:30:00.000+00:00", "2026-03-29T11:30:00.000+00:00",
+                          "2026-04-05T11:30:00.000+00:00"]
         assert [r["recipient"] for r in await reminders(services)] == ["7804"]   # only the question of the 29th
 
 
@@ -188,7 +190,7 @@ async def test_a_crash_while_handing_over_leaves_every_reminder_pending(settings
 async def test_quiet_hours_hold_a_reminder_unless_the_call_falls_inside_them(settings, clock, family):
     async with running(settings, clock) as services:
         prefs = PreferencesRepository(services.db)
-        await prefs.set_quiet_hours(7804, "22:00", "07:00", False, None, clock.now())
+        await prefs.set_quiet_hours(QuietHours(7804, "22:00", "07:00", False, None, stamp(clock.now())))
         await agree(services, family, at="22:30")     # Sunday 22:30 Shanghai = 14:30 UTC, inside quiet hours
         clock.set(at(2026, 3, 7, 14, 30))              # the day before, 22:30: quiet
         await services.video.run_due()
@@ -210,7 +212,7 @@ async def test_a_new_weekly_time_cancels_the_old_ones_reminders(settings, clock,
         await services.video.run_due()
         kept = {r["starts_at"] for r in await services.db.fetch_all(
             "SELECT starts_at FROM video_calls WHERE outcome IS NULL")}
-        assert kept == {"2026-03-04T12:00:00+00:00", "2026-03-11T12:00:00+00:00"}
+        assert kept == {"2026-03-04T12:00:00.000+00:00", "2026-03-11T12:00:00.000+00:00"}
         texts = [r["payload"] for r in await reminders(services)]
         assert any("Wed, Mar 11 20:00" in t for t in texts) and all("Sun" not in t for t in texts)
 

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
-from storage.preferences import PreferencesRepository
+from bot.clock import stamp
+from storage.preferences import PreferencesRepository, QuietHours
 from tests.helpers import callback_update, message_update
 from tests.helpers import count, labels, last, outbox, press, who
 from tests.world import World
@@ -45,11 +46,17 @@ def mine(rows: list[dict], world, name: str) -> list[dict]:
 
 
 def data_of(row: dict, label: str) -> str:
-    for line in row["payload"]["reply_markup"]["inline_keyboard"]:
+    """The data of the button labelled `label` under an outbox row."""
+    for line in row["payload"]["actions"]:
         for b in line:
-            if b["text"] == label:
-                return b["callback_data"]
+            if b["label"] == label:
+                return b["data"]
     raise LookupError(label)
+
+
+def popup(recorder) -> str:
+    """What the latest answer to a button press said over the chat."""
+    return recorder.sent("answerCallbackQuery")[-1].params.get("text", "")
 
 
 async def propose(feed, recorder, world, carer="赵阿姨", day="Sun", at="19:30", length="30 min", room="🏫 亲情室"):
@@ -79,8 +86,7 @@ async def test_a_proxy_parent_proposes_with_buttons_and_the_mother_agrees(feed, 
     rows = await outbox(world)
     proposal = mine(rows, world, "李妈妈")[-1]
     assert "赵阿姨 suggests every Sunday at 19:30, 30 min, in 亲情室" in proposal["payload"]["text"]
-    assert [b["text"] for b in proposal["payload"]["reply_markup"]["inline_keyboard"][0]] == \
-        ["✅ Yes, that suits", "🕒 Another time"]
+    assert [b["label"] for b in proposal["payload"]["actions"][0]] == ["✅ Yes, that suits", "🕒 Another time"]
     assert mine(rows, world, "奶奶") and not mine(rows, world, "陈妈妈")
 
     await accept(feed, world)
@@ -90,13 +96,13 @@ async def test_a_proxy_parent_proposes_with_buttons_and_the_mother_agrees(feed, 
     told = [r for r in await outbox(world) if r["dedupe_key"].startswith("video-agreed:")]
     assert sorted(r["recipient"] for r in told) == sorted(str(world.telegram[n]) for n in ("奶奶", "赵阿姨"))
     call = await world.services.db.fetch_one("SELECT * FROM video_calls")
-    assert call["starts_at"] == "2026-03-08T11:30:00+00:00"
+    assert call["starts_at"] == "2026-03-08T11:30:00.000+00:00"
     assert await count(world, "video_reminders") == 3
 
     # The grandmother's button on the same proposal now changes nothing.
     rows = [r for r in await outbox(world) if r["dedupe_key"].startswith("video-proposal:")]
     await feed(callback_update(data_of(mine(rows, world, "奶奶")[-1], "✅ Yes, that suits"), from_user=who(world, "奶奶")))
-    assert "already answered" in last(recorder, world, "奶奶").text
+    assert "already answered" in popup(recorder)
     assert await count(world, "video_slots") == 1 and await count(world, "video_calls") == 1
 
 
@@ -121,7 +127,7 @@ async def test_reminders_the_question_after_the_call_and_videos(feed, recorder, 
     await feed(callback_update(data_of(question[0], "✅ Yes, it happened"), from_user=who(world, "赵阿姨")))
     assert "Recorded: the video call happened" in last(recorder, world, "赵阿姨").text
     await feed(callback_update(data_of(question[0], "✅ Yes, it happened"), from_user=who(world, "赵阿姨")))
-    assert "already answered" in last(recorder, world, "赵阿姨").text
+    assert "already answered" in popup(recorder)
 
     await feed(message_update("/videos", from_user=who(world, "王老师")))
     picture = last(recorder, world, "王老师").text
@@ -145,7 +151,7 @@ async def test_a_missed_call_gets_a_gentle_word_to_both_sides_and_can_move(feed,
     await press(feed, recorder, world, "王老师", "19:00")
     assert "Moved to Tue, Mar 10 19:00" in last(recorder, world, "王老师").text
     moved = await world.services.db.fetch_one("SELECT * FROM video_calls WHERE moved_from IS NOT NULL")
-    assert moved["starts_at"] == "2026-03-10T11:00:00+00:00"
+    assert moved["starts_at"] == "2026-03-10T11:00:00.000+00:00"
     old = await world.services.db.fetch_one("SELECT * FROM video_calls WHERE id = ?", (moved["moved_from"],))
     assert (old["outcome"], old["reason"]) == ("missed", "network")
     await feed(message_update("/videos", from_user=who(world, "王老师")))
@@ -157,8 +163,8 @@ async def test_a_missed_call_gets_a_gentle_word_to_both_sides_and_can_move(feed,
 
 async def test_the_mother_answers_with_another_time_in_her_own_zone(feed, recorder, world, clock):
     # She works in Dubai (4 hours behind Shanghai): her Saturday 20:00 is Sunday 00:00 at school.
-    await PreferencesRepository(world.services.db).set_quiet_hours(world.telegram["李妈妈"], None, None, False,
-                                                                   "Asia/Dubai", clock.now())
+    await PreferencesRepository(world.services.db).set_quiet_hours(
+        QuietHours(world.telegram["李妈妈"], None, None, False, "Asia/Dubai", stamp(clock.now())))
     await propose(feed, recorder, world)
     rows = [r for r in await outbox(world) if r["dedupe_key"].startswith("video-proposal:")]
     assert "every Sunday at 15:30 (your time)" in mine(rows, world, "李妈妈")[-1]["payload"]["text"]
@@ -224,7 +230,7 @@ async def test_forged_and_foreign_buttons_change_nothing(feed, recorder, world, 
     # Another child's mother, the proposing carer herself, and a teacher of another class cannot accept.
     for name in ("陈妈妈", "赵阿姨", "孙老师"):
         await feed(callback_update(yes, from_user=who(world, name)))
-        assert "You cannot do this" in last(recorder, world, name).text
+        assert "You cannot do this" in popup(recorder)
     for data in ("vp:99999:y", "vp:x:y", "vc:1:r:asleep", "vs:{}:p:6:1930:30:9".format(world.children["小明"]),
                  "vs:{}:p:6:1930:30:1".format(world.children["小刚"]), "vc:99999:d", "vv:99999"):
         await feed(callback_update(data, from_user=who(world, "赵阿姨")))
@@ -241,7 +247,7 @@ async def test_moving_a_call_to_a_time_already_past_is_refused(feed, recorder, w
     assert labels(last(recorder, world, "赵阿姨"))[0] == "Sun, Mar 8"   # from today to Saturday
     await press(feed, recorder, world, "赵阿姨", "Sun, Mar 8")
     await press(feed, recorder, world, "赵阿姨", "19:00")
-    assert "19:00 has already passed" in last(recorder, world, "赵阿姨").text
+    assert "19:00 has already passed" in popup(recorder)
     assert await count(world, "video_calls") == 2   # the call and next week's, nothing moved
     assert (await world.services.db.fetch_one("SELECT outcome FROM video_calls ORDER BY id"))["outcome"] is None
 
@@ -263,7 +269,7 @@ async def test_the_mothers_copy_of_her_data_holds_the_weekly_time_and_the_calls(
     video = json.loads(document.files["document"])["video_calls"]
     assert video["weekly_time"]["start"] == "19:30" and video["weekly_time"]["room"] == "亲情室"
     assert [(c["starts_at"], c["outcome"]) for c in video["calls"]] == [
-        ("2026-03-08T11:30:00+00:00", "done"), ("2026-03-15T11:30:00+00:00", None)]
+        ("2026-03-08T11:30:00.000+00:00", "done"), ("2026-03-15T11:30:00.000+00:00", None)]
 
 
 async def test_a_room_taken_while_a_proposal_waited_is_refused_when_accepted(feed, recorder, world):
@@ -272,6 +278,25 @@ async def test_a_room_taken_while_a_proposal_waited_is_refused_when_accepted(fee
     await feed(message_update("/video 小刚 周日 19:45 30 亲情室", from_user=who(world, "孙老师")))
     await accept(feed, world)
     await accept(feed, world, "刘妈妈")
-    assert "亲情室 is taken then (19:30–20:00)" in last(recorder, world, "刘妈妈").text
+    assert "亲情室 is taken then (19:30–20:00)" in popup(recorder)
     assert await count(world, "video_slots") == 1
     assert (await world.services.db.fetch_one("SELECT COUNT(*) AS n FROM video_proposals WHERE state = 'open'"))["n"] == 1
+
+
+async def test_forged_video_buttons_get_a_short_popup_and_never_the_error_handler(feed, recorder, world, caplog):
+    child, long_id = world.children["小明"], "1" * 23
+    forged = [
+        "vv:²", f"vv:{long_id}", "vv:", f"vv:{child}:1", "vv:-1",
+        "vs:²:w", f"vs:{long_id}:w", f"vs:{child}:", f"vs:{child}:w:3", f"vs:{child}:q", f"vs:{child}:t",
+        f"vs:{child}:m:6:2460", f"vs:{child}:r:6:1930:3x", f"vs:{child}:p:6:1930:30:9", f"vs:{child}:p:6:1930:30:1:1",
+        "vp:²:y", f"vp:{long_id}:y", "vp::y", "vp:1:", "vp:1:y:1", "vp:1:z", "vp:1:t:7", "vp:1:c:6",
+        "vc:²:d", f"vc:{long_id}:d", "vc::d", "vc:1:", "vc:1:d:1", "vc:1:q", "vc:1:r:asleep", "vc:1:w:20261301",
+        "vc:1:w:²", "vc:1:c:20260310", "vc:1:c:20260310:1900:1",
+    ]
+    for data in forged:
+        recorder.clear()
+        await feed(callback_update(data, from_user=who(world, "赵阿姨")))
+        assert popup(recorder) == "This button is no longer valid.", data
+        assert recorder.sent("sendMessage") == [] and recorder.sent("editMessageText") == [], data
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    assert await count(world, "video_proposals") == 0 and await count(world, "outbox") == 0

@@ -1,23 +1,48 @@
-"""Builds a small school for tests straight through the repositories: people with roles, children with
-records, consents. Handler tests then act as any of these people by their Telegram user id."""
+"""A small school for tests, written straight into the database: people with roles, children with records,
+consents. Handler tests then act as any of these people by their Telegram user id.
+
+The rows are written with plain SQL against the schema (the migrations), not through the repositories: the
+world is what a database looks like after the bot ran, and it must not break when a repository's signature
+changes. `World.seeded` builds the same school every time, with a canary in every child's field, for the
+property and forged-button tests: a test can tell which child's which field reached whom."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 
-from bot.services import open_services
-from bot.clock import SystemClock
+import phonenumbers
+from babel.dates import format_date
+
 from bot.access.consent import RULES_VERSION
-from bot.services import Services
 from bot.access.people import Actor
-from bot.access.policy import GUARDIAN, PARENT, PROXY
+from bot.access.policy import (ADMIN, EXPORT, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, fields_allowed,
+                               roles_for)
+from bot.clock import SystemClock, stamp
+from bot.records.fields import (BY_KEY, CHOICE, DATE, FIELDS, ID_CARD, ID_CHECK, ID_WEIGHTS, NUMBER, PHONE,
+                                normalise)
+from bot.services import Services, open_services
 from bot.settings import Settings
-from storage.children import ChildrenRepository
-from storage.consents import ConsentsRepository
-from storage.preferences import PreferencesRepository
-from tests.helpers import BOT_TOKEN
+from storage.children import ChildPlace
+from tests.helpers import BOT_TOKEN, user
 
-NOW = "2026-03-02T08:00:00"
+NOW = stamp(datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc))
+TODAY = date(2026, 3, 2)
+STRANGER = "stranger"
+
+
+@dataclass(frozen=True)
+class Canary:
+    """One child's one field, stored with a value no other field of any child has."""
+
+    child: str                # the world's key for the child
+    field: str                # bot.records.fields key
+    value: str                # as stored
+    forms: tuple[str, ...]    # how the value may read in a message (a phone formatted, a date in words)
+
+    @property
+    def group(self) -> str:
+        return BY_KEY[self.field].group
 
 
 @dataclass
@@ -28,57 +53,250 @@ class World:
     people: dict[str, int] = field(default_factory=dict)     # name → person id
     telegram: dict[str, int] = field(default_factory=dict)   # name → Telegram user id
     grants: dict[str, list[int]] = field(default_factory=dict)
-    children: dict[str, int] = field(default_factory=dict)   # child name → child id
+    children: dict[str, int] = field(default_factory=dict)   # child name (or key) → child id
+    languages: dict[str, str] = field(default_factory=dict)  # name → Telegram language_code
+    canaries: list[Canary] = field(default_factory=list)
     _next_user: int = 7000
 
     @classmethod
     async def build(cls, services: Services, school: str = "希望小学", classes: tuple[str, ...] = ("三年级一班",)):
         world = cls(services)
         async with services.db.transaction() as conn:
-            world.school_id = await services.people.ensure_school(conn, school, NOW)
+            await conn.execute("INSERT OR IGNORE INTO schools (name, created_at) VALUES (?, ?)", (school, NOW))
+            world.school_id = await _id(conn, "SELECT id FROM schools WHERE name = ?", school)
             for name in classes:
-                world.class_ids[name] = await services.people.ensure_class(conn, world.school_id, name)
+                await conn.execute("INSERT OR IGNORE INTO classes (school_id, name) VALUES (?, ?)",
+                                   (world.school_id, name))
+                world.class_ids[name] = await _id(conn, "SELECT id FROM classes WHERE school_id = ? AND name = ?",
+                                                  world.school_id, name)
         return world
 
     async def person(self, name: str, role: str | None = None, *, klass: str | None = None, child: str | None = None,
-                     relation: str | None = None, school_id: int | None = None, user_id: int | None = None) -> int:
-        """A person (by name, created once) and, if given, a role for them. Returns their Telegram user id."""
+                     relation: str | None = None, school_id: int | None = None, user_id: int | None = None,
+                     display: str | None = None, language: str | None = None) -> int:
+        """A person (by name, created once) and, if given, a role for them. Returns their Telegram user id.
+        `display` is the name the bot shows (the key by default); `language` their app's language code."""
         if name not in self.telegram:
             self._next_user += 1
             self.telegram[name] = user_id or self._next_user
+        if language is not None:
+            self.languages[name] = language
         async with self.services.db.transaction() as conn:
-            person_id = await self.services.people.ensure_person(conn, "telegram", str(self.telegram[name]), name, NOW)
+            external = str(self.telegram[name])
+            found = await conn.execute_fetchall(
+                "SELECT person_id FROM identities WHERE channel = 'telegram' AND external_id = ?", (external,))
+            if found:
+                person_id = found[0][0]
+            else:
+                cur = await conn.execute("INSERT INTO people (display_name, created_at) VALUES (?, ?)",
+                                         (display or name, NOW))
+                person_id = cur.lastrowid
+                await conn.execute("INSERT INTO identities (person_id, channel, external_id) VALUES (?, 'telegram', ?)",
+                                   (person_id, external))
             self.people[name] = person_id
             if role is not None:
-                child_id = self.children[child] if child else None
-                class_id = self.class_ids[klass] if klass else None
-                grant = await self.services.people.add_grant(conn, person_id, role, school_id or self.school_id,
-                                                             class_id, child_id, relation, None, NOW)
+                place = (person_id, role, school_id or self.school_id, self.class_ids[klass] if klass else None,
+                         self.children[child] if child else None)
+                same = await conn.execute_fetchall(
+                    "SELECT id FROM roles WHERE person_id = ? AND role = ? AND school_id = ? AND class_id IS ? "
+                    "AND child_id IS ? AND revoked_at IS NULL", place)
+                if same:
+                    grant = same[0][0]
+                else:
+                    cur = await conn.execute(
+                        "INSERT INTO roles (person_id, role, school_id, class_id, child_id, relation, granted_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (*place, relation, NOW))
+                    grant = cur.lastrowid
                 self.grants.setdefault(name, []).append(grant)
         return self.telegram[name]
 
-    async def child(self, name: str, klass: str | None = None, **values: str) -> int:
+    async def child(self, name: str, klass: str | None = None, *, key: str | None = None, **values: str) -> int:
+        """A child's record with these field values (stored as given: pass them normalised)."""
         class_id = self.class_ids[klass] if klass else next(iter(self.class_ids.values()))
         async with self.services.db.transaction() as conn:
-            child_id = await ChildrenRepository.create(conn, self.school_id, class_id, None, NOW)
-            await ChildrenRepository.set_fields(conn, child_id, {"name": name, **values}, None, NOW)
-        self.children[name] = child_id
+            cur = await conn.execute("INSERT INTO children (school_id, class_id, created_at) VALUES (?, ?, ?)",
+                                     (self.school_id, class_id, NOW))
+            child_id = cur.lastrowid
+            for field_key, value in {"name": name, **values}.items():
+                if value == "":
+                    continue
+                await conn.execute("INSERT INTO child_fields (child_id, field, value, updated_at) VALUES (?, ?, ?, ?)",
+                                   (child_id, field_key, value, NOW))
+                await conn.execute("INSERT INTO child_field_history (child_id, field, old_value, new_value, changed_at) "
+                                   "VALUES (?, ?, NULL, ?, ?)", (child_id, field_key, value, NOW))
+        self.children[key or name] = child_id
         return child_id
 
     async def consent(self, child: str, by: str, decision: str = "given") -> None:
         async with self.services.db.transaction() as conn:
-            await ConsentsRepository.record(conn, self.children[child], self.people[by], decision, RULES_VERSION, NOW)
+            await conn.execute("INSERT INTO consents (child_id, person_id, decision, rules_version, decided_at) "
+                               "VALUES (?, ?, ?, ?, ?)", (self.children[child], self.people[by], decision,
+                                                          RULES_VERSION, NOW))
 
     async def actor(self, name: str) -> Actor:
         return await self.services.directory.actor("telegram", str(self.telegram[name]))
+
+    def user(self, name: str) -> dict:
+        """The Telegram `from` of this person, in their app's language."""
+        return user(self.telegram[name], self.languages.get(name, "en"), name)
+
+    def name_of(self, telegram_id: int) -> str | None:
+        return next((n for n, t in self.telegram.items() if t == telegram_id), None)
+
+    # -- the seeded school -----------------------------------------------------------------------------------
+
+    @classmethod
+    async def seeded(cls, services: Services) -> World:
+        """希望小学 with two classes, as the table in SEEDED_PEOPLE and SEEDED_CHILDREN says; every child's
+        every field that can hold one carries a canary (`world.canaries`). `world.telegram[STRANGER]` is a
+        Telegram user the bot has never met."""
+        world = await cls.build(services, classes=(CLASS_A, CLASS_B))
+        for number, (key, given, klass) in enumerate(SEEDED_CHILDREN, 1):
+            canaries = _canaries(key, given, number)
+            world.canaries += canaries
+            await world.child(next(c.value for c in canaries if c.field == "name"), klass, key=key,
+                              **{c.field: c.value for c in canaries if c.field != "name"}, **_plain_fields())
+        for name, display, language, roles in SEEDED_PEOPLE:
+            for role, place, relation in roles or [(None, None, None)]:
+                await world.person(name, role, display=display, language=language, relation=relation,
+                                   klass=place if role == TEACHER else None,
+                                   child=place if role in (PARENT, GUARDIAN, PROXY) else None)
+        for child, by, decision in SEEDED_CONSENTS:
+            await world.consent(child, by, decision)
+        world._next_user += 1
+        world.telegram[STRANGER] = world._next_user
+        world.languages[STRANGER] = "en"
+        return world
+
+    def canary(self, child: str, field_key: str) -> Canary:
+        return next(c for c in self.canaries if c.child == child and c.field == field_key)
+
+    def found_in(self, text: str) -> list[Canary]:
+        """The canaries some form of which is in this text."""
+        return [c for c in self.canaries if any(form in text for form in c.forms)]
+
+    async def entitled(self) -> dict[str, dict[str, set[Canary]]]:
+        """Who may see which canary now, by bot.access.policy, as {name: {VIEW: …, EXPORT: …}}.
+
+        VIEW (what any message may show): a child's name reaches everyone with a role for the child (the
+        consent question itself names the child); every other field is what `fields_allowed(…, VIEW,
+        consented=…)` gives. EXPORT (what a file may hold): `fields_allowed(…, EXPORT, consented=True)`, since
+        a copy of what is stored is the family's right before consent too (/mydata). A stranger, or a person
+        without roles, sees nothing."""
+        places = {}
+        for key in {c.child for c in self.canaries}:
+            row = await self.services.db.fetch_one("SELECT id, school_id, class_id FROM children WHERE id = ?",
+                                                   (self.children[key],))
+            if row is not None:
+                places[key] = (ChildPlace(row["id"], row["school_id"], row["class_id"]),
+                               await self.services.consent.consented(row["id"]))
+        found: dict[str, dict[str, set[Canary]]] = {}
+        for name in self.telegram:
+            person = self.people.get(name)
+            grants = await self.services.people.grants(person) if person is not None else []
+            view, export = set(), set()
+            for key, (place, consented) in places.items():
+                mine = [c for c in self.canaries if c.child == key]
+                shown = fields_allowed(grants, place, VIEW, consented=consented)
+                if roles_for(grants, place):
+                    shown = shown | {"name"}
+                view |= {c for c in mine if c.field in shown}
+                copied = fields_allowed(grants, place, EXPORT, consented=True)
+                export |= {c for c in mine if c.field in copied}
+            found[name] = {VIEW: view, EXPORT: export}
+        return found
+
+
+CLASS_A, CLASS_B = "三年级一班", "四年级二班"
+
+# key, given name (the canary follows it), class.
+SEEDED_CHILDREN = [
+    ("ming", "小明", CLASS_A),   # consented by his mother
+    ("hong", "小红", CLASS_A),   # nobody has answered yet
+    ("hua", "小华", CLASS_B),    # consented by her grandmother
+    ("lan", "小兰", CLASS_B),    # consented, then withdrawn: nothing is shared
+]
+
+# name, display name, Telegram language, [(role, class or child, relation)].
+SEEDED_PEOPLE = [
+    ("admin", "周校长", "zh-hans", [(ADMIN, None, None)]),
+    ("teacher_a", "陈老师", "zh-hans", [(TEACHER, CLASS_A, None)]),
+    ("teacher_b", "林老师", "en", [(TEACHER, CLASS_B, None)]),
+    ("mother", "李妈妈", "en", [(PARENT, "ming", "mother")]),
+    ("father", "张爸爸", "zh-hans", [(PARENT, "ming", "father"), (PARENT, "hong", "father")]),
+    ("grandmother", "王奶奶", "zh-hans", [(GUARDIAN, "ming", "grandmother_p"), (GUARDIAN, "hua", "grandmother_p")]),
+    ("grandfather", "孙爷爷", "zh-hans", [(GUARDIAN, "lan", "grandfather_p")]),
+    ("proxy", "赵阿姨", "en", [(PROXY, "ming", None), (PROXY, "hong", None), (PROXY, "lan", None)]),
+    ("former", "钱先生", "zh-hans", []),  # known to the bot, holds no role
+]
+
+SEEDED_CONSENTS = [
+    ("ming", "mother", "given"),
+    ("hua", "grandmother", "given"),
+    ("lan", "grandfather", "given"),
+    ("lan", "grandfather", "withdrawn"),
+]
+
+
+def _plain_fields() -> dict[str, str]:
+    """Fields whose values are too few to tell children apart (choices, an age) get ordinary values."""
+    return {"sex": "female", "boarding": "no", "guardianship": "good", "guardian_age": "67"}
+
+
+def _canaries(key: str, given: str, number: int) -> list[Canary]:
+    """A value for every field of child `number` that no other field of any child has, put through the field's
+    own validation (so it is what the bot would store)."""
+    born = date(2014 + number, number, 10 + number)
+    made = []
+    for index, spec in enumerate(FIELDS):
+        token = f"Cq{number:02d}{index:02d}q"
+        if spec.kind in (CHOICE, NUMBER):
+            continue
+        if spec.kind == PHONE:
+            raw = f"139{number:02d}{index:02d}0000"
+        elif spec.kind == DATE:
+            raw = born.isoformat()
+        elif spec.kind == ID_CARD:
+            raw = _id_number(f"110101{born:%Y%m%d}{number:02d}{index % 10}")
+        elif spec.key == "name":
+            raw = given + token
+        else:
+            raw = token
+        value = normalise(spec.key, raw, today=TODAY)
+        made.append(Canary(key, spec.key, value, _forms(spec.kind, value, token)))
+    return made
+
+
+def _forms(kind: str, value: str, token: str) -> tuple[str, ...]:
+    if kind == PHONE:
+        number = phonenumbers.parse(value)
+        formats = (phonenumbers.PhoneNumberFormat.E164, phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                   phonenumbers.PhoneNumberFormat.NATIONAL)
+        return tuple({phonenumbers.format_number(number, f) for f in formats} | {str(number.national_number)})
+    if kind == DATE:
+        day = date.fromisoformat(value)
+        words = {format_date(day, f, locale=loc) for f in ("medium", "long", "full") for loc in ("zh_CN", "en")}
+        return tuple(words | {value, f"{day:%Y/%m/%d}", f"{day.year}年{day.month}月{day.day}日"})
+    if kind == ID_CARD:
+        return (value,)
+    return (token,)
+
+
+def _id_number(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS))
+    return first17 + ID_CHECK[total % 11]
+
+
+async def _id(conn, sql: str, *params) -> int:
+    rows = await conn.execute_fetchall(sql, params)
+    return rows[0][0]
 
 
 async def seed_family(database: str, *, mother: int, proxy: int, grandmother: int) -> None:
     """For end-to-end tests, written before the bot process starts: 小明 with his mother (who consented), his
     proxy parent and his grandmother, as they stand after their invitations. Quiet hours are off, so a test
     does not depend on the hour it runs at."""
-    clock = SystemClock()
-    services = await open_services(Settings(token=BOT_TOKEN, database_path=database), clock)
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=database), SystemClock())
     try:
         world = await World.build(services)
         await world.child("小明")
@@ -86,7 +304,11 @@ async def seed_family(database: str, *, mother: int, proxy: int, grandmother: in
         await world.person("赵阿姨", PROXY, child="小明", user_id=proxy)
         await world.person("王奶奶", GUARDIAN, child="小明", relation="grandmother_p", user_id=grandmother)
         await world.consent("小明", by="李妈妈")
-        for user_id in (mother, proxy, grandmother):
-            await PreferencesRepository(services.db).set_quiet_hours(user_id, None, None, True, None, clock.now())
+        async with services.db.transaction() as conn:
+            for user_id in (mother, proxy, grandmother):
+                await conn.execute(
+                    "INSERT INTO user_preferences (user_id, quiet_off, updated_at) VALUES (?, 1, ?) "
+                    "ON CONFLICT (user_id) DO UPDATE SET quiet_off = 1", (user_id, NOW))
     finally:
         await services.db.close()
+

@@ -3,12 +3,13 @@ rules, and a withdrawal by any of them stops all sharing at once."""
 
 from __future__ import annotations
 
-from bot.clock import Clock
-from bot.access.people import Actor, NotAllowed
+from bot.access.people import Actor
 from bot.access.policy import CONSENT, FAMILY_ROLES, can
-from storage.audit import AuditRepository
+from bot.clock import Clock, stamp
+from bot.errors import NotAllowed
+from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository
-from storage.consents import ConsentsRepository
+from storage.consents import Consent, ConsentsRepository
 from storage.db import Database
 
 # Bumped whenever the rules shown by /privacy change in substance; consents name the version they saw.
@@ -24,6 +25,7 @@ class ConsentService:
         self._db = db
         self._children = children
         self._consents = consents
+        self._audit = AuditRepository(db)
         self._clock = clock
 
     async def state(self, child_id: int) -> str:
@@ -44,11 +46,11 @@ class ConsentService:
         child = await self._children.get(child_id)
         if child is None or not can(actor.grants, CONSENT, child.place):
             raise NotAllowed("consent")
-        now = self._clock.now().isoformat(timespec="seconds")
+        now = stamp(self._clock.now())
         async with self._db.transaction() as conn:
-            await ConsentsRepository.record(conn, child_id, actor.person_id, decision, RULES_VERSION, now)
-            await AuditRepository.record(conn, now, actor.person_id, child_id, f"consent_{decision}",
-                                         f"rules={RULES_VERSION}")
+            await self._consents.within(conn).record(Consent(child_id, actor.person_id, decision, RULES_VERSION, now))
+            await self._audit.within(conn).record(AuditEntry(now, actor.person_id, child_id, f"consent_{decision}",
+                                                             f"rules={RULES_VERSION}"))
 
     async def mine(self, actor: Actor) -> dict[int, str]:
         """This person's own latest decision for each child they are family of."""

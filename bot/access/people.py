@@ -7,22 +7,6 @@ from dataclasses import dataclass
 from storage.people import Grant, PeopleRepository
 
 
-class NotAllowed(Exception):
-    """The person may not do this. Deliberately says nothing of whether the thing exists."""
-
-
-class NoConsent(Exception):
-    """Nothing about the child may be used yet: no parent or guardian has agreed to the rules."""
-
-    def __init__(self, child_name: str) -> None:
-        super().__init__("no consent")
-        self.child_name = child_name
-
-
-class AlreadyAcknowledged(Exception):
-    """"Received" was pressed before: it counts once."""
-
-
 @dataclass(frozen=True)
 class Actor:
     person_id: int | None
@@ -44,6 +28,7 @@ class Directory:
         self.people = people
 
     async def actor(self, channel: str, external_id: str) -> Actor:
+        """The person behind an identity on `channel` (named by the channel's runtime), with their roles."""
         person = await self.people.by_identity(channel, external_id)
         if person is None:
             return Actor(None)

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.i18n import N_
 from bot.access.policy import PROXY, TEACHER
+from bot.errors import UserError
+from bot.i18n import N_
 
 UPDATE, SCORE, GOODNEWS, SUMMARY, TALK = "update", "score", "goodnews", "summary", "talk"
 KINDS = (UPDATE, SCORE, GOODNEWS, SUMMARY, TALK)
@@ -23,13 +24,12 @@ MAX_PHOTOS = 10    # one album
 MAX_VOICES = 3
 
 
-class BadValue(Exception):
-    """A typed answer the field cannot take; `message` (N_) says why, `hint` fills its {placeholders}."""
+class BadValue(UserError):
+    """A typed answer or a button's value the field cannot take: the msgid says why, the params fill its
+    {placeholders}. Nothing was stored."""
 
-    def __init__(self, message: str, **hint: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+    def text(self, gettext) -> str:
+        return "⚠️ " + super().text(gettext)
 
 
 @dataclass(frozen=True)

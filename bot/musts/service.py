@@ -4,60 +4,103 @@ carer still owes (bot.musts.tracker).
 
 A form is a draft in the database (one per person), so a restart loses nothing and an album's photos, which
 arrive as separate messages, gather in one place. Sending it writes the entry, its media, one delivery per
-family member and their outbox rows in one transaction: either the family gets it or nothing was saved.
+family member and their notices in one transaction: either the family gets it or nothing was saved.
 Who writes and reads what is bot.access.policy's ENTRY_READ / ENTRY_WRITE. Knows nothing of Telegram.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.musts import tracker as musts
-from bot.musts.cards import TIMELINE_VALUE, card, title
-from bot.clock import Clock
 from bot.access.consent import ConsentService
-from bot.musts.forms import (FORMS, KINDS, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue, FormSpec,
-                       chosen_value, missing, next_field, typed_value)
-from bot.i18n import N_, translator
-from bot.notices import CAPTION_LIMIT, Outbox
-from bot.musts.media import MAX_DOWNLOAD_BYTES
-from bot.access.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
+from bot.access.people import Actor
 from bot.access.policy import (FACT, FAMILY_ROLES, FULL, PROXY, TEACHER, entry_access, may_write, reaches,
-                        roles_for)
+                               roles_for)
+from bot.clock import Clock, stamp, unstamp
+from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
+from bot.i18n import N_, translator
+from bot.musts import tracker as musts
+from bot.musts.buttons import Received
+from bot.musts.cards import TIMELINE_VALUE, card, title
+from bot.musts.forms import (FORMS, KINDS, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue, FormSpec,
+                             chosen_value, missing, next_field, typed_value)
+from bot.musts.media import MAX_DOWNLOAD_BYTES
+from bot.notices import Action, Media as Attached, Notice, Outbox
 from bot.preferences import PreferencesService
-from storage.audit import AuditRepository
-from storage.care import CareRepository, Entry, Media
+from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
-from storage.outbox import Outgoing
+from storage.musts import DraftRow, Entry, Media, MustsRepository
 from storage.people import PeopleRepository
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
-ACK = "cack"  # callback data of the "Received" button under a card: cack:<delivery id>
 PAGE_SIZE = 4
 DRAFT_LIFETIME = timedelta(days=1)
 
-# add_media outcomes
-ADDED, DUPLICATE, FULL_UP, TOO_LARGE, NO_MEDIA = "added", "duplicate", "full", "too_large", "no_media"
 
+class CareError(UserError):
+    """Something a person sent or pressed that a form cannot take; nothing was stored. The params named in
+    `translated` are msgids themselves (a form's name), translated when shown."""
 
-class CareError(Exception):
-    """Bad input a person can cause; the handler answers it. Nothing was stored."""
+    translated: tuple[str, ...] = ()
+
+    def text(self, gettext) -> str:
+        params = {k: gettext(v) if k in self.translated else v for k, v in self.params.items()}
+        return gettext(self.msgid).format(**params)
 
 
 class NoDraft(CareError):
-    pass
+    msgid = N_("This form is closed.")
+
+
+class FormClosed(CareError):
+    """A button of a form that is no longer the one open (sent, cancelled, or replaced by another)."""
+
+    msgid = N_("This form is closed. Start again with /{command}.")
+    quiet = True
 
 
 class Incomplete(CareError):
+    msgid = N_("Please fill in: {fields}.")
+
     def __init__(self, fields: list[str]) -> None:
-        super().__init__("incomplete")
+        super().__init__(None if fields else N_("The form is empty: fill in something, or send a photo or a "
+                                                "voice note."))
         self.fields = fields  # N_ labels of what is missing; empty: nothing at all was filled in
+
+    def text(self, gettext) -> str:
+        return gettext(self.msgid).format(fields=gettext(", ").join(gettext(f) for f in self.fields))
+
+
+class FileTooLarge(CareError):
+    msgid = N_("That file is too large (more than 20 MB). Send photos or a voice note.")
+
+
+class PhotosAndVoiceOnly(CareError):
+    msgid = N_("A form takes photos and voice notes only. Send the picture as a photo.")
+
+
+class AlreadyKept(CareError):
+    msgid = N_("This photo or voice note is already in {child}'s record; it was not added again.")
+
+
+class FullUp(CareError):
+    msgid = N_("That is as many as one {what} can hold (10 photos, 3 voice notes).")
+    translated = ("what",)
+
+
+class NoMedia(CareError):
+    msgid = N_("A {what} takes no photos or voice notes; use the buttons.")
+    translated = ("what",)
+
+
+class AlreadyReceived(AlreadyAcknowledged):
+    msgid = N_("You already confirmed this.")
+    quiet = True
 
 
 @dataclass(frozen=True)
@@ -123,7 +166,7 @@ class TimelineItem:
 
 
 @dataclass(frozen=True)
-class TimelinePage:
+class Timeline:
     child_id: int
     child_name: str
     items: list[TimelineItem]
@@ -137,7 +180,17 @@ class ChildDue:
     musts: list[musts.Must]
 
 
-class CareService:
+@dataclass(frozen=True)
+class _Reader:
+    """A family member a card goes to: where they are reached and the language they read."""
+
+    person_id: int
+    channel: str
+    address: str
+    locale: str
+
+
+class MustsService:
     def __init__(self, db: Database, people: PeopleRepository, children: ChildrenRepository,
                  consent: ConsentService, outbox: Outbox, preferences: PreferencesService, clock: Clock,
                  timezone_name: str, rules: musts.Rules | None = None) -> None:
@@ -150,15 +203,12 @@ class CareService:
         self._clock = clock
         self._tz = ZoneInfo(timezone_name)
         self.rules = rules or musts.Rules()
-        self.repo = CareRepository(db)
-
-    def _now(self) -> str:
-        return self._clock.now().isoformat(timespec="seconds")
+        self.repo = MustsRepository(db)
+        self._audit = AuditRepository(db)
 
     def today(self) -> date:
         """The school's local date: what "today" means on a form and in the tracker."""
         return self._clock.now().astimezone(self._tz).date()
-
 
     # -- whose children ---------------------------------------------------------------------------------
 
@@ -168,14 +218,15 @@ class CareService:
         return await self._children.reached_by(actor.grants, FORMS[kind].writers if kind else None)
 
     async def _writable(self, actor: Actor, child_id: int, kind: str) -> ChildRow:
+        cannot = NotAllowed("write", N_("You cannot write about this child."))
         child = await self._children.get(child_id)
         if child is None or actor.person_id is None or not roles_for(actor.grants, child.place) & FORMS[kind].writers:
-            raise NotAllowed("write")
+            raise cannot
         consented = await self._consent.consented(child_id)
         if not consented:
             raise NoConsent(child.name)
         if not may_write(actor.grants, child.place, kind, consented=consented):
-            raise NotAllowed("write")
+            raise cannot
         return child
 
     def _role_for(self, actor: Actor, child: ChildRow, kind: str) -> str:
@@ -199,16 +250,22 @@ class CareService:
         row = await self.repo.draft(actor.person_id)
         if row is None:
             return None
-        if _moment(row.updated_at) < self._clock.now() - DRAFT_LIFETIME:
+        if unstamp(row.updated_at) < self._clock.now() - DRAFT_LIFETIME:
             # A form left open for a day is forgotten: otherwise whatever the person types days later would
             # quietly land in its note instead of being answered.
-            async with self._db.transaction() as conn:
-                await CareRepository.delete_draft(conn, row.person_id)
+            await self.repo.delete_draft(row.person_id)
             return None
         child = await self._children.get(row.child_id)
         b = row.body
         return Draft(row.person_id, row.child_id, child.name if child else "", row.kind, b.get("fields", {}),
                      b.get("media", []), b.get("awaiting"), b.get("panel"), b.get("group"))
+
+    async def form(self, actor: Actor, child_id: int, kind: str) -> Draft:
+        """The open draft, if it is the `kind` form for this child (a button of it was pressed)."""
+        draft = await self.draft(actor)
+        if draft is None or draft.child_id != child_id or draft.kind != kind:
+            raise FormClosed(command=kind)
+        return draft
 
     async def _current(self, actor: Actor) -> Draft:
         draft = await self.draft(actor)
@@ -217,13 +274,14 @@ class CareService:
         return draft
 
     async def _save(self, draft: Draft) -> None:
-        await self.repo.save_draft(draft.person_id, draft.child_id, draft.kind, draft.body(), self._now())
+        await self.repo.save_draft(DraftRow(draft.person_id, draft.child_id, draft.kind, draft.body(),
+                                            stamp(self._clock.now())))
 
     async def ask(self, actor: Actor, key: str | None) -> Draft:
         """The field the next typed answer is for (None: the note, where the form has one)."""
         draft = await self._current(actor)
         if key is not None and draft.spec.field(key) is None:
-            raise BadValue(N_("That button is no longer valid."))
+            raise StaleButton()
         draft.awaiting = key
         await self._save(draft)
         return draft
@@ -233,7 +291,7 @@ class CareService:
         draft = await self._current(actor)
         spec = draft.spec.field(key)
         if spec is None:
-            raise BadValue(N_("That button is no longer valid."))
+            raise StaleButton()
         value = chosen_value(spec, choice, self.today())
         if spec.type == MULTI:
             chosen = list(draft.fields.get(key) or [])
@@ -245,6 +303,18 @@ class CareService:
             draft.awaiting = None
         await self._save(draft)
         return draft
+
+    async def done_choosing(self, actor: Actor) -> Draft:
+        """"Done" under a multiple choice: in a form asked step by step, on to the next unanswered field."""
+        draft = await self.ask(actor, None)
+        if not draft.spec.sequential:
+            return draft
+        keys = [f.key for f in draft.spec.fields]
+        chosen = next((f for f in draft.spec.fields if f.type == MULTI and draft.fields.get(f.key)), None)
+        if chosen is None:
+            return draft
+        following = next((k for k in keys[keys.index(chosen.key) + 1:] if not draft.fields.get(k)), None)
+        return await self.ask(actor, following) if following else draft
 
     async def type(self, actor: Actor, text: str) -> Draft:
         """A typed answer: for the field awaited, else the form's note (appended to)."""
@@ -266,25 +336,25 @@ class CareService:
         await self._save(draft)
         return draft
 
-    async def add_media(self, actor: Actor, item: MediaIn, caption: str | None = None) -> tuple[Draft, str]:
+    async def add_media(self, actor: Actor, item: MediaIn, caption: str | None = None) -> Draft:
         """A photo or voice note for the form; its caption joins the note."""
         draft = await self._current(actor)
         if not draft.spec.media or item.kind not in ("photo", "voice"):
-            return draft, NO_MEDIA
+            raise NoMedia(what=draft.spec.name)
         if item.size is not None and item.size > MAX_DOWNLOAD_BYTES:
-            return draft, TOO_LARGE
+            raise FileTooLarge()
         if any(m["unique"] == item.unique_id for m in draft.media) or \
                 await self.repo.known_files(draft.child_id, [item.unique_id]):
-            return draft, DUPLICATE
+            raise AlreadyKept(child=draft.child_name)
         if (item.kind == "photo" and draft.photos >= MAX_PHOTOS) or (item.kind == "voice" and draft.voices >= MAX_VOICES):
-            return draft, FULL_UP
+            raise FullUp(what=draft.spec.name)
         draft.media.append({"kind": item.kind, "file_id": item.file_id, "unique": item.unique_id, "size": item.size})
         if caption and caption.strip() and draft.spec.note:
             note = draft.fields.get(draft.spec.note)
             draft.fields[draft.spec.note] = typed_value(draft.spec.field(draft.spec.note),
                                                         f"{note}\n{caption}" if note else caption, self.today())
         await self._save(draft)
-        return draft, ADDED
+        return draft
 
     async def remember_panel(self, actor: Actor, message_id: int | None, group: str | None) -> None:
         draft = await self.draft(actor)
@@ -295,8 +365,7 @@ class CareService:
     async def discard(self, actor: Actor) -> Draft | None:
         draft = await self.draft(actor)
         if draft is not None:
-            async with self._db.transaction() as conn:
-                await CareRepository.delete_draft(conn, draft.person_id)
+            await self.repo.delete_draft(draft.person_id)
         return draft
 
     async def month_facts(self, child_id: int, period: str) -> dict:
@@ -305,12 +374,11 @@ class CareService:
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         entries = await self.repo.between(child_id, first.isoformat(), last.isoformat())
         counts = await self.repo.media_counts([e.id for e in entries])
-        facts = {"updates": sum(e.kind == "update" for e in entries),
-                 "goodnews": sum(e.kind == "goodnews" for e in entries),
-                 "photos": sum(counts.get(e.id, {}).get("photo", 0) for e in entries),
-                 "scores": [{k: e.body["fields"].get(k, "") for k in ("subject", "score", "test", "date")}
-                            for e in entries if e.kind == SCORE]}
-        return facts
+        return {"updates": sum(e.kind == "update" for e in entries),
+                "goodnews": sum(e.kind == "goodnews" for e in entries),
+                "photos": sum(counts.get(e.id, {}).get("photo", 0) for e in entries),
+                "scores": [{k: e.body["fields"].get(k, "") for k in ("subject", "score", "test", "date")}
+                           for e in entries if e.kind == SCORE]}
 
     # -- sending ----------------------------------------------------------------------------------------
 
@@ -330,77 +398,71 @@ class CareService:
         if period:
             body["facts"] = await self.month_facts(child.id, period)
         author = await self._people.person(actor.person_id)
-        author_name = author.display_name if author else ""
         family = await self._family(child, exclude=actor.person_id)
-        now = self._now()
+        now = stamp(self._clock.now())
+        entry = Entry(child.id, actor.person_id, role, draft.kind, occurred, period, body, now)
         async with self._db.transaction() as conn:
-            entry_id = await CareRepository.add_entry(conn, child.id, actor.person_id, role, draft.kind, occurred,
-                                                      period, body, now)
+            repo = self.repo.within(conn)
+            entry = replace(entry, id=await repo.add_entry(entry))
             media: list[dict] = []
             for position, item in enumerate(draft.media):
-                media_id = await CareRepository.add_media(conn, entry_id, child.id, position, item["kind"],
-                                                          item["file_id"], item["unique"], item.get("size"))
-                if media_id is not None:  # the same file already in the record is not stored twice
+                kept = await repo.add_media(Media(entry.id, child.id, position, item["kind"], item["file_id"],
+                                                  item["unique"], item.get("size")))
+                if kept is not None:  # the same file already in the record is not stored twice
                     media.append(item)
-            rows: list[Outgoing] = []
-            for person_id, chat, locale in family:
-                delivery_id = await CareRepository.add_delivery(conn, entry_id, person_id)
-                rows += self._rows(entry_id, delivery_id, draft.kind, child, occurred, period, body, role,
-                                   author_name, media, person_id, chat, locale, actor.person_id)
-            await CareRepository.delete_draft(conn, actor.person_id)
-            await AuditRepository.record(conn, now, actor.person_id, child.id, f"care_{draft.kind}",
-                                         f"entry={entry_id} media={len(media)}")
-            if rows:
-                await self._outbox.add(conn, rows)
-        log.info("care entry %s (%s) for child %s by person %s: %s media, %s recipients", entry_id, draft.kind,
+            notices = []
+            for reader in family:
+                delivery_id = await repo.add_delivery(entry.id, reader.person_id)
+                notices.append(self._copy(entry, child, author.display_name if author else "", media, reader,
+                                          delivery_id))
+            await repo.delete_draft(actor.person_id)
+            await self._audit.within(conn).record(AuditEntry(now, actor.person_id, child.id, f"care_{draft.kind}",
+                                                             f"entry={entry.id} media={len(media)}"))
+            await self._outbox.post(conn, notices)
+        log.info("care entry %s (%s) for child %s by person %s: %s media, %s recipients", entry.id, draft.kind,
                  child.id, actor.person_id, len(media), len(family))
         recipients = []
-        for person_id, chat, _locale in family:
-            person = await self._people.person(person_id)
-            recipients.append(Recipient(person_id, person.display_name if person else "",
-                                        await self._outbox.repo.reachable(CHANNEL, chat)))
-        return Submitted(entry_id, draft.kind, child.name, recipients)
+        for reader in family:
+            person = await self._people.person(reader.person_id)
+            recipients.append(Recipient(reader.person_id, person.display_name if person else "",
+                                        await self._outbox.repo.reachable(reader.channel, reader.address)))
+        return Submitted(entry.id, draft.kind, child.name, recipients)
 
-    async def _family(self, child: ChildRow, exclude: int | None) -> list[tuple[int, str, str]]:
-        """The child's parents and guardians the bot can reach: (person id, chat, language)."""
-        seen: dict[int, tuple[int, str, str]] = {}
+    async def _reader(self, person_id: int) -> _Reader | None:
+        """Where a person is reached (their first identity, as the outbox does) and their language; None for
+        someone the bot has no address for."""
+        identities = await self._people.identities(person_id)
+        if not identities:
+            return None
+        channel, address = identities[0]
+        locale = await self._preferences.locale_for(int(address) if address.lstrip("-").isdigit() else None, None)
+        return _Reader(person_id, channel, address, locale)
+
+    async def _family(self, child: ChildRow, exclude: int | None) -> list[_Reader]:
+        """The child's parents and guardians the bot can reach."""
+        seen: dict[int, _Reader] = {}
         for grant in await self._people.grants_for_child(child.id, child.school_id, child.class_id):
             if grant.role in FAMILY_ROLES and grant.person_id != exclude and grant.person_id not in seen:
-                chat = await self._people.external_id(grant.person_id, CHANNEL)
-                if chat is not None:
-                    locale = await self._preferences.locale_for(int(chat), None)
-                    seen[grant.person_id] = (grant.person_id, chat, locale)
+                reader = await self._reader(grant.person_id)
+                if reader is not None:
+                    seen[grant.person_id] = reader
         return list(seen.values())
 
-    def _rows(self, entry_id: int, delivery_id: int, kind: str, child: ChildRow, occurred: str, period: str | None,
-              body: dict, role: str, author_name: str, media: list[dict], person_id: int, chat: str, locale: str,
-              author_id: int) -> list[Outgoing]:
+    def _copy(self, entry: Entry, child: ChildRow, author_name: str, media: list[dict], reader: _Reader,
+              delivery_id: int) -> Notice:
         """One family member's copy: the photos (an album when several), the voice notes, then the card with
         the "Received" button, so the button sits under everything. A talk record is only announced."""
-        _ = translator(locale).gettext
-        key = f"care:{entry_id}:{person_id}"
-        options = {"person_id": person_id, "notify_person_id": author_id, "child_id": child.id}
-        if kind == TALK:
-            text = card(_, kind, child.name, occurred, period, body, role, author_name, locale, access=FACT)
-            return Outbox.texts(f"{key}:card", CHANNEL, chat, text, **options)
-        photos = [m for m in media if m["kind"] == "photo"]
-        voices = [m for m in media if m["kind"] == "voice"]
-        heading = title(_, kind, child.name, occurred, locale, period)[:CAPTION_LIMIT]
-        rows: list[Outgoing] = []
-        if len(photos) > 1:
-            rows.append(Outgoing(f"{key}:album", CHANNEL, chat, "media_group",
-                                 {"media": [{"type": "photo", "file_id": m["file_id"]} for m in photos],
-                                  "caption": heading, "protect": True}, **options))
-        elif photos:
-            rows.append(Outgoing(f"{key}:photo", CHANNEL, chat, "media",
-                                 {"type": "photo", "file_id": photos[0]["file_id"], "caption": heading,
-                                  "protect": True}, **options))
-        for n, voice in enumerate(voices):
-            rows.append(Outgoing(f"{key}:voice{n}", CHANNEL, chat, "media",
-                                 {"type": "voice", "file_id": voice["file_id"], "protect": True}, **options))
-        text = card(_, kind, child.name, occurred, period, body, role, author_name, locale, len(photos), len(voices))
-        markup = {"inline_keyboard": [[{"text": _("✅ Received"), "callback_data": f"{ACK}:{delivery_id}"}]]}
-        return rows + Outbox.texts(f"{key}:card", CHANNEL, chat, text, reply_markup=markup, **options)
+        _ = translator(reader.locale).gettext
+        common = {"key": f"care:{entry.id}:{reader.person_id}", "person_id": reader.person_id, "child_id": child.id,
+                  "notify_person_id": entry.author_id}
+        about = (child.name, entry.occurred_on, entry.period, entry.body, entry.author_role, author_name,
+                 reader.locale)
+        if entry.kind == TALK:
+            return Notice(text=card(_, entry.kind, *about, access=FACT), **common)
+        photos = [Attached("photo", m["file_id"]) for m in media if m["kind"] == "photo"]
+        voices = [Attached("voice", m["file_id"]) for m in media if m["kind"] == "voice"]
+        return Notice(text=card(_, entry.kind, *about, len(photos), len(voices)), media=photos + voices,
+                      actions=[[Action(_("✅ Received"), Received(delivery_id))]], protect=True, **common)
 
     # -- acknowledgement --------------------------------------------------------------------------------
 
@@ -408,29 +470,26 @@ class CareService:
         """The family member confirms, once; the author is told in their language. Returns the child's name."""
         delivery = await self.repo.delivery(delivery_id)
         if delivery is None or actor.person_id is None or delivery.recipient_id != actor.person_id:
-            raise NotAllowed("acknowledge")
+            raise StaleButton()
         if delivery.acknowledged_at is not None:
-            raise AlreadyAcknowledged()
+            raise AlreadyReceived()
         entry = await self.repo.entry(delivery.entry_id)
         child = await self._children.get(entry.child_id) if entry else None
         if entry is None or child is None:
-            raise NotAllowed("acknowledge")
+            raise StaleButton()
         me = await self._people.person(actor.person_id)
-        rows = []
-        chat = await self._people.external_id(entry.author_id, CHANNEL) if entry.author_id else None
-        if chat is not None:
-            locale = await self._preferences.locale_for(int(chat), None)
-            _ = translator(locale).gettext
+        author = await self._reader(entry.author_id) if entry.author_id else None
+        notices = []
+        if author is not None:
+            _ = translator(author.locale).gettext
             text = _("✅ {name} received {what}.").format(
                 name=me.display_name if me else _("the recipient"),
-                what=title(_, entry.kind, child.name, entry.occurred_on, locale, entry.period))
-            rows = Outbox.texts(f"care-ack:{delivery_id}", CHANNEL, chat, text, person_id=entry.author_id,
-                                child_id=child.id)
+                what=title(_, entry.kind, child.name, entry.occurred_on, author.locale, entry.period))
+            notices.append(Notice(f"care-ack:{delivery_id}", author.person_id, text, child_id=child.id))
         async with self._db.transaction() as conn:
-            if not await CareRepository.acknowledge(conn, delivery_id, self._now()):
-                raise AlreadyAcknowledged()
-            if rows:
-                await self._outbox.add(conn, rows)
+            if not await self.repo.within(conn).acknowledge(delivery_id, stamp(self._clock.now())):
+                raise AlreadyReceived()
+            await self._outbox.post(conn, notices)
         log.info("care delivery %s acknowledged by person %s", delivery_id, actor.person_id)
         return child.name
 
@@ -438,19 +497,25 @@ class CareService:
 
     async def _readable(self, actor: Actor, child_id: int) -> tuple[ChildRow, dict[str, str]]:
         """The child and, per kind, how much this person reads of it."""
+        cannot = NotAllowed("timeline", N_("You cannot see this child's timeline."))
         child = await self._children.get(child_id)
         if child is None or not roles_for(actor.grants, child.place):
-            raise NotAllowed("timeline")
+            raise cannot
         consented = await self._consent.consented(child_id)
         if not consented:
             raise NoConsent(child.name)
         access = {kind: entry_access(actor.grants, child.place, kind, consented=True) for kind in KINDS}
         access = {kind: level for kind, level in access.items() if level}
         if not access:
-            raise NotAllowed("timeline")
+            raise cannot
         return child, access
 
-    async def timeline(self, actor: Actor, child_id: int, page: int, locale: str) -> TimelinePage:
+    async def _audited(self, actor: Actor, child_id: int, action: str, detail: str) -> None:
+        async with self._db.transaction() as conn:
+            await self._audit.within(conn).record(AuditEntry(stamp(self._clock.now()), actor.person_id, child_id,
+                                                             action, detail))
+
+    async def timeline(self, actor: Actor, child_id: int, page: int, locale: str) -> Timeline:
         """The child's entries, newest first, PAGE_SIZE a page, as this person may read them."""
         child, access = await self._readable(actor, child_id)
         kinds = tuple(access)
@@ -468,7 +533,8 @@ class CareService:
             photos = counts.get(entry.id, {}).get("photo", 0) if level == FULL else 0
             voices = counts.get(entry.id, {}).get("voice", 0) if level == FULL else 0
             text = card(_, entry.kind, child.name, entry.occurred_on, entry.period, entry.body, entry.author_role,
-                        author.display_name if author else "", locale, photos, voices, access=level, limit=TIMELINE_VALUE)
+                        author.display_name if author else "", locale, photos, voices, access=level,
+                        limit=TIMELINE_VALUE)
             received = []
             if level == FULL:
                 for d in deliveries.get(entry.id, []):
@@ -476,23 +542,22 @@ class CareService:
                         person = await self._people.person(d.recipient_id)
                         received.append(person.display_name if person else "")
             items.append(TimelineItem(entry, text, photos, voices, received))
-        async with self._db.transaction() as conn:
-            await AuditRepository.record(conn, self._now(), actor.person_id, child.id, "view_timeline",
-                                         f"page={page + 1}")
-        return TimelinePage(child.id, child.name, items, page, pages)
+        await self._audited(actor, child.id, "view_timeline", f"page={page + 1}")
+        return Timeline(child.id, child.name, items, page, pages)
 
     async def entry_media(self, actor: Actor, entry_id: int) -> tuple[Entry, list[Media]]:
         """An entry's photos and voice notes, for someone who may read the entry in full."""
         entry = await self.repo.entry(entry_id)
         if entry is None:
-            raise NotAllowed("media")
-        child, access = await self._readable(actor, entry.child_id)
+            raise StaleButton()
+        try:
+            child, access = await self._readable(actor, entry.child_id)
+        except (NotAllowed, NoConsent):
+            raise StaleButton() from None
         if access.get(entry.kind) != FULL:
-            raise NotAllowed("media")
+            raise StaleButton()
         media = await self.repo.media(entry.id)
-        async with self._db.transaction() as conn:
-            await AuditRepository.record(conn, self._now(), actor.person_id, child.id, "view_media",
-                                         f"entry={entry.id}")
+        await self._audited(actor, child.id, "view_media", f"entry={entry.id}")
         return entry, media
 
     async def export(self, actor: Actor, child_id: int) -> list[dict]:
@@ -516,28 +581,21 @@ class CareService:
     async def due(self, actor: Actor) -> list[ChildDue]:
         """For a proxy parent, their children; for a teacher, the class; each with what is done and due."""
         now = self._clock.now()
-        window = (now - timedelta(days=max(70, self.rules.update_every_days + 40))).isoformat(timespec="seconds")
+        window = stamp(now - timedelta(days=max(70, self.rules.update_every_days + 40)))
         result = []
         for child in await self.children(actor, "update"):
             if not any(g.role in (PROXY, TEACHER) and reaches(g, child.place) for g in actor.grants):
                 continue
             started = await self.repo.care_started(child.id)
-            since = _moment(started) if started else now
+            since = unstamp(started) if started else now
             facts = [musts.Fact(e.kind, self._counted_at(e), photos, e.period)
                      for e, photos in await self.repo.since(child.id, window)]
             result.append(ChildDue(child, musts.check(facts, now=now, tz=self._tz, since=since, rules=self.rules)))
         return result
-
 
     def _counted_at(self, entry: Entry) -> datetime:
         """A talk counts for the day it was held (recorded on the 2nd, held on the 28th: last month's talk);
         everything else for when the family got it."""
         if entry.kind == TALK:
             return datetime.combine(date.fromisoformat(entry.occurred_on), time(12), self._tz)
-        return _moment(entry.created_at)
-
-
-def _moment(stored: str) -> datetime:
-    moment = datetime.fromisoformat(stored)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
+        return unstamp(entry.created_at)

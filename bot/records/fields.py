@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import phonenumbers
 
+from bot.errors import UserError
 from bot.i18n import N_
 
 
@@ -109,14 +110,14 @@ _ID = re.compile(r"^\d{17}[\dX]$")
 _DATE_FORMS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 
 
-class FieldError(ValueError):
-    """A value a person gave does not fit the field. `code` picks the translated explanation."""
+class FieldError(UserError):
+    """A value a person gave does not fit the field. `code` picks the reason (ERROR_MESSAGES), which is the
+    refusal's text; where a dialogue asks again, the handler puts the field's label around it."""
 
     def __init__(self, key: str, code: str, **params: object) -> None:
-        super().__init__(f"{key}: {code}")
+        super().__init__(ERROR_MESSAGES.get(code, ERROR_MESSAGES["unknown_field"]), **params)
         self.key = key
         self.code = code
-        self.params = params
 
 
 def id_number_is_valid(value: str) -> bool:
@@ -219,8 +220,3 @@ ERROR_MESSAGES = {
     "duplicate": N_("a child with this name and date of birth is already on the roll"),
     "unknown_field": N_("no such field"),
 }
-
-
-def explain(error: FieldError, gettext) -> str:
-    """The reason for a refused value, translated, with its numbers filled in."""
-    return gettext(ERROR_MESSAGES.get(error.code, ERROR_MESSAGES["unknown_field"])).format(**error.params)

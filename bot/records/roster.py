@@ -29,14 +29,15 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from bot.clock import Clock
-from bot.i18n import N_
-from bot.access.people import Actor, NotAllowed
+from bot.access.people import Actor
 from bot.access.policy import IMPORT_ROSTER, can, can_in_school
+from bot.clock import Clock, stamp
+from bot.errors import NotAllowed, UserError
+from bot.i18n import N_
 from bot.records.fields import (BY_KEY, CHOICE, DATE, ERROR_MESSAGES, ID_CARD, NUMBER, PHONE, TEXT, FieldError,
-                        normalise)
-from storage.audit import AuditRepository
-from storage.children import ChildPlace, ChildrenRepository
+                                normalise)
+from storage.audit import AuditEntry, AuditRepository
+from storage.children import ChildPlace, ChildrenRepository, NewChild, RecordChange
 from storage.db import Database
 from storage.people import PeopleRepository
 
@@ -127,13 +128,16 @@ FILE_PROBLEMS: dict[str, str] = {
 }
 
 
-class RosterError(ValueError):
-    """The file as a whole cannot be imported. `code` picks the translated explanation (FILE_PROBLEMS)."""
+# Who may import; said to anyone else, whether they ask for the template, /import, or send a roster.
+NOT_ALLOWED = N_("Only class teachers and school admins can import a roster.")
+
+
+class RosterError(UserError):
+    """The file as a whole cannot be imported. `code` picks the explanation (FILE_PROBLEMS), the refusal's text."""
 
     def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
+        super().__init__(FILE_PROBLEMS[code], **params)
         self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -437,21 +441,31 @@ def _class_of(text: str, column: str, number: int, classes: Mapping[str, int], a
 
 class RosterService:
     def __init__(self, db: Database, people: PeopleRepository, clock: Clock,
-                 children: ChildrenRepository | None = None) -> None:
+                 children: ChildrenRepository | None = None, audit: AuditRepository | None = None) -> None:
         self._db = db
         self._people = people
         self._clock = clock
         self._children = children or ChildrenRepository(db)
+        self._audit = audit or AuditRepository(db)
 
     @staticmethod
     def schools(actor: Actor) -> list[int]:
         """The schools this person may import a roster into."""
         return sorted({g.school_id for g in actor.grants if can([g], IMPORT_ROSTER)})
 
+    @staticmethod
+    def school(actor: Actor) -> int:
+        """The school a roster from this person goes into, or NotAllowed. A person with this right in several
+        schools imports into the first; none has that today."""
+        schools = RosterService.schools(actor)
+        if not schools:
+            raise NotAllowed("roster", NOT_ALLOWED)
+        return schools[0]
+
     async def import_rows(self, actor: Actor, school_id: int, filename: str, data: bytes) -> ImportOutcome:
         """Check the whole file, then write it in one transaction; RosterError for a file that cannot be read."""
         if not can_in_school(actor.grants, IMPORT_ROSTER, school_id):
-            raise NotAllowed("roster")
+            raise NotAllowed("roster", NOT_ALLOWED)
         # Parsing a workbook is CPU work: off the event loop, so other people's messages keep flowing.
         rows = await asyncio.to_thread(read_roster, filename, data)
         classes = await self._people.classes(school_id)
@@ -474,28 +488,29 @@ class RosterService:
         return found
 
     async def _write(self, actor: Actor, school_id: int, children: list[RosterChild]) -> ImportResult:
-        now = self._clock.now().isoformat(timespec="seconds")
+        now = stamp(self._clock.now())
         created = updated = unchanged = 0
         async with self._db.transaction() as conn:
+            records, audit = self._children.within(conn), self._audit.within(conn)
             for child in children:
                 # Checked against the roll as it is now, inside the write lock: if someone added or removed
                 # one of these children since the check, the whole import is rolled back.
-                found = await self._children.find_duplicate(conn, school_id, child.values["name"],
-                                                            child.values.get("birth_date", ""))
+                found = await records.find_duplicate(school_id, child.values["name"],
+                                                     child.values.get("birth_date", ""))
                 if (found is None) != (child.existing_id is None):
                     raise RosterError("changed")
                 if child.existing_id is None:
-                    child_id = await ChildrenRepository.create(conn, school_id, child.class_id, actor.person_id, now)
+                    child_id = await records.create(NewChild(school_id, child.class_id, actor.person_id, now))
                     created += 1
-                    changed = await ChildrenRepository.set_fields(conn, child_id, child.values, actor.person_id, now)
+                    changed = await records.update(RecordChange(child_id, child.values, actor.person_id, now))
                 else:
                     child_id = child.existing_id
-                    changed = await ChildrenRepository.set_fields(conn, child_id, child.values, actor.person_id, now)
+                    changed = await records.update(RecordChange(child_id, child.values, actor.person_id, now))
                     if not changed:
                         unchanged += 1
                         continue
                     updated += 1
-                await AuditRepository.record(conn, now, actor.person_id, child_id, "import", ",".join(changed))
+                await audit.record(AuditEntry(now, actor.person_id, child_id, "import", ",".join(changed)))
         return ImportResult(created, updated, unchanged)
 
 

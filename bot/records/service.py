@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.clock import Clock
 from bot.access.consent import ConsentService
-from bot.access.people import Actor, NotAllowed
-from bot.access.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, INVITE_TEACHER, READ_AUDIT, READ_HISTORY, TEACHER, VIEW, can,
-                        can_in_school, fields_allowed, roles_for)
+from bot.access.people import Actor
+from bot.access.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, INVITE_TEACHER, READ_AUDIT, READ_HISTORY,
+                               TEACHER, VIEW, can, can_in_school, fields_allowed, roles_for)
+from bot.clock import Clock, stamp
+from bot.errors import NotAllowed
+from bot.i18n import N_
 from bot.records.fields import BY_KEY, FIELDS, FieldError, normalise
 from storage.audit import AuditEntry, AuditRepository
-from storage.children import ChildRow, ChildrenRepository, FieldChange
+from storage.children import ChildRow, ChildrenRepository, FieldChange, NewChild, RecordChange
 from storage.db import Database
 from storage.people import PeopleRepository
+
+# What a person who does not reach a child is told: nothing of whether the child exists.
+CANNOT_SEE = N_("You cannot see this child's record.")
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,6 @@ class ChildrenService:
         self._consent = consent
         self._clock = clock
 
-    def _now(self) -> str:
-        return self._clock.now().isoformat(timespec="seconds")
-
     async def visible(self, actor: Actor) -> list[ChildSummary]:
         """The children this person reaches, each once. Before consent only staff see a child listed."""
         seen: dict[int, ChildRow] = {}
@@ -68,8 +70,12 @@ class ChildrenService:
     async def _reachable(self, actor: Actor, child_id: int) -> ChildRow:
         row = await self._children.get(child_id)
         if row is None or not roles_for(actor.grants, row.place):
-            raise NotAllowed("child")
+            raise NotAllowed("child", CANNOT_SEE)
         return row
+
+    async def _audit_entry(self, actor: Actor, child_id: int | None, action: str, detail: str = "") -> None:
+        """A view or an export, audited on its own (a change is audited in the change's transaction)."""
+        await self._audit.record(AuditEntry(stamp(self._clock.now()), actor.person_id, child_id, action, detail))
 
     async def view(self, actor: Actor, child_id: int) -> ChildView:
         row = await self._reachable(actor, child_id)
@@ -78,14 +84,12 @@ class ChildrenService:
         allowed = fields_allowed(actor.grants, row.place, VIEW, consented=consented)
         family = can(actor.grants, CONSENT, row.place)
         if not allowed and not family:
-            raise NotAllowed("child")
+            raise NotAllowed("child", CANNOT_SEE)
         values = await self._children.fields(child_id)
         shown = {k: v for k, v in values.items() if k in allowed}
         if family and "name" not in shown:
             shown["name"] = row.name  # their own child's name, even before they consent
-        async with self._db.transaction() as conn:
-            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "view",
-                                         ",".join(sorted(shown)))
+        await self._audit_entry(actor, child_id, "view", ",".join(sorted(shown)))
         editable = frozenset(fields_allowed(actor.grants, row.place, EDIT, consented=consented))
         return ChildView(row, state, shown, editable)
 
@@ -94,24 +98,26 @@ class ChildrenService:
         if klass is None or not any(
                 g.school_id == klass.school_id and (g.role == ADMIN or g.class_id == class_id)
                 and can([g], CREATE_CHILD) for g in actor.grants):
-            raise NotAllowed("class")
+            raise NotAllowed("class", N_("You can no longer add children to this class."))
         values = self.validate(raw)
-        now = self._now()
+        now = stamp(self._clock.now())
         async with self._db.transaction() as conn:
-            if await self._children.find_duplicate(conn, klass.school_id, values["name"],
-                                                   values.get("birth_date", "")):
+            children = self._children.within(conn)
+            if await children.find_duplicate(klass.school_id, values["name"], values.get("birth_date", "")):
                 raise FieldError("name", "duplicate")
-            child_id = await ChildrenRepository.create(conn, klass.school_id, class_id, actor.person_id, now)
-            changed = await ChildrenRepository.set_fields(conn, child_id, values, actor.person_id, now)
-            await AuditRepository.record(conn, now, actor.person_id, child_id, "create", ",".join(changed))
+            child_id = await children.create(NewChild(klass.school_id, class_id, actor.person_id, now))
+            changed = await children.update(RecordChange(child_id, values, actor.person_id, now))
+            await self._audit.within(conn).record(
+                AuditEntry(now, actor.person_id, child_id, "create", ",".join(changed)))
         return child_id
 
     async def add_class(self, actor: Actor, school_id: int, name: str) -> int:
         if not can_in_school(actor.grants, INVITE_TEACHER, school_id):
             raise NotAllowed("class")
         async with self._db.transaction() as conn:
-            class_id = await self._people.ensure_class(conn, school_id, name)
-            await AuditRepository.record(conn, self._now(), actor.person_id, None, "add_class", f"class={class_id}")
+            class_id = await self._people.within(conn).ensure_class(school_id, name)
+            await self._audit.within(conn).record(
+                AuditEntry(stamp(self._clock.now()), actor.person_id, None, "add_class", f"class={class_id}"))
         return class_id
 
     def validate(self, raw: dict[str, object]) -> dict[str, str]:
@@ -124,18 +130,27 @@ class ChildrenService:
             raise FieldError("name", "required")
         return {k: v for k, v in values.items() if v != ""}
 
-    async def edit(self, actor: Actor, child_id: int, key: str, raw: object) -> str:
-        """Change one field; returns the stored value. The history keeps the old one, the audit who and when."""
+    async def editable(self, actor: Actor, child_id: int) -> frozenset[str]:
+        """The fields this person may change in the child's record (none: NotAllowed). Shows no value, so it
+        is not a view of the record."""
         row = await self._reachable(actor, child_id)
         consented = await self._consent.consented(child_id)
-        if key not in BY_KEY or key not in fields_allowed(actor.grants, row.place, EDIT, consented=consented):
+        fields = frozenset(fields_allowed(actor.grants, row.place, EDIT, consented=consented))
+        if not fields:
+            raise NotAllowed("field")
+        return fields
+
+    async def edit(self, actor: Actor, child_id: int, key: str, raw: object) -> str:
+        """Change one field; returns the stored value. The history keeps the old one, the audit who and when."""
+        if key not in BY_KEY or key not in await self.editable(actor, child_id):
             raise NotAllowed("field")
         value = normalise(key, raw, today=self._clock.now().date())
-        now = self._now()
+        now = stamp(self._clock.now())
         async with self._db.transaction() as conn:
-            changed = await ChildrenRepository.set_fields(conn, child_id, {key: value}, actor.person_id, now)
+            changed = await self._children.within(conn).update(RecordChange(child_id, {key: value}, actor.person_id,
+                                                                            now))
             if changed:
-                await AuditRepository.record(conn, now, actor.person_id, child_id, "edit", key)
+                await self._audit.within(conn).record(AuditEntry(now, actor.person_id, child_id, "edit", key))
         return value
 
     async def history(self, actor: Actor, child_id: int) -> list[FieldChange]:
@@ -143,8 +158,7 @@ class ChildrenService:
         if not can(actor.grants, READ_HISTORY, row.place):
             raise NotAllowed("history")
         allowed = fields_allowed(actor.grants, row.place, VIEW, consented=await self._consent.consented(child_id))
-        async with self._db.transaction() as conn:
-            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "view_history")
+        await self._audit_entry(actor, child_id, "view_history")
         # Old values are record contents too: only the fields this person may see now.
         return [c for c in await self._children.history(child_id) if c.field in allowed]
 
@@ -157,8 +171,7 @@ class ChildrenService:
         if row is None or not can_in_school(actor.grants, READ_AUDIT, row.school_id):
             raise NotAllowed("audit")
         entries = await self._audit.for_child(child_id)
-        async with self._db.transaction() as conn:
-            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "view_audit")
+        await self._audit_entry(actor, child_id, "view_audit")
         return entries
 
     async def export(self, actor: Actor, child_id: int) -> dict:
@@ -170,8 +183,7 @@ class ChildrenService:
             raise NotAllowed("export")
         values = await self._children.fields(child_id)
         history = await self._children.history(child_id, limit=10_000)
-        async with self._db.transaction() as conn:
-            await AuditRepository.record(conn, self._now(), actor.person_id, child_id, "export")
+        await self._audit_entry(actor, child_id, "export")
         return {
             "child_id": row.id,
             "class": row.class_name,

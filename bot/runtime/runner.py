@@ -17,9 +17,9 @@ from bot.runtime.app import build_application, initialized
 from bot.clock import Clock, SystemClock
 from bot.runtime.context import BotContext
 from bot.runtime.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
-from bot.musts.media import TelegramFetcher, fetch_pending
+from bot.musts.media import fetch_pending
 from bot.runtime.sender import Sender
-from bot.runtime.telegram import TelegramTransport
+from bot.runtime.telegram import TelegramFetcher, TelegramTransport
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ import random
 import time as monotonic_time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiolimiter import AsyncLimiter
 
-from bot.clock import Clock
+from bot.clock import Clock, stamp
 from storage.outbox import OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class Sender:
             return LIMITED
         if self._refresh_due():
             self._wake.clear()
-            self._due = await self._repo.due(_iso(self._clock.now()))
+            self._due = await self._repo.due(stamp(self._clock.now()))
             self._due_read_at = monotonic_time.monotonic()
         for index, row in enumerate(self._due):
             amount = cost(row)
@@ -219,7 +219,7 @@ class Sender:
         except Throttled as exc:
             self._paused_until = monotonic_time.monotonic() + exc.seconds
             log.warning("flood control: pausing all sends for %.1f s", exc.seconds)
-            await self._repo.retry_at(row.id, _iso(now + timedelta(seconds=exc.seconds)), "Throttled",
+            await self._repo.retry_at(row.id, stamp(now + timedelta(seconds=exc.seconds)), "Throttled",
                                       count_attempt=False)
         except Unreachable as exc:
             await self._give_up(row, "undeliverable", f"Unreachable:{exc}", now)
@@ -231,9 +231,9 @@ class Sender:
             else:
                 delay = min(self.BACKOFF_CAP, 2.0 ** (row.attempts + 1)) * random.uniform(0.5, 1.5)
                 log.info("outbox row %s: %s; retry in %.1f s", row.id, exc, delay)
-                await self._repo.retry_at(row.id, _iso(now + timedelta(seconds=delay)), f"Transient:{exc}")
+                await self._repo.retry_at(row.id, stamp(now + timedelta(seconds=delay)), f"Transient:{exc}")
         else:
-            await self._repo.mark_sent(row.id, external_id, _iso(self._clock.now()))
+            await self._repo.mark_sent(row.id, external_id, stamp(self._clock.now()))
             self.sent += 1
 
     async def _give_up(self, row: OutboxRow, state: str, error: str, now: datetime) -> None:
@@ -241,13 +241,9 @@ class Sender:
         if self._on_undeliverable is not None:
             try:
                 async with self._repo.transaction() as conn:
-                    await OutboxRepository.finish_in(conn, row.id, state, error, _iso(now))
+                    await OutboxRepository.finish_in(conn, row.id, state, error, stamp(now))
                     await self._on_undeliverable(conn, row, error)
                 return
             except Exception:
                 log.exception("could not report undeliverable outbox row %s; ending it unreported", row.id)
-        await self._repo.finish(row.id, state, error, _iso(now))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        await self._repo.finish(row.id, state, error, stamp(now))

@@ -5,7 +5,10 @@ subclasses of NetworkError."""
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from telegram import (
     Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo,
@@ -14,6 +17,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
+from bot.musts.media import MAX_DOWNLOAD_BYTES, TooLarge
 from bot.runtime.sender import Limits, Rejected, Throttled, Transient, Unreachable
 from storage.outbox import OutboxRow
 
@@ -145,3 +149,38 @@ class SharedRateLimiter(BaseRateLimiter):
                 seconds = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after
                 await asyncio.sleep(float(seconds))
         raise AssertionError("unreachable")
+
+
+class TelegramFetcher:
+    """Downloads a care entry's photo or voice note for the media store (bot.musts.media.fetch_pending)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def fetch(self, file_id: str, dest: Path) -> int:
+        try:
+            file = await self._bot.get_file(file_id)
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():  # Telegram's own refusal: "file is too big"
+                raise TooLarge() from None
+            raise
+        if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
+            raise TooLarge()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # A temporary name beside the final one (same file system, so the rename is atomic): a crash or a broken
+        # download never leaves a half file under the name the database points to.
+        part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
+        try:
+            await file.download_to_drive(part)
+            return await asyncio.to_thread(_commit, part, dest)
+        finally:
+            part.unlink(missing_ok=True)
+
+
+def _commit(part: Path, dest: Path) -> int:
+    """Make the data durable before the rename, or a power cut could leave the new name on an empty file."""
+    with part.open("rb") as handle:
+        os.fsync(handle.fileno())
+    size = part.stat().st_size
+    os.replace(part, dest)
+    return size

@@ -6,41 +6,40 @@ The database is the schedule. `run_due` (a JobQueue job every 30 s) writes out t
 whose latest call has begun, then hands each due reminder to the outbox and marks it sent, or skipped when it
 comes too late to help, in the same transaction: downtime delays a reminder but cannot lose it, and a restart
 cannot send it twice. Times come from bot.video.slots (APScheduler's CronTrigger in the slot's zone); each person
-reads them in their own zone. Knows nothing of Telegram.
+reads them in their own zone. Knows nothing of Telegram: people are told with notices (bot.notices), whose
+buttons are the payloads of bot.video.buttons.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
-
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 
-from bot.video import slots
-from bot.clock import Clock
 from bot.access.consent import ConsentService
-from bot.i18n import N_, translator
-from bot.notices import Outbox
-from bot.access.people import AlreadyAcknowledged, Actor, NoConsent, NotAllowed
+from bot.access.people import Actor
 from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, reaches, roles_for
+from bot.clock import Clock, stamp, unstamp
+from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, UserError
+from bot.i18n import N_, translator
+from bot.notices import Action, Notice, Outbox
 from bot.preferences import PreferencesService
 from bot.settings import Settings
-from storage.audit import AuditRepository
+from bot.video import slots
+from bot.video.buttons import CallAnswer, ProposalAnswer
+from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
-from storage.outbox import Outgoing
 from storage.people import PeopleRepository
-from storage.preferences import PreferencesRepository
-from storage.video import Call, DueReminder, Proposal, SlotRow, VideoRepository
+from storage.video import Call, DueReminder, NewReminder, Outcome, Proposal, SlotRow, VideoRepository
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
 ARRANGERS = (ADMIN, TEACHER, PROXY)
 CARER, FAMILY = "carer", "family"
 DONE, MISSED, MOVED, CANCELLED = "done", "missed", "moved", "cancelled"
@@ -53,11 +52,21 @@ TIMES = ("08:00", "10:00", "12:00", "12:30", "17:00", "18:00", "18:30", "19:00",
 PLAN_BATCH, SEND_BATCH = 500, 200
 # After downtime only calls that can still be asked about are written out; older weeks are left unwritten.
 CATCH_UP = slots.FOLLOWUP_SHELF_LIFE + timedelta(hours=slots.MAX_MINUTES // 60 + 1)
-PROPOSE, ANSWER = "vp", "vc"   # callback data prefixes of the buttons in messages the outbox sends
 
 
-class NoFamily(Exception):
+class NoFamily(UserError):
     """No parent or guardian of the child can be reached yet: there is nobody to agree a time with."""
+
+    msgid = N_("No parent or guardian of this child has joined yet, so there is nobody to agree a time with. "
+               "Invite them first: /invite.")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone told about a call, with the language and the time zone they read it in."""
+    person_id: int
+    locale: str
+    zone: str
 
 
 @dataclass(frozen=True)
@@ -109,20 +118,17 @@ class VideoService:
         self._consent = consent
         self._outbox = outbox
         self._preferences = preferences
-        self._prefs = PreferencesRepository(db)
         self._clock = clock
         self._zone = settings.timezone
         self.rooms = settings.family_rooms
         self.offsets = tuple(timedelta(minutes=m) for m in settings.video_reminders)
         self.followup = timedelta(minutes=settings.video_followup)
         self.repo = VideoRepository(db)
-        # While run_due works through a busy minute: each person's chat, language and zone, and who reaches each
-        # child, are read once rather than once per reminder. None outside a run, so a change made between
+        self._audit = AuditRepository(db)
+        # While run_due works through a busy minute: each person's language, zone and quiet hours, and who reaches
+        # each child, are read once rather than once per reminder. None outside a run, so a change made between
         # runs (a new zone, a role removed) is always seen.
         self._memo: dict | None = None
-
-    def _now(self) -> datetime:
-        return self._clock.now()
 
     # -- whose children -------------------------------------------------------------------------------------
 
@@ -141,7 +147,7 @@ class VideoService:
 
     async def state(self, actor: Actor, child_id: int) -> VideoState:
         child = await self._child(actor, child_id, (*ARRANGERS, *FAMILY_ROLES))
-        now = _iso(self._now())
+        now = stamp(self._clock.now())
         return VideoState(child, await self.repo.slot(child.id), await self.repo.open_proposal(child.id),
                           await self.repo.next_call(child.id, now), await self.repo.recent_calls(child.id, now),
                           bool(roles_for(actor.grants, child.place) & set(ARRANGERS)))
@@ -159,22 +165,19 @@ class VideoService:
         family = await self._family(child)
         if not family:
             raise NoFamily()
-        now = self._now()
+        now = self._clock.now()
         sender = await self._name(actor.person_id)
         async with self._db.transaction() as conn:
-            proposal_id = await VideoRepository.add_proposal(
-                conn, child.id, slot.weekday, _hhmm(slot.start), slot.minutes, slot.zone, room, CARER,
-                actor.person_id, _iso(now))
-            rows = []
-            for person_id, chat, locale, zone_name in family:
-                rows += self._proposal_rows(proposal_id, person_id, chat, locale, zone_name, child, slot, room,
-                                            sender, now, actor.person_id)
-            await self._outbox.add(conn, rows)
-            await AuditRepository.record(conn, _iso(now), actor.person_id, child.id, "video_proposed",
-                                         f"proposal={proposal_id}")
+            proposal_id = await self.repo.within(conn).add_proposal(Proposal(
+                child.id, slot.weekday, _hhmm(slot.start), slot.minutes, slot.zone, room, CARER, actor.person_id,
+                stamp(now)))
+            await self._outbox.post(conn, [self._proposal_notice(proposal_id, reader, child, slot, room, sender, now,
+                                                                 actor.person_id) for reader in family])
+            await self._audit.within(conn).record(AuditEntry(stamp(now), actor.person_id, child.id, "video_proposed",
+                                                             f"proposal={proposal_id}"))
         log.info("video time proposed for child %s by person %s to %s people", child.id, actor.person_id,
                  len(family))
-        return Sent(proposal_id, child.name, [await self._name(person_id) for person_id, *_ in family])
+        return Sent(proposal_id, child.name, [await self._name(reader.person_id) for reader in family])
 
     async def proposal_for_answer(self, actor: Actor, proposal_id: int) -> tuple[Proposal, ChildRow]:
         """The open proposal this person may answer (the side that did not make it)."""
@@ -191,39 +194,38 @@ class VideoService:
         """The other side agrees: the time becomes the child's weekly slot, replacing any earlier one."""
         proposal, child = await self.proposal_for_answer(actor, proposal_id)
         slot = slot_of(proposal)
-        now = self._now()
+        now = self._clock.now()
         first = slots.next_start(slot, now)
         arranger = proposal.proposed_by if proposal.side == CARER else actor.person_id
         me = await self._name(actor.person_id)
-        family = await self._family(child)
-        tell = [(p, c, lo, z) for p, c, lo, z in family if p != actor.person_id]
+        tell = [reader for reader in await self._family(child) if reader.person_id != actor.person_id]
         carer = await self._carer(child, arranger)
-        if carer is not None and carer[0] != actor.person_id:
+        if carer is not None and carer.person_id != actor.person_id:
             tell.append(carer)
         async with self._db.transaction() as conn:
-            if not await VideoRepository.close_proposal(conn, proposal.id, "accepted", actor.person_id, _iso(now)):
+            video = self.repo.within(conn)
+            if not await video.close_proposal(proposal.id, "accepted", actor.person_id, stamp(now)):
                 raise AlreadyAcknowledged()
             # Checked while holding the write lock: two agreements for one room cannot both pass.
             await self._check_room(child, slot, proposal.room)
-            await VideoRepository.cancel_upcoming(conn, child.id, _iso(now))
-            slot_id = await VideoRepository.put_slot(
-                conn, child.id, child.school_id, slot.weekday, _hhmm(slot.start), slot.minutes, slot.zone,
-                proposal.room, arranger, proposal.id, _iso(first), _iso(now))
-            await self._write_call(conn, child.id, slot_id, slot, proposal.room, first, now, drop_past=True)
-            rows = []
-            for person_id, chat, locale, zone_name in tell:
-                _ = translator(locale).gettext
+            await video.cancel_upcoming(child.id, stamp(now))
+            slot_id = await video.put_slot(SlotRow(
+                child.id, child.school_id, slot.weekday, _hhmm(slot.start), slot.minutes, slot.zone, proposal.room,
+                arranger, proposal.id, stamp(first), stamp(now)))
+            await self._write_call(video, child.id, slot_id, slot, proposal.room, first, now, drop_past=True)
+            notices = []
+            for reader in tell:
+                _ = translator(reader.locale).gettext
                 text = _("📹 {name} agreed: {child}'s video call is {when}, {minutes} min, {place}. "
                          "The first is {first}.").format(
-                    name=me, child=child.name, when=weekly_text(_, slot, zone_name, locale, now),
+                    name=me, child=child.name, when=weekly_text(_, slot, reader.zone, reader.locale, now),
                     minutes=slot.minutes, place=place_text(_, proposal.room),
-                    first=moment_text(first, locale, zone_name))
-                rows += Outbox.texts(f"video-agreed:{proposal.id}:{person_id}", CHANNEL, chat, text,
-                                     person_id=person_id, child_id=child.id)
-            if rows:
-                await self._outbox.add(conn, rows)
-            await AuditRepository.record(conn, _iso(now), actor.person_id, child.id, "video_agreed",
-                                         f"proposal={proposal.id} slot={slot_id}")
+                    first=moment_text(first, reader.locale, reader.zone))
+                notices.append(Notice(f"video-agreed:{proposal.id}:{reader.person_id}", reader.person_id, text,
+                                      child_id=child.id))
+            await self._outbox.post(conn, notices)
+            await self._audit.within(conn).record(AuditEntry(stamp(now), actor.person_id, child.id, "video_agreed",
+                                                             f"proposal={proposal.id} slot={slot_id}"))
         log.info("video slot agreed for child %s (proposal %s)", child.id, proposal.id)
         return Agreed(child.name, slot, proposal.room, first)
 
@@ -232,7 +234,7 @@ class VideoService:
         proposal, child = await self.proposal_for_answer(actor, proposal_id)
         mine = slots.parse_slot(weekday, hhmm, proposal.minutes, await self.zone_of(actor.person_id))
         # The time the person chose on their clock, as the slot's zone reads it: the slot keeps its zone.
-        start = slots.local(slots.next_start(mine, self._now()), proposal.zone)
+        start = slots.local(slots.next_start(mine, self._clock.now()), proposal.zone)
         slot = slots.Slot(start.weekday(), start.time().replace(second=0, microsecond=0), proposal.minutes,
                           proposal.zone)
         await self._check_room(child, slot, proposal.room)
@@ -244,35 +246,30 @@ class VideoService:
             to = await self._family(child)
         if not to:
             raise NoFamily()
-        now = self._now()
+        now = self._clock.now()
         me = await self._name(actor.person_id)
         async with self._db.transaction() as conn:
-            if not await VideoRepository.close_proposal(conn, proposal.id, "countered", actor.person_id, _iso(now)):
+            video = self.repo.within(conn)
+            if not await video.close_proposal(proposal.id, "countered", actor.person_id, stamp(now)):
                 raise AlreadyAcknowledged()
-            new_id = await VideoRepository.add_proposal(conn, child.id, slot.weekday, _hhmm(slot.start),
-                                                        slot.minutes, slot.zone, proposal.room, side,
-                                                        actor.person_id, _iso(now))
-            rows = []
-            for person_id, chat, locale, zone_name in to:
-                rows += self._proposal_rows(new_id, person_id, chat, locale, zone_name, child, slot, proposal.room,
-                                            me, now, actor.person_id)
-            await self._outbox.add(conn, rows)
-            await AuditRepository.record(conn, _iso(now), actor.person_id, child.id, "video_countered",
-                                         f"proposal={proposal.id} new={new_id}")
-        return Sent(new_id, child.name, [await self._name(person_id) for person_id, *_ in to])
+            new_id = await video.add_proposal(Proposal(
+                child.id, slot.weekday, _hhmm(slot.start), slot.minutes, slot.zone, proposal.room, side,
+                actor.person_id, stamp(now)))
+            await self._outbox.post(conn, [self._proposal_notice(new_id, reader, child, slot, proposal.room, me, now,
+                                                                 actor.person_id) for reader in to])
+            await self._audit.within(conn).record(AuditEntry(stamp(now), actor.person_id, child.id,
+                                                             "video_countered", f"proposal={proposal.id} new={new_id}"))
+        return Sent(new_id, child.name, [await self._name(reader.person_id) for reader in to])
 
-    def _proposal_rows(self, proposal_id: int, person_id: int, chat: str, locale: str, zone_name: str,
-                       child: ChildRow, slot: slots.Slot, room: str | None, sender: str, now: datetime,
-                       author_id: int | None) -> list[Outgoing]:
-        _ = translator(locale).gettext
+    def _proposal_notice(self, proposal_id: int, reader: Recipient, child: ChildRow, slot: slots.Slot, room: str | None,
+                         sender: str, now: datetime, author_id: int | None) -> Notice:
+        _ = translator(reader.locale).gettext
         text = _("📹 Weekly video call with {child}\n{name} suggests {when}, {minutes} min, {place}.\n"
                  "Does this time suit you?").format(
-            child=child.name, name=sender, when=weekly_text(_, slot, zone_name, locale, now),
+            child=child.name, name=sender, when=weekly_text(_, slot, reader.zone, reader.locale, now),
             minutes=slot.minutes, place=place_text(_, room))
-        markup = {"inline_keyboard": [[{"text": _("✅ Yes, that suits"), "callback_data": f"{PROPOSE}:{proposal_id}:y"},
-                                       {"text": _("🕒 Another time"), "callback_data": f"{PROPOSE}:{proposal_id}:n"}]]}
-        return Outbox.texts(f"video-proposal:{proposal_id}:{person_id}", CHANNEL, chat, text, reply_markup=markup,
-                            person_id=person_id, notify_person_id=author_id, child_id=child.id)
+        return Notice(f"video-proposal:{proposal_id}:{reader.person_id}", reader.person_id, text,
+                      actions=[answer_actions(_, proposal_id)], notify_person_id=author_id, child_id=child.id)
 
     async def _check_room(self, child: ChildRow, slot: slots.Slot, room: str | None) -> None:
         """Two children's calls cannot share a family room at the same time. The other child is not named:
@@ -280,7 +277,7 @@ class VideoService:
         if room is None:
             return
         for other in await self.repo.room_slots(child.school_id, room):
-            if other.child_id != child.id and slots.overlaps(slot, slot_of(other), self._now()):
+            if other.child_id != child.id and slots.overlaps(slot, slot_of(other), self._clock.now()):
                 theirs = slot_of(other)
                 end = (datetime.combine(date(2000, 1, 3), theirs.start) + timedelta(minutes=theirs.minutes)).time()
                 raise slots.SlotError(N_("{room} is taken then ({start}–{end}). Please choose another time or room."),
@@ -290,13 +287,13 @@ class VideoService:
 
     async def run_due(self) -> int:
         """Write out the next calls, then send what is due. Returns the number of reminders handled."""
-        now = self._now()
+        now = self._clock.now()
         await self._plan(now)
         handled = 0
         self._memo = {}
         try:
             while True:
-                due = await self.repo.due_reminders(_iso(now), SEND_BATCH)
+                due = await self.repo.due_reminders(stamp(now), SEND_BATCH)
                 if not due:
                     return handled
                 await self._send(due, now)
@@ -307,49 +304,51 @@ class VideoService:
     async def _plan(self, now: datetime) -> None:
         floor = now - CATCH_UP
         while True:
-            waiting = await self.repo.slots_to_plan(_iso(now), PLAN_BATCH)
+            waiting = await self.repo.slots_to_plan(stamp(now), PLAN_BATCH)
             if not waiting:
                 return
             async with self._db.transaction() as conn:
+                video = self.repo.within(conn)
                 for row in waiting:
                     slot = slot_of(row)
-                    start = slots.next_start(slot, max(_moment(row.planned_until), floor))
-                    if await VideoRepository.set_planned(conn, row.id, row.planned_until, _iso(start)):
-                        await self._write_call(conn, row.child_id, row.id, slot, row.room, start, now)
+                    start = slots.next_start(slot, max(unstamp(row.planned_until), floor))
+                    if await video.set_planned(row.id, row.planned_until, stamp(start)):
+                        await self._write_call(video, row.child_id, row.id, slot, row.room, start, now)
 
-    async def _write_call(self, conn, child_id: int, slot_id: int | None, slot: slots.Slot, room: str | None,
-                          start: datetime, now: datetime, moved_from: int | None = None,
+    async def _write_call(self, video: VideoRepository, child_id: int, slot_id: int | None, slot: slots.Slot,
+                          room: str | None, start: datetime, now: datetime, moved_from: int | None = None,
                           drop_past: bool = False) -> int | None:
-        call_id = await VideoRepository.add_call(conn, child_id, slot_id, _iso(start), slot.minutes, slot.zone, room,
-                                                 moved_from)
+        call_id = await video.add_call(Call(child_id, slot_id, stamp(start), slot.minutes, slot.zone, room,
+                                               moved_from))
         if call_id is not None:
             dues = slots.plan(slot, start, self.offsets, self.followup)
             # A call agreed or moved at short notice gets only the reminders still ahead; one written out after
             # downtime keeps them all, so that each is either sent or recorded as skipped.
             kept = [d for d in dues if not (drop_past and d.kind == slots.BEFORE and d.at <= now)]
-            await VideoRepository.add_reminders(conn, call_id, [
-                (d.kind, int(d.offset.total_seconds()) if d.offset else 0, _iso(d.at)) for d in kept])
+            await video.add_reminders(call_id, [
+                NewReminder(d.kind, int(d.offset.total_seconds()) if d.offset else 0, stamp(d.at)) for d in kept])
         return call_id
 
     async def _send(self, due: list[DueReminder], now: datetime) -> None:
-        prepared: list[tuple[DueReminder, str, list[Outgoing]]] = []
+        prepared: list[tuple[DueReminder, str, list[Notice]]] = []
         for reminder in due:
-            state, rows = await self._messages(reminder, now)
-            prepared.append((reminder, state, rows))
+            state, notices = await self._notices(reminder, now)
+            prepared.append((reminder, state, notices))
         async with self._db.transaction() as conn:
-            for reminder, state, rows in prepared:
+            video = self.repo.within(conn)
+            for reminder, state, notices in prepared:
                 # Marked and handed over together: a crash before the commit leaves it pending, after it sent.
-                if await VideoRepository.finish_reminder(conn, reminder.id, state, _iso(now)) and rows:
-                    await self._outbox.add(conn, rows)
-        skipped = sum(1 for _r, state, _rows in prepared if state != "sent")
+                if await video.finish_reminder(reminder.id, state, stamp(now)) and notices:
+                    await self._outbox.post(conn, notices)
+        skipped = sum(1 for _r, state, _notices in prepared if state != "sent")
         if skipped:
             log.info("video reminders: %s of %s too late to help or no longer needed", skipped, len(prepared))
 
-    async def _messages(self, reminder: DueReminder, now: datetime) -> tuple[str, list[Outgoing]]:
+    async def _notices(self, reminder: DueReminder, now: datetime) -> tuple[str, list[Notice]]:
         call = reminder.call
-        start = _moment(call.starts_at)
+        start = unstamp(call.starts_at)
         offset = timedelta(seconds=reminder.offset_s) if reminder.kind == slots.BEFORE else None
-        due = slots.Due(reminder.kind, start, _moment(reminder.due_at), offset)
+        due = slots.Due(reminder.kind, start, unstamp(reminder.due_at), offset)
         if call.outcome is not None or not slots.still_useful(due, now):
             return ("skipped" if call.outcome is None else "cancelled"), []
         child = await self._children.get(call.child_id)
@@ -358,38 +357,29 @@ class VideoService:
         slot = await self.repo.slot(child.id)
         carer = await self._carer(child, slot.arranged_by if slot else None)
         if reminder.kind == slots.FOLLOWUP:
-            return ("sent", self._question_rows(reminder, call, child, carer)) if carer else ("skipped", [])
+            return ("sent", [self._question(reminder, call, child, carer)]) if carer else ("skipped", [])
         people = await self._family(child)
-        if carer is not None and all(p != carer[0] for p, *_ in people):
+        if carer is not None and all(reader.person_id != carer.person_id for reader in people):
             people.append(carer)
-        rows = []
-        for person_id, chat, locale, zone_name in people:
-            _ = translator(locale).gettext
+        notices = []
+        for reader in people:
+            _ = translator(reader.locale).gettext
             soon = offset is not None and offset <= timedelta(hours=2)
             text = (_("⏰ Soon: {child}'s video call at {time}, {minutes} min, {place}.") if soon else
                     _("📅 Reminder: {child}'s video call is on {time}, {minutes} min, {place}.")).format(
-                child=child.name, time=moment_text(start, locale, zone_name), minutes=call.minutes,
+                child=child.name, time=moment_text(start, reader.locale, reader.zone), minutes=call.minutes,
                 place=place_text(_, call.room))
-            item = Outbox.texts(f"video:{reminder.id}:{person_id}", CHANNEL, chat, text, person_id=person_id,
-                                child_id=child.id)
             # Quiet hours hold a reminder, unless holding it would make it arrive after the call has begun.
-            if await self._outbox.not_before(item[0], now) >= start:
-                item = [replace(row, urgent=True) for row in item]
-            rows += item
-        return "sent", rows
+            notices.append(Notice(f"video:{reminder.id}:{reader.person_id}", reader.person_id, text, deadline=start,
+                                  child_id=child.id))
+        return "sent", notices
 
-    def _question_rows(self, reminder: DueReminder, call: Call, child: ChildRow,
-                       carer: tuple[int, str, str, str]) -> list[Outgoing]:
-        person_id, chat, locale, zone_name = carer
-        _ = translator(locale).gettext
+    def _question(self, reminder: DueReminder, call: Call, child: ChildRow, carer: Recipient) -> Notice:
+        _ = translator(carer.locale).gettext
         text = _("📹 Did {child}'s video call at {time} happen?").format(
-            child=child.name, time=moment_text(_moment(call.starts_at), locale, zone_name))
-        markup = {"inline_keyboard": [
-            [{"text": _("✅ Yes, it happened"), "callback_data": f"{ANSWER}:{call.id}:d"}],
-            [{"text": _("❌ It was missed"), "callback_data": f"{ANSWER}:{call.id}:m"},
-             {"text": _("🔁 Moved to another day"), "callback_data": f"{ANSWER}:{call.id}:v"}]]}
-        return Outbox.texts(f"video:{reminder.id}:{person_id}", CHANNEL, chat, text, reply_markup=markup,
-                            person_id=person_id, child_id=child.id)
+            child=child.name, time=moment_text(unstamp(call.starts_at), carer.locale, carer.zone))
+        return Notice(f"video:{reminder.id}:{carer.person_id}", carer.person_id, text, actions=question_actions(
+            _, call.id), child_id=child.id)
 
     # -- after the call -------------------------------------------------------------------------------------
 
@@ -405,51 +395,49 @@ class VideoService:
         call, child = await self.call_for_answer(actor, call_id)
         if outcome not in (DONE, MISSED) or (outcome == MISSED) != (reason in REASONS):
             raise NotAllowed("outcome")
-        now = self._now()
-        if _moment(call.starts_at) > now:
+        now = self._clock.now()
+        if unstamp(call.starts_at) > now:
             raise slots.SlotError(N_("This call has not begun yet; please answer after it."))
         if call.outcome is not None:
             raise AlreadyAcknowledged()
-        rows = await self._missed_rows(actor, call, child, reason, now) if outcome == MISSED else []
+        notices = await self._missed_notices(actor, call, child, reason, now) if outcome == MISSED else []
         async with self._db.transaction() as conn:
-            if not await VideoRepository.record_outcome(conn, call.id, outcome, reason, actor.person_id, _iso(now)):
+            video = self.repo.within(conn)
+            if not await video.record_outcome(call.id, Outcome(outcome, reason, actor.person_id, stamp(now))):
                 raise AlreadyAcknowledged()
-            await VideoRepository.cancel_reminders(conn, call.id, _iso(now), slots.FOLLOWUP)
-            if rows:
-                await self._outbox.add(conn, rows)
-            await AuditRepository.record(conn, _iso(now), actor.person_id, child.id, f"video_{outcome}",
-                                         f"call={call.id}")
+            await video.cancel_reminders(call.id, stamp(now), slots.FOLLOWUP)
+            await self._outbox.post(conn, notices)
+            await self._audit.within(conn).record(AuditEntry(stamp(now), actor.person_id, child.id,
+                                                             f"video_{outcome}", f"call={call.id}"))
         return await self.repo.call(call.id)
 
-    async def _missed_rows(self, actor: Actor, call: Call, child: ChildRow, reason: str,
-                           now: datetime) -> list[Outgoing]:
+    async def _missed_notices(self, actor: Actor, call: Call, child: ChildRow, reason: str,
+                              now: datetime) -> list[Notice]:
         slot = await self.repo.slot(child.id)
-        upcoming = await self.repo.next_call(child.id, _iso(now))
+        upcoming = await self.repo.next_call(child.id, stamp(now))
         carer_name = await self._name(actor.person_id)
-        rows = []
-        for person_id, chat, locale, zone_name in await self._family(child):
-            _ = translator(locale).gettext
+        started = unstamp(call.starts_at)
+        notices = []
+        for reader in await self._family(child):
+            _ = translator(reader.locale).gettext
             text = _("📹 {child}'s video call on {time} did not happen ({reason}). {child} looks forward to "
                      "seeing you: could you find another time this week? Write to {carer} with /relay.").format(
-                child=child.name, time=moment_text(_moment(call.starts_at), locale, zone_name),
-                reason=_(REASONS[reason]), carer=carer_name)
+                child=child.name, time=moment_text(started, reader.locale, reader.zone), reason=_(REASONS[reason]),
+                carer=carer_name)
             if upcoming is not None:
                 text += "\n" + _("Otherwise the next call is {time}.").format(
-                    time=moment_text(_moment(upcoming.starts_at), locale, zone_name))
-            rows += Outbox.texts(f"video-missed:{call.id}:{person_id}", CHANNEL, chat, text, person_id=person_id,
-                                 child_id=child.id)
+                    time=moment_text(unstamp(upcoming.starts_at), reader.locale, reader.zone))
+            notices.append(Notice(f"video-missed:{call.id}:{reader.person_id}", reader.person_id, text,
+                                  child_id=child.id))
         carer = await self._carer(child, slot.arranged_by if slot else None)
-        if carer is not None and carer[0] != actor.person_id:
-            person_id, chat, locale, zone_name = carer
-            _ = translator(locale).gettext
+        if carer is not None and carer.person_id != actor.person_id:
+            _ = translator(carer.locale).gettext
             text = _("📹 {child}'s video call on {time} was missed ({reason}). Please find another time with "
                      "the family this week.").format(child=child.name, reason=_(REASONS[reason]),
-                                                    time=moment_text(_moment(call.starts_at), locale, zone_name))
-            markup = {"inline_keyboard": [[{"text": _("🔁 Set another time"),
-                                            "callback_data": f"{ANSWER}:{call.id}:v"}]]}
-            rows += Outbox.texts(f"video-missed:{call.id}:{person_id}", CHANNEL, chat, text, reply_markup=markup,
-                                 person_id=person_id, child_id=child.id)
-        return rows
+                                                    time=moment_text(started, carer.locale, carer.zone))
+            notices.append(Notice(f"video-missed:{call.id}:{carer.person_id}", carer.person_id, text,
+                                  actions=[[move_action(_, call.id)]], child_id=child.id))
+        return notices
 
     async def move_days(self, actor: Actor, call_id: int) -> tuple[Call, ChildRow, list[date]]:
         """The days a call can move to: from today until the day before the next weekly call."""
@@ -457,7 +445,7 @@ class VideoService:
         if call.outcome not in (None, MISSED):
             raise AlreadyAcknowledged()
         zone = ZoneInfo(call.zone)
-        today = self._now().astimezone(zone).date()
+        today = self._clock.now().astimezone(zone).date()
         last = self._move_limit(call).astimezone(zone).date()
         return call, child, [today + timedelta(days=n) for n in range((last - today).days + 1)]
 
@@ -465,7 +453,7 @@ class VideoService:
         """A call moves within its week: at the latest on the sixth day after its own, before the next call's
         day (local dates in the call's zone)."""
         zone = ZoneInfo(call.zone)
-        last_day = _moment(call.starts_at).astimezone(zone).date() + timedelta(days=6)
+        last_day = unstamp(call.starts_at).astimezone(zone).date() + timedelta(days=6)
         return datetime.combine(last_day + timedelta(days=1), time(0), zone) - timedelta(minutes=1)
 
     async def move(self, actor: Actor, call_id: int, day: date, hhmm: str) -> Call:
@@ -475,7 +463,7 @@ class VideoService:
             raise AlreadyAcknowledged()
         parsed = slots.parse_slot(day.weekday(), hhmm, call.minutes, call.zone)
         start = datetime.combine(day, parsed.start, ZoneInfo(call.zone)).astimezone(timezone.utc)
-        now = self._now()
+        now = self._clock.now()
         if start <= now:
             raise slots.SlotError(N_("{time} has already passed. Please choose a time still to come."),
                                   time=hhmm)
@@ -486,26 +474,26 @@ class VideoService:
         slot = slots.Slot(parsed.weekday, parsed.start, call.minutes, call.zone)
         family = await self._family(child)
         async with self._db.transaction() as conn:
-            if call.outcome is None and not await VideoRepository.record_outcome(
-                    conn, call.id, MOVED, None, actor.person_id, _iso(now)):
+            video = self.repo.within(conn)
+            if call.outcome is None and not await video.record_outcome(
+                    call.id, Outcome(MOVED, None, actor.person_id, stamp(now))):
                 raise AlreadyAcknowledged()
-            await VideoRepository.cancel_reminders(conn, call.id, _iso(now))
-            new_id = await self._write_call(conn, child.id, call.slot_id, slot, call.room, start, now,
+            await video.cancel_reminders(call.id, stamp(now))
+            new_id = await self._write_call(video, child.id, call.slot_id, slot, call.room, start, now,
                                             moved_from=call.id, drop_past=True)
             if new_id is None:
                 raise slots.SlotError(N_("There is already a call at that time."))
-            rows = []
-            for person_id, chat, locale, zone_name in family:
-                _ = translator(locale).gettext
+            notices = []
+            for reader in family:
+                _ = translator(reader.locale).gettext
                 text = _("📹 {child}'s video call is moved to {time}, {minutes} min, {place}.").format(
-                    child=child.name, time=moment_text(start, locale, zone_name), minutes=call.minutes,
+                    child=child.name, time=moment_text(start, reader.locale, reader.zone), minutes=call.minutes,
                     place=place_text(_, call.room))
-                rows += Outbox.texts(f"video-moved:{new_id}:{person_id}", CHANNEL, chat, text, person_id=person_id,
-                                     child_id=child.id)
-            if rows:
-                await self._outbox.add(conn, rows)
-            await AuditRepository.record(conn, _iso(now), actor.person_id, child.id, "video_moved",
-                                         f"call={call.id} new={new_id}")
+                notices.append(Notice(f"video-moved:{new_id}:{reader.person_id}", reader.person_id, text,
+                                      child_id=child.id))
+            await self._outbox.post(conn, notices)
+            await self._audit.within(conn).record(AuditEntry(stamp(now), actor.person_id, child.id, "video_moved",
+                                                             f"call={call.id} new={new_id}"))
         return await self.repo.call(new_id)
 
     # -- a family's copy -------------------------------------------------------------------------------------
@@ -532,14 +520,14 @@ class VideoService:
         if not kids:
             raise NotAllowed("videos")
         zone = ZoneInfo(self._zone)
-        now = self._now()
+        now = self._clock.now()
         today = now.astimezone(zone).date()
         monday = today - timedelta(days=today.weekday())
         start = datetime.combine(monday, time(0), zone)
         end = datetime.combine(monday + timedelta(days=7), time(0), zone)
         ids = [c.id for c in kids]
         calls: dict[int, list[Call]] = {}
-        for found in await self.repo.calls_between(ids, _iso(start), _iso(end)):
+        for found in await self.repo.calls_between(ids, stamp(start), stamp(end)):
             calls.setdefault(found.child_id, []).append(found)
         slot_of = await self.repo.slots(ids)
         rows = []
@@ -547,7 +535,7 @@ class VideoService:
             mine = [c for c in calls.get(child.id, []) if c.outcome not in (MOVED, CANCELLED)]
             # A call that happened counts most; then one still to come (a missed call moved later in the week);
             # then what became of the last one.
-            states = [(c.outcome or ("upcoming" if _moment(c.starts_at) > now else "unconfirmed"), c) for c in mine]
+            states = [(c.outcome or ("upcoming" if unstamp(c.starts_at) > now else "unconfirmed"), c) for c in mine]
             found = next(((s, c) for rank in (DONE, "upcoming") for s, c in states if s == rank),
                          states[-1] if states else None)
             call = found[1] if found else None
@@ -561,24 +549,29 @@ class VideoService:
                 status = "none"
             rows.append(WeekRow(child, status, call))
         async with self._db.transaction() as conn:
+            audit = self._audit.within(conn)
             for child in kids:
-                await AuditRepository.record(conn, _iso(now), actor.person_id, child.id, "view_videos", "")
+                await audit.record(AuditEntry(stamp(now), actor.person_id, child.id, "view_videos", ""))
         return Week(monday, rows)
 
     # -- people ---------------------------------------------------------------------------------------------
 
     async def zone_of(self, person_id: int | None) -> str:
-        chat = await self._people.external_id(person_id, CHANNEL) if person_id else None
-        prefs = await self._prefs.get(int(chat)) if chat and chat.lstrip("-").isdigit() else None
-        return prefs.timezone if prefs and prefs.timezone else self._zone
+        """The time zone a person reads times in: theirs, or the school's."""
+        reader = await self._reader(person_id) if person_id else None
+        return reader.zone if reader else self._zone
 
-    async def _reachable(self, person_id: int) -> tuple[int, str, str, str] | None:
-        if self._memo is not None:
-            key = ("person", person_id)
-            if key not in self._memo:
-                self._memo[key] = await self._read_reachable(person_id)
+    async def _reader(self, person_id: int) -> Recipient | None:
+        """Someone the bot can reach, with the language and zone they read in (theirs, or the defaults)."""
+        key = ("reader", person_id)
+        if self._memo is not None and key in self._memo:
             return self._memo[key]
-        return await self._read_reachable(person_id)
+        found = await self.repo.reader(person_id)
+        if found is not None:
+            found = Recipient(person_id, await self._preferences.locale_of(person_id), found.zone or self._zone)
+        if self._memo is not None:
+            self._memo[key] = found
+        return found
 
     async def _grants(self, child: ChildRow):
         if self._memo is None:
@@ -588,39 +581,51 @@ class VideoService:
             self._memo[key] = await self._people.grants_for_child(child.id, child.school_id, child.class_id)
         return self._memo[key]
 
-    async def _read_reachable(self, person_id: int) -> tuple[int, str, str, str] | None:
-        chat = await self._people.external_id(person_id, CHANNEL)
-        if chat is None:
-            return None
-        locale = await self._preferences.locale_for(int(chat), None)
-        prefs = await self._prefs.get(int(chat))
-        return person_id, chat, locale, (prefs.timezone if prefs and prefs.timezone else self._zone)
-
-    async def _family(self, child: ChildRow) -> list[tuple[int, str, str, str]]:
-        """The child's parents and guardians the bot can reach: (person, chat, language, zone)."""
-        found: dict[int, tuple[int, str, str, str]] = {}
+    async def _family(self, child: ChildRow) -> list[Recipient]:
+        """The child's parents and guardians the bot can reach."""
+        found: dict[int, Recipient] = {}
         for grant in await self._grants(child):
             if grant.role in FAMILY_ROLES and grant.person_id not in found:
-                reached = await self._reachable(grant.person_id)
-                if reached:
-                    found[grant.person_id] = reached
+                reader = await self._reader(grant.person_id)
+                if reader:
+                    found[grant.person_id] = reader
         return list(found.values())
 
-    async def _carer(self, child: ChildRow, preferred: int | None) -> tuple[int, str, str, str] | None:
+    async def _carer(self, child: ChildRow, preferred: int | None) -> Recipient | None:
         """Who is reminded and asked after the call: the one who arranged it while they still care for the
         child, otherwise the child's proxy parent, otherwise the class teacher."""
         grants = await self._grants(child)
         order = sorted((g for g in grants if g.role in ARRANGERS),
                        key=lambda g: (g.person_id != preferred, ARRANGERS[::-1].index(g.role)))
         for grant in order:
-            reached = await self._reachable(grant.person_id)
-            if reached:
-                return reached
+            reader = await self._reader(grant.person_id)
+            if reader:
+                return reader
         return None
 
     async def _name(self, person_id: int | None) -> str:
         person = await self._people.person(person_id) if person_id else None
         return person.display_name if person else ""
+
+
+# -- the buttons under what is sent ----------------------------------------------------------------------------
+
+def answer_actions(_, proposal_id: int) -> list[Action]:
+    """Under a proposal: accept it, or answer with another time."""
+    return [Action(_("✅ Yes, that suits"), ProposalAnswer(proposal_id, "y")),
+            Action(_("🕒 Another time"), ProposalAnswer(proposal_id, "n"))]
+
+
+def question_actions(_, call_id: int) -> list[list[Action]]:
+    """Under the question after a call: it happened, it was missed, it moved."""
+    return [[Action(_("✅ Yes, it happened"), CallAnswer(call_id, "d"))],
+            [Action(_("❌ It was missed"), CallAnswer(call_id, "m")),
+             Action(_("🔁 Moved to another day"), CallAnswer(call_id, "v"))]]
+
+
+def move_action(_, call_id: int) -> Action:
+    """Under word of a missed call: choose the day it moves to."""
+    return Action(_("🔁 Set another time"), CallAnswer(call_id, "v"))
 
 
 # -- reading what people type and how times read ---
@@ -688,12 +693,3 @@ def _babel_locale(locale: str) -> Locale:
 
 def _hhmm(moment: time) -> str:
     return moment.strftime("%H:%M")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def _moment(stored: str) -> datetime:
-    moment = datetime.fromisoformat(stored)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

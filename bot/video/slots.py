@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.errors import UserError
 from bot.i18n import N_
 
 MIN_MINUTES, MAX_MINUTES = 10, 240
@@ -47,13 +48,8 @@ _WEEK_MINUTES = 7 * 24 * 60
 _HHMM = re.compile(r"(\d{1,2})[:.：](\d{2})|(\d{2})(\d{2})")
 
 
-class SlotError(ValueError):
-    """Input a user can get wrong; `message` (N_) says why, `hint` fills its {placeholders}."""
-
-    def __init__(self, message: str, **hint: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class SlotError(UserError):
+    """Input a user can get wrong: `msgid` (N_) says why, its `params` fill the {placeholders}. Nothing changed."""
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 from datetime import timedelta
 
 import pytest
 
 from bot.access.policy import GUARDIAN, PARENT, PROXY, TEACHER
-from tests.helpers import button, callback_update, count, labels, last, message_update, outbox, press, who
+from bot.musts.buttons import EntryMedia, FormStep, TimelinePage
+from bot.runtime.app import build_application, initialized
+from bot.runtime.runner import telegram_handle
+from tests.helpers import (RecordingRequest, button, callback_update, count, labels, last, message_update, outbox,
+                           press, unpaced, who)
 from tests.world import World
 
 _ids = itertools.count(80_000)
@@ -49,6 +54,14 @@ def photo(n: int, size: int = 50_000) -> dict:
 
 def voice(n: int = 1, size: int = 9_000) -> dict:
     return {"voice": {"file_id": f"v{n}", "file_unique_id": f"uv{n}", "duration": 4, "file_size": size}}
+
+
+def popup(recorder) -> str:
+    return recorder.sent("answerCallbackQuery")[-1].params.get("text", "")
+
+
+def labels_of(row: dict) -> list[str]:
+    return [b["label"] for r in row["payload"]["actions"] for b in r]
 
 
 async def test_an_update_with_an_album_and_a_voice_note_reaches_the_mother_and_grandmother_once(feed, recorder, world):
@@ -88,7 +101,7 @@ async def test_an_update_with_an_album_and_a_voice_note_reaches_the_mother_and_g
     # The mother confirms; the proxy parent is told; a second press changes nothing.
     card_row = next(r for r in rows if r["recipient"] == str(world.telegram["李妈妈"]) and r["kind"] == "text")
     mother = who(world, "李妈妈")
-    ack = card_row["payload"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    ack = card_row["payload"]["actions"][0][0]["data"]
     await feed(callback_update(ack, from_user=mother))
     await feed(callback_update(ack, from_user=mother))
     told = [r for r in await outbox(world) if r["recipient"] == str(proxy["id"])]
@@ -98,7 +111,7 @@ async def test_an_update_with_an_album_and_a_voice_note_reaches_the_mother_and_g
 
     # The grandmother cannot confirm for the mother.
     await feed(callback_update(ack, from_user=who(world, "奶奶")))
-    assert recorder.sent("answerCallbackQuery")[-1].params.get("text", "") == "This button is no longer valid."
+    assert popup(recorder) == "This button is no longer valid."
 
     # The timeline shows it, acknowledged, with its photos a press away.
     await feed(message_update("/timeline", from_user=mother))
@@ -113,10 +126,6 @@ async def test_an_update_with_an_album_and_a_voice_note_reaches_the_mother_and_g
     assert recorder.sent("sendVoice", chat_id=mother["id"])
 
 
-def labels_of(row: dict) -> list[str]:
-    return [b["text"] for r in row["payload"]["reply_markup"]["inline_keyboard"] for b in r]
-
-
 async def test_the_same_album_sent_twice_is_stored_once(feed, recorder, world):
     proxy = who(world, "赵阿姨")
     for _round in range(2):
@@ -129,7 +138,7 @@ async def test_the_same_album_sent_twice_is_stored_once(feed, recorder, world):
     assert "already in 小明's record" in last(recorder, world, "赵阿姨").text
     assert await count(world, "care_media") == 2
     await press(feed, recorder, world, "赵阿姨", "📤 Send")
-    assert "The form is empty" in recorder.sent("answerCallbackQuery")[-1].params.get("text", "")
+    assert "The form is empty" in popup(recorder)
     assert await count(world, "care_entries") == 1
 
 
@@ -169,8 +178,8 @@ async def test_nobody_writes_for_a_child_they_do_not_care_for_nor_before_consent
     assert await count(world, "care_drafts") == 0
     # A forged button for 小明 (not theirs) does nothing either.
     child = world.children["小明"]
-    await feed(callback_update(f"care:{child}:u:w", from_user=other))
-    assert last(recorder, world, "钱叔叔").text == "You cannot write about this child."
+    await feed(callback_update(FormStep(child, "u", "w").pack(), from_user=other))
+    assert popup(recorder) == "You cannot write about this child."
     mother = who(world, "李妈妈")
     await feed(message_update("/update", from_user=mother))
     assert "Only the proxy parent or the class teacher" in last(recorder, world, "李妈妈").text
@@ -183,7 +192,7 @@ async def test_a_button_of_a_closed_form_does_nothing(feed, recorder, world):
     old = last(recorder, world, "赵阿姨")
     await press(feed, recorder, world, "赵阿姨", "✖ Cancel")
     await feed(callback_update(button(old, "📤 Send"), from_user=proxy))
-    assert "This form is closed" in recorder.sent("answerCallbackQuery")[-1].params.get("text", "")
+    assert "This form is closed" in popup(recorder)
     assert await count(world, "care_entries") == 0
 
 
@@ -228,7 +237,7 @@ async def test_a_talk_record_is_kept_from_the_family_who_hear_only_that_it_happe
     assert {r["recipient"] for r in rows} == {str(world.telegram["李妈妈"]), str(world.telegram["奶奶"])}
     for r in rows:
         assert r["payload"]["text"] == "💬 class teacher 王老师 had a talk with 小明 on Mar 2."
-        assert "reply_markup" not in r["payload"]
+        assert "actions" not in r["payload"]
     await feed(message_update("/timeline", from_user=who(world, "李妈妈")))
     assert "SECRET-CANARY" not in last(recorder, world, "李妈妈").text
     await feed(message_update("/timeline", from_user=who(world, "赵阿姨")))
@@ -281,7 +290,7 @@ async def test_good_news_by_voice_alone_and_a_timeline_paged_with_buttons(feed, 
     assert second.method == "editMessageText" and second.text.startswith("📖 小明's timeline (2/2)")
     assert second.text.count("🎉") == 1 and labels(second)[-1] == "◀ Newer"
     # A forged page far beyond the end shows the last page, not an error.
-    await feed(callback_update(f"tl:{world.children['小明']}:99", from_user=mother))
+    await feed(callback_update(TimelinePage(world.children["小明"], 99).pack(), from_user=mother))
     assert last(recorder, world, "李妈妈").text.startswith("📖 小明's timeline (2/2)")
     # Each view is audited.
     audited = await world.services.db.fetch_all("SELECT action FROM audit_log WHERE action = 'view_timeline'")
@@ -310,3 +319,73 @@ async def test_each_family_member_reads_the_card_in_their_own_language(feed, rec
     assert mother["text"].startswith("📒 小明's update · Mar 2") and "🙂 Mood: 😊 happy" in mother["text"]
     assert grandmother["text"].startswith("📒 小明的近况 · 3月2日") and "🙂 心情：😊 开心" in grandmother["text"]
     assert labels_of({"payload": grandmother}) == ["✅ 收到"]
+
+
+async def test_forged_and_malformed_buttons_get_a_short_answer_never_the_error_handler(feed, recorder, world,
+                                                                                          caplog):
+    proxy = who(world, "赵阿姨")
+    child = world.children["小明"]
+    huge = "9" * 23
+    await feed(message_update("/update", from_user=proxy))  # an open form, so steps reach the draft check
+    stale = "This button is no longer valid."
+    forged = {
+        "care:²:u:w": stale, f"care:{huge}:u:w": stale, "care::u:w": stale, f"care:{child}:x:w": stale,
+        f"care:{child}:u:q": stale, f"care:{child}:u:w:a:b:c": stale, f"care:{child}:u:f": stale,
+        f"care:{child}:u:f:nofield": stale, f"care:{child}:u:v:mood": stale,
+        f"care:{child}:u:v:mood:furious": "⚠️ That button is no longer valid.",
+        f"care:{child}:s:s": "This form is closed. Start again with /score.",
+        "tl:²:0": stale, f"tl:{huge}:0": stale, "tl::": stale, f"tl:{child}": stale, f"tl:{child}:0:0": stale,
+        "tm:²": stale, f"tm:{huge}": stale, "tm:": stale, "tm:1:2": stale, "tm:424242": stale,
+        "cack:²": stale, f"cack:{huge}": stale, "cack:": stale, "cack:1:1": stale, "cack:424242": stale,
+    }
+    with caplog.at_level(logging.INFO):
+        for data, answer in forged.items():
+            await feed(callback_update(data, from_user=proxy))
+            assert popup(recorder) == answer, data
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert await count(world, "care_entries") == 0 and await count(world, "care_drafts") == 1
+
+
+async def test_a_forged_timeline_or_media_button_shows_nothing_of_another_family(feed, recorder, world):
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/goodnews", from_user=proxy))
+    await feed(raw(proxy, **photo(1)))
+    await press(feed, recorder, world, "赵阿姨", "📤 Send")
+    [entry] = await world.services.db.fetch_all("SELECT id FROM care_entries")
+    stranger = who(world, "陈妈妈")  # 小红's mother
+    await feed(callback_update(TimelinePage(world.children["小明"], 0).pack(), from_user=stranger))
+    assert popup(recorder) == "You cannot see this child's timeline."
+    await feed(callback_update(EntryMedia(entry["id"]).pack(), from_user=stranger))
+    assert popup(recorder) == "This button is no longer valid."
+    assert not recorder.sent("sendPhoto") and not recorder.sent("sendMediaGroup")
+
+
+async def test_a_refused_answer_in_a_form_is_answered_once_and_the_form_stays_open(feed, recorder, world):
+    teacher = who(world, "王老师")
+    await feed(message_update("/score 小明", from_user=teacher))
+    await press(feed, recorder, world, "王老师", "Maths")
+    before = len(recorder.sent(chat_id=teacher["id"]))
+    await feed(message_update("lots", from_user=teacher))
+    answers = recorder.sent(chat_id=teacher["id"])[before:]
+    assert [a.text for a in answers] == ["⚠️ Type a score such as 92 or 92/100, or a grade such as A or 优."]
+    await feed(message_update("92", from_user=teacher))
+    assert "Which test?" in last(recorder, world, "王老师").text
+    # A sticker is not for the form: it goes on to the fallback, and the form stays open.
+    await feed(raw(teacher, sticker={"file_id": "s1", "file_unique_id": "us1", "type": "regular", "width": 512,
+                                     "height": 512, "is_animated": False, "is_video": False}))
+    assert last(recorder, world, "王老师").text.startswith("Sorry, I did not understand that")
+    await feed(message_update("期中考试", from_user=teacher))
+    assert "When was the test?" in last(recorder, world, "王老师").text
+
+
+async def test_a_form_half_filled_before_a_restart_takes_the_next_message(feed, recorder, world, settings, clock):
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/update", from_user=proxy))
+    await feed(raw(proxy, **photo(1)))
+    # Another process on the same database, as after a restart: the open form is a row, not memory.
+    again = RecordingRequest()
+    application = build_application(settings, clock=clock, request=again, limits=unpaced())
+    async with initialized(application):
+        await telegram_handle(application)(message_update("外婆来看他了", from_user=proxy))
+    [panel] = again.sent(chat_id=proxy["id"])
+    assert "📷 1 photo" in panel.text and "📝 Note: 外婆来看他了" in panel.text

@@ -1,0 +1,91 @@
+"""The buttons of access: joining, inviting, roles, consent, a copy of the record, and erasure. Each declared
+once (prefix and typed fields); every press is checked again against the presser's current roles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from bot.access.invitations import RELATIONS
+from bot.access.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, TEACHER
+from bot.payloads import payload
+
+INVITABLE = (TEACHER, PARENT, GUARDIAN, PROXY)
+FOR_A_CHILD = (PROXY, *FAMILY_ROLES)
+FAMILY = FAMILY_ROLES
+RELATION_KEYS = tuple(key for relations in RELATIONS.values() for key in relations)
+
+
+@payload("join")
+class Join:
+    """Accept the invitation with this code (22 URL-safe characters; the invitation is checked again)."""
+
+    code: Annotated[str, 32]
+
+
+@payload("nojoin")
+class NotNow:
+    pass
+
+
+@payload("inv")
+class InviteRole:
+    role: Literal[INVITABLE]
+
+
+@payload("invc")
+class InviteForClass:
+    klass: int
+
+
+@payload("invk")
+class InviteForChild:
+    role: Literal[FOR_A_CHILD]
+    child: int
+
+
+@payload("invr")
+class InviteRelation:
+    role: Literal[FAMILY]
+    child: int
+    relation: Literal[RELATION_KEYS]
+
+
+@payload("invx")
+class RevokeInvitation:
+    invitation: int
+
+
+@payload("rmrole")
+class RemoveRole:
+    grant: int
+
+
+@payload("consent")
+class Decide:
+    child: int
+    decision: Literal["given", "refused"]
+
+
+# A family member's serious step is asked once more: no step asks, then yes or no answers.
+@payload("withdraw")
+class Withdraw:
+    child: int
+    step: Literal["yes", "no"] | None = None
+
+
+@payload("delete")
+class AskErasure:
+    child: int
+    step: Literal["yes", "no"] | None = None
+
+
+@payload("mydata")
+class SendCopy:
+    child: int
+
+
+# An admin's yes asks again: sure erases, back returns to the request.
+@payload("erase")
+class DecideErasure:
+    request: int
+    step: Literal["yes", "no", "sure", "back"]
