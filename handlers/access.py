@@ -116,16 +116,18 @@ async def on_invc_button(update: Update, context: BotContext, payload: InviteFor
     klass = await context.services.people.school_class(payload.klass)
     if klass is None:
         raise StaleButton()
-    await update.callback_query.answer()
     await _issue(update, context, TEACHER, class_id=klass.id, school_id=klass.school_id)
 
 
 async def on_invk_button(update: Update, context: BotContext, payload: InviteForChild) -> None:
-    await update.callback_query.answer()
     if payload.role == PROXY:
         await _issue(update, context, PROXY, child_id=payload.child)
-    else:
-        await _ask_relation(update, context, payload.role, payload.child)
+        return
+    # Refused before the relation is asked, so the press is answered once: by the refusal, or here.
+    await context.services.invitations.check(await context.actor(), payload.role, child_id=payload.child,
+                                             relation_chosen=False)
+    await update.callback_query.answer()
+    await _ask_relation(update, context, payload.role, payload.child)
 
 
 async def _ask_relation(update: Update, context: BotContext, role: str, child_id: int) -> None:
@@ -137,7 +139,6 @@ async def _ask_relation(update: Update, context: BotContext, role: str, child_id
 async def on_invr_button(update: Update, context: BotContext, payload: InviteRelation) -> None:
     if payload.relation not in RELATIONS[payload.role]:
         raise StaleButton()
-    await update.callback_query.answer()
     await _issue(update, context, payload.role, child_id=payload.child, relation=payload.relation)
 
 
@@ -145,6 +146,8 @@ async def _issue(update: Update, context: BotContext, role: str, *, school_id: i
                  class_id: int | None = None, child_id: int | None = None, relation: str | None = None) -> None:
     issued = await context.services.invitations.create(await context.actor(), role, school_id=school_id,
                                                        class_id=class_id, child_id=child_id, relation=relation)
+    if update.callback_query is not None:  # answered after the service, so a refusal is the only answer
+        await update.callback_query.answer()
     await send_invitation(update, context, issued)
 
 

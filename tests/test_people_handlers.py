@@ -201,3 +201,21 @@ async def test_a_press_for_someone_elses_invitation_or_role_changes_nothing(feed
     assert [a.params["text"] for a in recorder.sent("answerCallbackQuery")] == ["这个按钮已经失效了。"] * 2
     assert (await world.services.invitations.preview(code)).invitation.id == invitation
     assert len(await world.services.db.fetch_all("SELECT id FROM roles WHERE revoked_at IS NULL")) == 2
+
+
+@pytest.mark.parametrize("payload", ["InviteForClass", "InviteForChild", "InviteRelation"])
+async def test_an_invitation_button_someone_may_not_press_is_answered_once_with_the_refusal(
+        feed, recorder, world, payload):
+    # Found by the property test: these buttons answered the press before the service refused, so the refusal
+    # was a second answer, which Telegram rejects (the person then got a chat message instead of the popup).
+    from bot.access import buttons
+
+    await world.person("李妈妈", "parent", child="小明", relation="mother")
+    child, klass = world.children["小明"], world.class_ids["三年级一班"]
+    data = {"InviteForClass": lambda: buttons.InviteForClass(klass),
+            "InviteForChild": lambda: buttons.InviteForChild("parent", child),
+            "InviteRelation": lambda: buttons.InviteRelation("parent", child, "father")}[payload]().pack()
+    await feed(callback_update(data, from_user=user(world.telegram["李妈妈"], "zh-hans")))
+    [answer] = [c for c in recorder.calls if c.method == "answerCallbackQuery"]
+    assert answer.params.get("text") and answer.params.get("show_alert") is True
+    assert recorder.sent() == [] and recorder.sent("sendPhoto") == []

@@ -122,8 +122,8 @@ class World:
                     continue
                 await conn.execute("INSERT INTO child_fields (child_id, field, value, updated_at) VALUES (?, ?, ?, ?)",
                                    (child_id, field_key, value, NOW))
-                await conn.execute("INSERT INTO child_field_history (child_id, field, old_value, new_value, changed_at) "
-                                   "VALUES (?, ?, NULL, ?, ?)", (child_id, field_key, value, NOW))
+                await conn.execute("INSERT INTO child_field_history (child_id, field, new_value, changed_at) "
+                                   "VALUES (?, ?, ?, ?)", (child_id, field_key, value, NOW))
         self.children[key or name] = child_id
         return child_id
 
@@ -178,11 +178,11 @@ class World:
     async def entitled(self) -> dict[str, dict[str, set[Canary]]]:
         """Who may see which canary now, by bot.access.policy, as {name: {VIEW: …, EXPORT: …}}.
 
-        VIEW (what any message may show): a child's name reaches everyone with a role for the child (the
-        consent question itself names the child); every other field is what `fields_allowed(…, VIEW,
-        consented=…)` gives. EXPORT (what a file may hold): `fields_allowed(…, EXPORT, consented=True)`, since
-        a copy of what is stored is the family's right before consent too (/mydata). A stranger, or a person
-        without roles, sees nothing."""
+        VIEW (what any message may show): a child's name reaches everyone with a role for the child (their
+        invitation named the child, and so does the consent question); every other field is what
+        `fields_allowed(…, VIEW, consented=…)` gives. EXPORT (what a file may hold): `fields_allowed(…, EXPORT,
+        consented=True)`, since a copy of what is stored is the family's right before consent too (/mydata).
+        A stranger, or a person without roles, sees nothing."""
         places = {}
         for key in {c.child for c in self.canaries}:
             row = await self.services.db.fetch_one("SELECT id, school_id, class_id FROM children WHERE id = ?",

@@ -97,6 +97,17 @@ class InvitationService:
 
     async def create(self, actor: Actor, role: str, *, school_id: int | None = None, class_id: int | None = None,
                      child_id: int | None = None, relation: str | None = None) -> Issued:
+        school_id, class_id = await self.check(actor, role, school_id=school_id, class_id=class_id,
+                                               child_id=child_id, relation=relation)
+        async with self._db.transaction() as conn:
+            return await self._issue(conn, actor.person_id, role, school_id, class_id if role == TEACHER else None,
+                                     child_id, relation if role in FAMILY_ROLES else None)
+
+    async def check(self, actor: Actor, role: str, *, school_id: int | None = None, class_id: int | None = None,
+                    child_id: int | None = None, relation: str | None = None,
+                    relation_chosen: bool = True) -> tuple[int | None, int | None]:
+        """May `actor` invite someone as `role` here? Raises NotAllowed if not; else the school and class. With
+        relation_chosen=False the relation is still to be asked, so it is not checked yet."""
         if role not in ROLES:
             raise NotAllowed(role, CANNOT_INVITE)
         child = await self._children.get(child_id) if child_id is not None else None
@@ -110,13 +121,11 @@ class InvitationService:
                 raise NotAllowed("class", CANNOT_INVITE)
         elif role in (PROXY, *FAMILY_ROLES) and child is None:
             raise NotAllowed("child", CANNOT_INVITE)
-        if role in FAMILY_ROLES and relation not in RELATIONS[role]:
+        if relation_chosen and role in FAMILY_ROLES and relation not in RELATIONS[role]:
             raise NotAllowed("relation", CANNOT_INVITE)
         if not may_invite(actor.grants, role, child.place if child else None, school_id):
             raise NotAllowed(role, CANNOT_INVITE)
-        async with self._db.transaction() as conn:
-            return await self._issue(conn, actor.person_id, role, school_id, class_id if role == TEACHER else None,
-                                     child_id, relation if role in FAMILY_ROLES else None)
+        return school_id, class_id
 
     async def _issue(self, conn, by: int | None, role: str, school_id: int, class_id: int | None,
                      child_id: int | None, relation: str | None) -> Issued:
