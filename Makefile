@@ -46,7 +46,7 @@ migrate: install
 
 test: install
 	$(BIN)/ruff check bot handlers storage sandbox bench tests locales
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench
