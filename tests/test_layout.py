@@ -50,3 +50,9 @@ def test_handlers_are_built_per_application(settings, recorder):
     mine = {id(h) for group in first.handlers.values() for h in group}
     theirs = {id(h) for group in second.handlers.values() for h in group}
     assert mine and not mine & theirs
+
+
+def test_no_test_module_imports_another():
+    # Shared builders live in tests/helpers.py and tests/world.py, so a test module can be renamed or removed alone.
+    own = re.compile(r"^\s*(from tests\.test_\w+ import|import tests\.test_)", re.M)
+    assert [name for name, text in _sources("tests") if own.search(text)] == []
