@@ -122,7 +122,7 @@ def _too_new(_, exc) -> str:
 
 
 async def _run(settings, _) -> int:
-    from bot.runtime.runner import ChannelUnreachable, TokenRefused, run_bot
+    from bot.runtime.runner import BotFailed, ChannelUnreachable, TokenRefused, run_bot
     from storage.db import DatabaseTooNew
 
     clock = None
@@ -151,6 +151,8 @@ async def _run(settings, _) -> int:
         print(_("Could not reach the Telegram Bot API at {url} ({error}).").format(
             url=settings.base_url, error=exc.args[0]), file=sys.stderr)
         return 4
+    except BotFailed:
+        return 5  # logged: the intake or the sender ended; a supervisor starts the bot again
     return 0
 
 

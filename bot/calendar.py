@@ -42,7 +42,7 @@ from bot.musts.buttons import open_form
 from bot.musts.cards import MUST_LABELS, day_text, must_line, must_mark
 from bot.musts.forms import FORMS, SUMMARY, TALK, UPDATE
 from bot.musts.service import MustsService
-from bot.notices import Action, Notice, Outbox
+from bot.notices import BULK, Action, Notice, Outbox
 from bot.payloads import payload
 from bot.preferences import PreferencesService
 from storage.audit import AuditEntry, AuditRepository
@@ -466,7 +466,7 @@ class CalendarService:
                         mark_id = await calendar.add_mark(occurrence_id, letter.person_id)
                         actions = [[Action(letter.done_label, CalendarButton("ok", mark_id))]]
                     key = f"{PREFIX}:{task.id}:{int(occurrence.timestamp())}:{letter.person_id}"
-                    notices.append(Notice(key, letter.person_id, letter.text, actions=actions))
+                    notices.append(Notice(key, letter.person_id, letter.text, actions=actions, lane=BULK))
             handed = await self._outbox.post(conn, notices)
         skipped = len(due) - len(sent)
         log.info("calendar %s %s: %s occurrence(s) sent to %s people, %s skipped as too late", task.kind, task.id,

@@ -5,14 +5,17 @@ a chat that can be reached again gets what failed only because it could not."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import aiosqlite
 
 from bot.clock import Clock, stamp
 from bot.i18n import translator
-from bot.notices import Notice, Outbox
+from bot.notices import Notice, Outbox, entitled_by, reach
 from bot.preferences import PreferencesService
 from storage.children import ChildrenRepository
+from storage.consents import ConsentsRepository
+from bot.access.consent import ConsentService
 from storage.db import Database
 from storage.outbox import OutboxRow, Reachability
 from storage.people import PeopleRepository
@@ -20,15 +23,33 @@ from storage.people import PeopleRepository
 log = logging.getLogger(__name__)
 
 
+# What failed because the recipient could not be reached is sent on their unblock only if it failed within
+# this long (settings.undeliverable_expiry_days); older rows have expired.
+UNDELIVERABLE_EXPIRY = timedelta(days=7)
+
+
 class DeliveryNotices:
     def __init__(self, db: Database, outbox: Outbox, people: PeopleRepository, children: ChildrenRepository,
-                 preferences: PreferencesService, clock: Clock) -> None:
+                 preferences: PreferencesService, clock: Clock,
+                 expiry: timedelta = UNDELIVERABLE_EXPIRY) -> None:
         self._db = db
         self._outbox = outbox
         self._people = people
         self._children = children
+        self._consent = ConsentService(db, children, ConsentsRepository(db), clock)
         self._preferences = preferences
         self._clock = clock
+        self.expiry = expiry
+
+    async def entitled(self, row: OutboxRow) -> bool:
+        """Asked by the sender just before a row goes out: a row about a child goes only to someone who still
+        reaches the child and, for family and proxy parents, while the child's consent stands (unless the row
+        does not need it). Anything else is withdrawn unsent, and nobody is told."""
+        if row.child_id is None or row.person_id is None:
+            return True
+        roles = await reach(self._people, self._children, row.person_id, row.child_id)
+        consented = bool(roles) and row.needs_consent and await self._consent.consented(row.child_id)
+        return entitled_by(roles, needs_consent=row.needs_consent, consented=consented)
 
     async def set_reachable(self, channel: str, chat: str, reachable: bool, reason: str) -> None:
         """Record whether a chat can be reached; once it can again, whatever failed only because it could not
@@ -37,7 +58,8 @@ class DeliveryNotices:
         repo = self._outbox.repo
         async with self._db.transaction() as conn:
             await repo.within(conn).set_reachable(Reachability(channel, chat, reachable, reason, now))
-            if reachable and await repo.within(conn).requeue_unreachable(channel, chat, now):
+            since = stamp(self._clock.now() - self.expiry)
+            if reachable and await repo.within(conn).requeue_unreachable(channel, chat, now, since):
                 self._outbox.wake()
 
     async def reachable(self, channel: str, chat: str) -> bool:

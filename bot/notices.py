@@ -17,8 +17,18 @@ import aiosqlite
 
 from bot.clock import Clock, stamp
 from bot.payloads import Payload
-from storage.outbox import OutboxRepository, Outgoing
+from storage.children import ChildrenRepository
+from storage.outbox import OutboxRepository, OutboxRow, Outgoing
+from storage.people import PeopleRepository
 from storage.preferences import PreferencesRepository
+
+# Lanes, served in this order whenever the limits leave room. Safety alerts are never held for quiet hours;
+# interactive: relays, answers and notices caused by a person's action; reminders: time-bound; bulk: digests,
+# class-wide notices, calendar tasks.
+SAFETY, INTERACTIVE, REMINDERS, BULK = 0, 1, 2, 3
+# Who reaches a child without being its school's staff: such a person gets rows about the child only while
+# consent stands (teachers and admins keep working with the record either way).
+STAFF_ROLES = ("teacher", "admin")
 
 @dataclass(frozen=True)
 class Action:
@@ -58,6 +68,10 @@ class Notice:
     # Urgent after all if the recipient's quiet hours would hold it until this moment or later (a reminder
     # that would only arrive once its video call has begun).
     deadline: datetime | None = None
+    lane: int = INTERACTIVE
+    # About `child_id`, for family or a proxy parent: sent only while the child's consent stands. False for
+    # what a person must hear whatever the consent (the answer to their own request about the record).
+    needs_consent: bool = True
 
 
 def actions_json(rows: Sequence[Sequence[Action]]) -> list[list[dict]]:
@@ -121,14 +135,14 @@ class Outbox:
         # Set by the runner to the sender's wake(): new mail goes out now, not at the next poll.
         self.wake: Callable[[], None] = lambda: None
 
-    async def not_before(self, item: Outgoing, now: datetime) -> datetime:
-        """Now, or when the recipient's quiet hours end. Urgent messages never wait."""
+    async def quiet_until(self, recipient: str, now: datetime) -> datetime | None:
+        """When the recipient's quiet hours end, if they are in them now (their current settings); else None."""
         # Preferences are kept by the numeric id a channel gives a chat; an address without one has none.
-        if item.urgent or not item.recipient.lstrip("-").isdigit():
-            return now
-        prefs = await self._preferences.get(int(item.recipient))
+        if not recipient.lstrip("-").isdigit():
+            return None
+        prefs = await self._preferences.get(int(recipient))
         if prefs is not None and prefs.quiet_off:
-            return now
+            return None
         zone_name = (prefs.timezone if prefs else None) or self._default_tz
         try:
             zone = ZoneInfo(zone_name)
@@ -137,13 +151,25 @@ class Outbox:
         start = _parse_hhmm(prefs.quiet_start if prefs else None, DEFAULT_QUIET[0])
         end = _parse_hhmm(prefs.quiet_end if prefs else None, DEFAULT_QUIET[1])
         until = quiet_end(now.astimezone(zone), start, end)
-        return now if until is None else until.astimezone(timezone.utc)
+        return None if until is None else until.astimezone(timezone.utc)
+
+    async def person_quiet_until(self, person_id: int, now: datetime) -> datetime | None:
+        """The same for a person, where the outbox addresses them."""
+        address = await self.repo.address_of(person_id)
+        return None if address is None else await self.quiet_until(address[1], now)
+
+    async def held_until(self, row: OutboxRow, now: datetime) -> datetime | None:
+        """Asked by the sender just before it chooses a row: when the recipient's quiet hours (as they are set
+        now) end, if the row must wait for that. Urgent rows and the safety lane never wait."""
+        if row.urgent or row.lane == SAFETY:
+            return None
+        return await self.quiet_until(row.recipient, now)
 
     async def add(self, conn: aiosqlite.Connection, items: list[Outgoing]) -> list[int]:
-        """Enqueue inside the caller's transaction, so the message exists exactly if the change does."""
-        now = self._clock.now()
-        when = [stamp(await self.not_before(item, now)) for item in items]
-        ids = await OutboxRepository.enqueue(conn, items, when, stamp(now))
+        """Enqueue inside the caller's transaction, so the message exists exactly if the change does. Quiet
+        hours are decided when it is sent (held_until), from the recipient's settings at that moment."""
+        now = stamp(self._clock.now())
+        ids = await OutboxRepository.enqueue(conn, items, [now] * len(items), now)
         self.wake()  # the sender's lease waits for this transaction to commit; a rollback leaves it nothing
         return ids
 
@@ -157,7 +183,8 @@ class Outbox:
                 continue
             made = self.rows(notice, *address)
             if notice.deadline is not None and not notice.urgent and made:
-                if await self.not_before(made[0], self._clock.now()) >= notice.deadline:
+                until = await self.quiet_until(made[0].recipient, self._clock.now())
+                if until is not None and until >= notice.deadline:
                     made = [replace(row, urgent=True) for row in made]
             rows += made
         return await self.add(conn, rows) if rows else []
@@ -166,7 +193,8 @@ class Outbox:
     def rows(notice: Notice, channel: str, recipient: str) -> list[Outgoing]:
         """One notice as outbox rows, in the order they are to arrive."""
         options = {"person_id": notice.person_id, "urgent": notice.urgent, "child_id": notice.child_id,
-                   "notify_person_id": notice.notify_person_id}
+                   "notify_person_id": notice.notify_person_id, "lane": notice.lane,
+                   "needs_consent": notice.needs_consent}
         common = {"protect": True} if notice.protect else {}
         quote = {"reply_to": notice.reply_to} if notice.reply_to else {}
         actions = actions_json(notice.actions)
@@ -209,3 +237,56 @@ class Outbox:
             key = dedupe_key if len(pieces) == 1 else f"{dedupe_key}#{n + 1}"
             rows.append(Outgoing(key, channel, recipient, "text", payload, **options))
         return rows
+
+
+# -- entitlement: who may still receive what was queued about a child ------------------------------------------
+
+async def reach(people: PeopleRepository, children: ChildrenRepository, person_id: int,
+                child_id: int) -> set[str] | None:
+    """The roles by which this person reaches this child now (the services' own "who reaches this child"), or
+    None if the child is gone."""
+    child = await children.get(child_id)
+    if child is None:
+        return None
+    return {g.role for g in await people.grants_for_child(child.id, child.school_id, child.class_id)
+            if g.person_id == person_id}
+
+
+def entitled_by(roles: set[str] | None, *, needs_consent: bool, consented: bool) -> bool:
+    """Whether someone reaching a child by `roles` may receive a row about it: staff always, family and proxy
+    parents only while consent stands if the row needs it."""
+    if not roles:
+        return False
+    if roles & set(STAFF_ROLES) or not needs_consent:
+        return True
+    return consented
+
+
+async def withdraw_unreached(conn: aiosqlite.Connection, person_id: int, now: str) -> int:
+    """Inside the transaction that removed a role: end the person's pending rows about every child they no
+    longer reach. Returns how many rows ended."""
+    outbox = OutboxRepository(None).within(conn)
+    people, children = PeopleRepository(None).within(conn), ChildrenRepository(None).within(conn)
+    ended = 0
+    for child_id in await outbox.pending_children(person_id):
+        if not await reach(people, children, person_id, child_id):
+            ended += await outbox.withdraw_pending(person_id, child_id, "Withdrawn:role", now)
+    return ended
+
+
+async def withdraw_without_consent(conn: aiosqlite.Connection, child_id: int, now: str) -> int:
+    """Inside the transaction that withdrew or refused consent: end the pending rows about the child that need
+    consent, for everyone who reaches it only as family or proxy parent."""
+    outbox = OutboxRepository(None).within(conn)
+    people, children = PeopleRepository(None).within(conn), ChildrenRepository(None).within(conn)
+    child = await children.get(child_id)
+    if child is None:
+        return 0
+    roles: dict[int, set[str]] = {}
+    for grant in await people.grants_for_child(child.id, child.school_id, child.class_id):
+        roles.setdefault(grant.person_id, set()).add(grant.role)
+    ended = 0
+    for person_id, held in roles.items():
+        if not held & set(STAFF_ROLES):
+            ended += await outbox.withdraw_pending(person_id, child_id, "Withdrawn:consent", now, consent_only=True)
+    return ended

@@ -40,6 +40,9 @@ class Settings:
     poll_timeout: int = 25
     # Messages a second the outbox may send in all (Telegram allows about 30).
     send_rate: float = 25.0
+    # Sends the outbox keeps in flight at once. Telegram answers in 100-300 ms; to reach send_rate the sender
+    # needs rate x round trip of them (25/s x 0.3 s = 7.5), doubled for slower answers and its own work: 16.
+    send_concurrency: int = 16
     # Video calls: reminders this many minutes before each call, the question this many minutes after its end,
     # and the school's family rooms (亲情室), which two calls cannot share at once.
     video_reminders: tuple[int, ...] = (24 * 60, 30)
@@ -140,6 +143,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Se
             values["send_rate"] = 0.0
         if not 0 < values["send_rate"] <= 30:
             raise ConfigError("SEND_RATE", _("SEND_RATE must be a number of messages a second, above 0 and at most 30."))
+
+    concurrency = get("SEND_CONCURRENCY")
+    if concurrency:
+        if not concurrency.isdigit() or not 1 <= int(concurrency) <= 100:
+            raise ConfigError("SEND_CONCURRENCY", _("SEND_CONCURRENCY must be a whole number from 1 to 100."))
+        values["send_concurrency"] = int(concurrency)
 
     reminders = get("VIDEO_REMINDERS")
     if reminders:

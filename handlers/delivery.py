@@ -44,7 +44,8 @@ async def outbox(update: Update, context: BotContext) -> None:
     repo = context.services.outbox.repo
     counts = await repo.counts()
     labels = {"pending": _("waiting"), "leased": _("being sent"), "sent": _("sent"),
-              "undeliverable": _("undeliverable"), "parked": _("given up after retries")}
+              "undeliverable": _("undeliverable"), "parked": _("given up after retries"),
+              "withdrawn": _("withdrawn (no longer entitled)")}
     lines = [_("Outbox:")] + [f"• {labels[state]}: {counts.get(state, 0)}" for state in labels]
     stuck = await repo.undeliverable_recipients()
     if stuck:

@@ -20,9 +20,9 @@ from bot.access.buttons import AskErasure, Decide, DecideErasure, SendCopy, With
 from bot.access.consent import AWAITING, GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
 from bot.access.people import Actor
 from bot.access.policy import DECIDE_DELETION, can
-from bot.access.privacy import OwnChild, export_document, own_answer, sharing
+from bot.access.privacy import OwnChild, everything_about, export_document, own_answer, sharing
 from bot.clock import unstamp
-from bot.errors import NoConsent, NotAllowed, StaleButton
+from bot.errors import StaleButton
 from bot.i18n import N_, format_datetime
 from bot.runtime.context import BotContext
 from handlers.common import keyboard, on_button, replace_or_reply, reply
@@ -216,20 +216,11 @@ async def on_delete_button(update: Update, context: BotContext, payload: AskEras
 
 async def _send_copy(update: Update, context: BotContext, actor: Actor, mine: OwnChild) -> bool:
     _ = context.gettext
-    try:
-        data = await context.services.children.export(actor, mine.child.id)
-    except NotAllowed:
+    services = context.services
+    data = await everything_about(actor, mine.child.id, services.children, services.musts, services.video)
+    if data is None:
         return False
-    # Before consent nothing was recorded: no entries and no calls, rather than no copy.
-    try:
-        data["care"] = await context.services.musts.export(actor, mine.child.id)
-    except (NotAllowed, NoConsent):
-        data["care"] = []
-    try:
-        data["video"] = await context.services.video.export(actor, mine.child.id)
-    except (NotAllowed, NoConsent):
-        data["video"] = {}
-    now = context.services.clock.now().isoformat(timespec="seconds")
+    now = services.clock.now().isoformat(timespec="seconds")
     await context.bot.send_document(
         _chat_id(update), export_document(data, mine, _, now), filename=f"mydata-{mine.child.id}.json",
         caption=_("Everything stored about {name}, as a file for you to keep.").format(name=mine.child.name),

@@ -14,10 +14,11 @@ another feature's button comes; neither stops the update.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from telegram import Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.access.invitations import RELATIONS
@@ -27,9 +28,12 @@ from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, 
 from bot.i18n import N_
 from bot.relay import Content, Partner, Received, RelayChoice
 from bot.runtime.context import BotContext
+from bot.runtime.intake import answer_owed
 from handlers import dialogue
 from handlers.common import CHANNEL, child_keyboard, keyboard, on_button, replace_or_reply, reply
 from handlers.dialogue import Kind
+
+log = logging.getLogger(__name__)
 
 DIALOGUE = "relay"
 # Relay mode lasts a week after the last message relayed (it is renewed at most once a day: each renewal is
@@ -163,11 +167,21 @@ async def _pass_on(update: Update, context: BotContext, child_id: int, recipient
     sent = await context.services.relay.relay(await context.actor(), child_id, recipient_id,
                                               content_of(update.effective_message), in_reply_to)
     if sent.reachable:
-        await reply(update, _("Sent to {name}.").format(name=sent.recipient.name))
+        text = _("Sent to {name}.").format(name=sent.recipient.name)
     else:
-        await reply(update, _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept "
-                              "and will be delivered as soon as they open it: please ask them to press Start.")
-                    .format(name=sent.recipient.name))
+        text = _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept and will be "
+                 "delivered as soon as they open it: please ask them to press Start.").format(name=sent.recipient.name)
+    # The relay is committed: whatever happens to the confirmation, the author is shown no error for it (they
+    # would send it again, and the family would get it twice).
+    try:
+        await reply(update, text)
+    except (Forbidden, BadRequest) as exc:  # the author blocked the bot meanwhile: nobody to tell
+        log.info("relay %s: the confirmation was refused (%s)", sent.relay_id, type(exc).__name__)
+    except TelegramError as exc:
+        # The network failed: the intake handles the update again after a pause, the relay service recognises
+        # the message as relayed already, and only the confirmation goes out.
+        log.warning("relay %s: the confirmation was not sent (%s)", sent.relay_id, type(exc).__name__)
+        answer_owed("a relay's confirmation")
 
 
 async def on_reply(update: Update, context: BotContext) -> None:
@@ -189,7 +203,10 @@ async def on_relay_input(update: Update, context: BotContext, mode: Dialogue) ->
         await dialogue.end(context, DIALOGUE)
         raise ModeEnded(refusal) from None
     if mode.expires_at - context.services.clock.now() < RELAY_TTL - RENEW_AFTER:
-        await dialogue.save(context, mode, mode.state)
+        try:
+            await dialogue.save(context, mode, mode.state)
+        except Exception as exc:  # relayed and confirmed; the mode still has days left, the next message renews it
+            log.warning("relay mode of person %s not renewed (%s)", mode.person_id, type(exc).__name__)
 
 
 def _command(message: Message | None) -> str:

@@ -28,6 +28,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--bot-username", default="QinqingBridgeBot")
     parser.add_argument("--no-limits", action="store_true", help="do not answer 429 to fast senders")
+    parser.add_argument("--answer-delay", type=float, default=0.0, metavar="SECONDS",
+                        help="answer every call that sends a message this late (Telegram from afar: 0.1-0.3)")
     return parser.parse_args(argv)
 
 
@@ -68,7 +70,7 @@ def _console(sb: Sandbox, loop: asyncio.AbstractEventLoop) -> None:
 
 async def _main(args: argparse.Namespace) -> None:
     sb = Sandbox(token=args.token, bot_username=args.bot_username, enforce_limits=not args.no_limits,
-                 host=args.host, port=args.port)
+                 host=args.host, port=args.port, answer_delay=args.answer_delay)
     sb.add_listener(_show)
     async with sb:
         print(f"Telegram Bot API sandbox on http://{args.host}:{sb.port}\n"

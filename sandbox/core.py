@@ -10,6 +10,7 @@ from typing import Any
 
 from sandbox.files import FileStore
 from sandbox.limits import RateLimiter
+from sandbox.methods import SENDING_METHODS
 from sandbox.models import ApiError, Call, Event, Fault, default_error
 from sandbox.server import ApiServer
 from sandbox.updates import UpdateQueue
@@ -32,7 +33,7 @@ class Sandbox:
                  bot_id: int | None = None, enforce_limits: bool = True, host: str = "127.0.0.1",
                  port: int = 0, global_rate: float = 30, chat_rate: float = 1.0, chat_burst: int = 3,
                  group_per_minute: int = 20, *, clock: Callable[[], float] = time.time,
-                 first_update_id: int = 1, bot_name: str = "亲情桥"):
+                 first_update_id: int = 1, bot_name: str = "亲情桥", answer_delay: float = 0):
         self.token = token
         self.bot_id = bot_id if bot_id is not None else int(token.split(":", 1)[0])
         self.bot_user = {"id": self.bot_id, "is_bot": True, "first_name": bot_name, "username": bot_username}
@@ -50,6 +51,7 @@ class Sandbox:
         self._callback_ids = itertools.count(1)
         self._callback_answers: dict[str, dict | None] = {}  # query id -> answer, None until answered
         self._server = ApiServer(self, host, port)
+        self.set_answer_delay(answer_delay)
 
     # == lifecycle =================================================================================
 
@@ -186,3 +188,10 @@ class Sandbox:
             self._server.delays[method.lower()] = seconds
         else:
             self._server.delays.pop(method.lower(), None)
+
+    def set_answer_delay(self, seconds: float) -> None:
+        """Answer every call that sends a message (``send*``, ``copyMessage``, ``forwardMessage``) ``seconds``
+        late, as Telegram does from far away (100-300 ms); 0 answers at once. The flood limits count a call
+        when it is answered."""
+        for method in SENDING_METHODS:
+            self.set_delay(method, seconds)

@@ -666,3 +666,9 @@ def _coordinate(p: dict, key: str, bound: float) -> float:
     if not isinstance(value, int | float) or not -bound <= value <= bound:
         raise bad_request(f"wrong {key} specified")
     return float(value)
+
+
+# The methods that create messages (the ones the flood limits count): what `Sandbox.set_answer_delay` slows.
+SENDING_METHODS = tuple(name for name, _ in _REGISTRY.values()
+                        if (name.startswith("send") and name != "sendChatAction")
+                        or name in ("copyMessage", "forwardMessage"))

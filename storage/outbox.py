@@ -23,6 +23,8 @@ class Outgoing:
     urgent: bool = False
     notify_person_id: int | None = None
     child_id: int | None = None
+    lane: int | None = None  # None: safety (0) if urgent, else interactive (1); see bot.notices
+    needs_consent: bool = True
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,19 @@ class OutboxRow:
     not_before: str
     notify_person_id: int | None
     child_id: int | None
+    lane: int = 1
+    needs_consent: bool = True
+    created_at: str = ""
 
 
 def _row(r) -> OutboxRow:
     return OutboxRow(r["id"], r["channel"], r["recipient"], r["person_id"], r["kind"], json.loads(r["payload"]),
-                     bool(r["urgent"]), r["attempts"], r["not_before"], r["notify_person_id"], r["child_id"])
+                     bool(r["urgent"]), r["attempts"], r["not_before"], r["notify_person_id"], r["child_id"],
+                     r["lane"], bool(r["needs_consent"]), r["created_at"])
+
+
+WITHDRAWN = "withdrawn"
+STATES = ("pending", "leased", "sent", "undeliverable", "parked", WITHDRAWN)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,12 @@ class OutboxRepository(Repository):
             "SELECT channel, external_id FROM identities WHERE person_id = ? ORDER BY rowid LIMIT 1", (person_id,))
         return (rows[0][0], rows[0][1]) if rows else None
 
+    async def address_of(self, person_id: int) -> tuple[str, str] | None:
+        """address(), outside a transaction."""
+        rows = await self._all(
+            "SELECT channel, external_id FROM identities WHERE person_id = ? ORDER BY rowid LIMIT 1", (person_id,))
+        return (rows[0][0], rows[0][1]) if rows else None
+
     @staticmethod
     async def enqueue(conn: aiosqlite.Connection, items: list[Outgoing], not_before: list[str], now: str) -> list[int]:
         """Inside the caller's transaction. Returns the row ids (of the existing row for a repeated key)."""
@@ -74,23 +90,35 @@ class OutboxRepository(Repository):
         for item, when in zip(items, not_before, strict=True):
             await conn.execute(
                 "INSERT OR IGNORE INTO outbox (dedupe_key, channel, recipient, person_id, kind, payload, urgent, "
-                "not_before, created_at, notify_person_id, child_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "not_before, created_at, notify_person_id, child_id, lane, needs_consent) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item.dedupe_key, item.channel, item.recipient, item.person_id, item.kind,
                  json.dumps(item.payload, ensure_ascii=False), int(item.urgent), when, now, item.notify_person_id,
-                 item.child_id))
+                 item.child_id, (0 if item.urgent else 1) if item.lane is None else item.lane,
+                 int(item.needs_consent)))
             rows = await conn.execute_fetchall("SELECT id FROM outbox WHERE dedupe_key = ?", (item.dedupe_key,))
             ids.append(rows[0][0])
         return ids
 
     async def due(self, now: str, limit: int = 500) -> list[OutboxRow]:
-        """For each recipient, the oldest pending row (urgent and ordinary ones queue apart, so an alert never
-        waits behind a message held for quiet hours), if its time has come; urgent first, then oldest."""
+        """What may be chosen now, lane by lane (safety, interactive, reminders, bulk), oldest first within a lane.
+        Within a lane each recipient's rows go in order: only the oldest pending one per recipient, lane and
+        urgency is a candidate (an urgent row queues apart, so it never waits behind one held for quiet hours),
+        if its time has come. A row the sender held for quiet hours comes back at once when the recipient's
+        preferences changed after it was held, so a new setting is decided afresh."""
         rows = await self._db.fetch_all(
-            "SELECT * FROM outbox o WHERE state = 'pending' AND not_before <= ? AND id = "
-            "(SELECT MIN(id) FROM outbox q WHERE q.recipient = o.recipient AND q.channel = o.channel "
-            "AND q.urgent = o.urgent AND q.state = 'pending') ORDER BY urgent DESC, id LIMIT ?",
+            "SELECT * FROM outbox o WHERE state = 'pending' AND (not_before <= ? OR (held_at IS NOT NULL AND "
+            "EXISTS (SELECT 1 FROM user_preferences p WHERE p.user_id = CAST(o.recipient AS INTEGER) "
+            "AND p.updated_at > o.held_at))) AND id = (SELECT MIN(id) FROM outbox q WHERE q.recipient = o.recipient "
+            "AND q.channel = o.channel AND q.lane = o.lane AND q.urgent = o.urgent AND q.state = 'pending') "
+            "ORDER BY lane, urgent DESC, id LIMIT ?",
             (now, limit))
         return [_row(r) for r in rows]
+
+    async def hold(self, row_id: int, until: str, now: str) -> None:
+        """The recipient is in their quiet hours: the row waits until they end (or their preferences change)."""
+        await self._db.write("UPDATE outbox SET not_before = ?, held_at = ? WHERE id = ? AND state = 'pending'",
+                             (until, now, row_id))
 
     async def lease(self, row_id: int) -> bool:
         """Taken for sending. A crash leaves it leased; recover() returns it to pending on the next start."""
@@ -106,7 +134,8 @@ class OutboxRepository(Repository):
     async def retry_at(self, row_id: int, when: str, error: str, *, count_attempt: bool = True) -> None:
         """Back to pending, due at `when`. A flood wait is not the row's fault: it does not use up an attempt."""
         await self._db.write(
-            "UPDATE outbox SET state = 'pending', not_before = ?, error = ?, attempts = attempts - ? WHERE id = ?",
+            "UPDATE outbox SET state = 'pending', not_before = ?, error = ?, attempts = attempts - ?, held_at = NULL "
+            "WHERE id = ?",
             (when, error, 0 if count_attempt else 1, row_id))
 
     async def finish(self, row_id: int, state: str, error: str, now: str) -> None:
@@ -151,11 +180,35 @@ class OutboxRepository(Repository):
             "reason = excluded.reason, changed_at = excluded.changed_at",
             (state.channel, state.external_id, int(state.reachable), state.reason, state.changed_at))
 
-    async def requeue_unreachable(self, channel: str, recipient: str, now: str) -> int:
-        """The person can be reached again: what failed only because they could not be is sent after all."""
+    async def requeue_unreachable(self, channel: str, recipient: str, now: str, since: str) -> int:
+        """The person can be reached again: what failed only because they could not be, no earlier than `since`
+        (older rows have expired), is sent after all."""
         rows = await self._write(
-            "UPDATE outbox SET state = 'pending', not_before = ?, error = NULL WHERE channel = ? AND recipient = ? "
-            "AND state = 'undeliverable' AND error LIKE 'Unreachable%' RETURNING id", (now, channel, recipient))
+            "UPDATE outbox SET state = 'pending', not_before = ?, error = NULL, held_at = NULL WHERE channel = ? "
+            "AND recipient = ? AND state = 'undeliverable' AND error LIKE 'Unreachable%' AND sent_at >= ? "
+            "RETURNING id", (now, channel, recipient, since))
+        return len(rows)
+
+    # -- entitlement: rows that must not go out after all ----------------------------------------------------
+
+    async def withdraw(self, row_id: int, reason: str, now: str) -> None:
+        """The recipient is no longer entitled to this row: it ends as withdrawn, and nobody is told."""
+        await self._write("UPDATE outbox SET state = 'withdrawn', error = ?, sent_at = ? WHERE id = ? "
+                          "AND state IN ('pending', 'leased')", (reason, now, row_id))
+
+    async def pending_children(self, person_id: int) -> list[int]:
+        """The children this person has rows waiting about."""
+        rows = await self._all("SELECT DISTINCT child_id FROM outbox WHERE person_id = ? AND state = 'pending' "
+                               "AND child_id IS NOT NULL ORDER BY child_id", (person_id,))
+        return [r[0] for r in rows]
+
+    async def withdraw_pending(self, person_id: int, child_id: int, reason: str, now: str, *,
+                               consent_only: bool = False) -> int:
+        """End this person's pending rows about this child (only those that need consent, if `consent_only`)."""
+        rows = await self._write(
+            "UPDATE outbox SET state = 'withdrawn', error = ?, sent_at = ? WHERE child_id = ? AND person_id = ? "
+            "AND state = 'pending' AND (needs_consent = 1 OR ? = 0) RETURNING id",
+            (reason, now, child_id, person_id, int(consent_only)))
         return len(rows)
 
     async def reachable(self, channel: str, external_id: str) -> bool:

@@ -44,6 +44,11 @@ class RecordingRequest(BaseRequest):
 
     calls: list[Call] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    # method → errors its next calls raise, one a call, before anything is recorded (`fail_once`)
+    failures: dict[str, list[Exception]] = field(default_factory=dict)
+
+    def fail_once(self, method: str, error: Exception) -> None:
+        self.failures.setdefault(method, []).append(error)
 
     async def initialize(self) -> None:
         pass
@@ -58,6 +63,8 @@ class RecordingRequest(BaseRequest):
     async def do_request(self, url, method, request_data: RequestData | None = None, read_timeout=None,
                          write_timeout=None, connect_timeout=None, pool_timeout=None) -> tuple[int, bytes]:
         endpoint = url.rsplit("/", 1)[-1]
+        if self.failures.get(endpoint):
+            raise self.failures[endpoint].pop(0)
         params = dict(request_data.parameters) if request_data else {}
         files = {}
         if request_data is not None and request_data.contains_files:
@@ -159,7 +166,8 @@ async def deliver_outbox(app) -> int:
     """Run the outbox's sender, as the runner does, until nothing more is due: what it sends reaches the
     application's request (the recorder) like any reply. Returns how many rows were sent."""
     services = app.bot_data.services
-    sender = Sender(services.outbox.repo, TelegramTransport(app.bot), services.clock, unpaced())
+    sender = Sender(services.outbox.repo, TelegramTransport(app.bot), services.clock, unpaced(),
+                    entitled=services.notices.entitled, held_until=services.outbox.held_until)
     while await sender.step() == SENT:
         pass
     return sender.sent

@@ -149,3 +149,38 @@ async def test_debug_logs_carry_neither_the_token_nor_names_nor_texts(sandbox, t
     secret = BOT_TOKEN.split(":", 1)[1]
     for leak in (BOT_TOKEN, secret, "CanaryName", "canary_user", "canary text", "小明", "13800138000"):
         assert leak not in log, leak
+
+
+async def test_a_write_lock_held_by_another_process_delays_answers_but_loses_none(sandbox, bot):
+    """A backup or an `sqlite3` shell holds the write lock for 10 s (past the busy timeout) while people write:
+    the inbox write fails, is logged once and retried without confirming the offset; when the lock goes,
+    every update is answered by the same process."""
+    people = [sandbox.user(3100 + i, f"L{i}", language_code="en") for i in range(6)]
+    other = sqlite3.connect(bot.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        for person in people:
+            await person.start()
+        await asyncio.sleep(10)
+        assert not any(p.messages for p in people)  # nothing could be stored, so nothing was handled
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    await eventually(lambda: all(p.messages for p in people), timeout=30)
+    assert all("Qinqing Bridge is by invitation only" in p.messages[0].text for p in people)
+    assert bot.proc.returncode is None
+    assert await bot.stop() == 0
+    assert bot.log.count("the inbox cannot be used") == 1
+    assert "the inbox works again" in bot.log and "Traceback" not in bot.log
+
+
+async def test_a_fetch_task_that_dies_ends_the_process_with_an_error(sandbox, bot):
+    """A fault that waiting cannot mend (here the inbox refuses every row) ends the fetch task: the process
+    says so and exits non-zero, so that a supervisor starts it again, instead of staying up deaf."""
+    with sqlite3.connect(bot.database) as db:
+        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON inbox BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    await sandbox.user(3200, "F").start()
+    async with asyncio.timeout(20):
+        code = await bot._finish()
+    assert code == 5
+    assert "CRITICAL bot.runtime.intake: the fetch task ended (IntegrityError)" in bot.log

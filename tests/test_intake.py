@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import sqlite3
 from datetime import timedelta
 
 import pytest
 
-from bot.runtime.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
+from bot.runtime.intake import FatalIntakeError, Intake, IntakeEnded, MalformedUpdate, RetryLater, answer_owed
 from storage.db import Database
 from storage.inbox import InboxRepository
 
@@ -234,3 +236,106 @@ async def test_prune_forgets_old_finished_rows_but_keeps_the_newest_offset(inbox
     clock.advance(timedelta(days=3))
     assert await inbox.prune(clock.now()) == 0  # the newest row stays, or the next poll would start over
     assert await inbox.next_offset() == 5
+
+
+class LockedInbox:
+    """The inbox while another process holds the write lock past the busy timeout: the calls named in `methods`
+    raise "database is locked" until `times` of them have, then everything works again."""
+
+    def __init__(self, inbox: InboxRepository, methods: tuple[str, ...], times: int) -> None:
+        self._inbox = inbox
+        self.methods = methods
+        self.times = times
+        self.raised = 0
+
+    def __getattr__(self, name):
+        method = getattr(self._inbox, name)
+
+        async def call(*args, **kwargs):
+            if name in self.methods and self.raised < self.times:
+                self.raised += 1
+                raise sqlite3.OperationalError("database is locked")
+            return await method(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize(("methods", "one_chat"), [
+    (("store",), False), (("begin_attempt",), False), (("finish",), False), (("finish",), True),
+    (("next_offset",), False), (("store", "begin_attempt", "finish", "pending"), False)])
+async def test_a_locked_inbox_is_retried_and_every_update_is_handled_once(inbox, clock, caplog, methods, one_chat):
+    locked = LockedInbox(inbox, methods, times=4)
+    channel = FakeChannel(updates(1, 2, 3, 4, 5))
+    unstored_offsets: list[int] = []
+
+    async def fetch(offset):
+        if offset is not None:
+            stored = {r["update_id"] for r in await inbox._db.fetch_all("SELECT update_id FROM inbox")}
+            unstored_offsets.extend(i for i in range(1, offset) if i not in stored)
+        return await channel.fetch(offset)
+
+    handled: list[int] = []
+
+    async def handle(payload):
+        handled.append(payload["update_id"])
+
+    key_of = (lambda payload: "one chat") if one_chat else None
+    with caplog.at_level(logging.INFO, logger="bot.runtime.intake"):
+        await run_until_idle(Intake(locked, fetch, handle, clock, key_of=key_of, backoff=0.001), channel)
+    assert locked.raised == 4
+    assert sorted(handled) == [1, 2, 3, 4, 5]
+    assert unstored_offsets == [], "an offset confirmed an update that was not stored"
+    assert (await inbox.counts()).done == 5
+    faults = [r.getMessage() for r in caplog.records if "the inbox cannot be used" in r.getMessage()]
+    assert len(faults) == 1 and "OperationalError" in faults[0]
+    assert len([r for r in caplog.records if r.getMessage().startswith("the inbox works again")]) == 1
+
+
+async def test_an_update_that_owes_its_answer_is_handled_again(inbox, clock):
+    channel = FakeChannel(updates(1, 2), batch=2)
+    calls: list[int] = []
+
+    async def handle(payload):
+        calls.append(payload["update_id"])
+        if payload["update_id"] == 1 and calls.count(1) == 1:
+            answer_owed("a confirmation")
+
+    intake = Intake(inbox, channel.fetch, handle, clock, key_of=lambda payload: "one chat", backoff=0.001)
+    await run_until_idle(intake, channel)
+    assert calls == [1, 1, 2]  # the chat's next update waited for it
+    assert (await inbox.counts()).done == 2
+
+
+async def test_an_update_that_always_owes_its_answer_is_set_aside(inbox, clock):
+    channel = FakeChannel(updates(1))
+    calls = 0
+
+    async def handle(payload):
+        nonlocal calls
+        calls += 1
+        answer_owed("a confirmation")
+
+    await run_until_idle(Intake(inbox, channel.fetch, handle, clock, backoff=0.001), channel)
+    assert calls == Intake.MAX_ATTEMPTS
+    assert (await inbox.counts()).failed == 1
+
+
+async def test_a_fetch_task_that_dies_ends_the_run(inbox, clock, caplog):
+    """Anything but a storage fault that ends the fetch task (here a fault of another kind in the store) ends
+    the run with an error and a log line: the process exits rather than stay up deaf."""
+    calls = 0
+
+    async def fetch(offset):
+        nonlocal calls
+        calls += 1
+        return updates(calls)
+
+    async def store(batch, now):
+        raise sqlite3.IntegrityError("constraint failed")
+
+    inbox.store = store
+    with pytest.raises(IntakeEnded) as ended:
+        await asyncio.wait_for(Intake(inbox, fetch, lambda payload: asyncio.sleep(0), clock).run(), 5)
+    assert ended.value.args == ("IntegrityError",)
+    assert calls == 1  # nothing was confirmed
+    assert [r for r in caplog.records if r.levelno == logging.CRITICAL and "fetch task ended" in r.getMessage()]

@@ -4,17 +4,20 @@ The sender does not run here: what would go out is read from the outbox."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import time
 from datetime import timedelta
 
 import pytest
+from telegram.error import Forbidden, TimedOut
 
 from bot.access.policy import PARENT, PROXY, TEACHER
 from bot.relay import Received, RelayChoice
 from bot.runtime.app import build_application, initialized
-from bot.runtime.runner import telegram_handle
+from bot.runtime.intake import Intake
+from bot.runtime.runner import chat_key, telegram_handle
 from storage.outbox import Reachability
 from tests.helpers import (BOT_USER, RecordingRequest, button, callback_update, labels, message_update, outbox,
                            unpaced, user, who)
@@ -318,3 +321,59 @@ async def test_relay_mode_lasts_a_week_after_the_last_message(feed, recorder, wo
     await feed(message_update("a week of silence later", from_user=mother))
     assert last_text(recorder, world, "李妈妈").startswith("Sorry, I did not understand")
     assert len(await outbox(world)) == 1
+
+
+async def through_the_intake(app, update: dict) -> None:
+    """One update stored in the inbox and handled from it by the durable intake, as in production (handled again
+    after a short pause if it owes an answer), until it is finished."""
+    services = app.bot_data.services
+    await services.inbox.store([update], services.clock.now())
+
+    async def nothing_new(offset):
+        await asyncio.sleep(0.005)
+        return []
+
+    intake = Intake(services.inbox, nothing_new, telegram_handle(app), services.clock, key_of=chat_key, backoff=0.01)
+    running = asyncio.create_task(intake.run())
+    async with asyncio.timeout(10):
+        while await services.inbox.pending():
+            await asyncio.sleep(0.005)
+    intake.stop()
+    await running
+
+
+@pytest.mark.parametrize("reply_to_a_relay", [False, True])
+async def test_a_committed_relay_is_confirmed_and_never_answered_with_an_error(feed, app, recorder, world, caplog,
+                                                                             reply_to_a_relay):
+    """The confirmation to the author fails once (the network): the author sees no apology and no "did not
+    understand"; the update is handled again, the relay is recognised, and the confirmation goes out."""
+    mother, proxy = who(world, "李妈妈"), who(world, "赵阿姨")
+    await feed(message_update("/relay", from_user=mother))
+    author, update = mother, raw(mother, text="hello")
+    if reply_to_a_relay:  # the proxy parent answers the mother's message with Telegram's reply
+        await feed(raw(mother, text="在吗？"))
+        [row] = await outbox(world)
+        await world.services.outbox.repo.mark_sent(row["id"], "902", NOW)
+        author, update = proxy, raw(proxy, reply_to=902, text="在的")
+    relays_before = len(await relays(world))
+    recorder.clear()
+    recorder.fail_once("sendMessage", TimedOut())
+    with caplog.at_level(logging.INFO):
+        await through_the_intake(app, update)
+    recipient = "李妈妈" if reply_to_a_relay else "赵阿姨"
+    assert [c.text for c in recorder.sent(chat_id=author["id"])] == [f"Sent to {recipient}."]
+    assert len(await relays(world)) == relays_before + 1
+    assert [r["recipient"] for r in await outbox(world)][relays_before:] == [str(world.telegram[recipient])]
+    assert (await world.services.inbox.counts()).failed == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_confirmation_refused_by_telegram_is_not_tried_again(app, feed, recorder, world):
+    """The author blocked the bot just after sending: the relay stands, nothing else is sent to them."""
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    recorder.clear()
+    recorder.fail_once("sendMessage", Forbidden("Forbidden: bot was blocked by the user"))
+    await through_the_intake(app, raw(mother, text="hello"))
+    assert recorder.sent(chat_id=mother["id"]) == []
+    assert len(await relays(world)) == 1 and len(await outbox(world)) == 1

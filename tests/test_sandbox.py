@@ -28,6 +28,7 @@ from telegram.request import HTTPXRequest
 from sandbox import Sandbox
 from sandbox.html import HtmlParseError, parse_html
 from sandbox.limits import RateLimiter
+from sandbox.methods import SENDING_METHODS
 
 # PTB 22 warns whenever it builds a RetryAfter or reads a duration (ints turn into timedeltas in
 # PTB 23); that is PTB talking about itself, not about the sandbox.
@@ -656,3 +657,14 @@ async def test_a_ptb_application_polls_and_answers(sb, li):
         finally:
             await app.updater.stop()
             await app.stop()
+
+
+async def test_an_answer_delay_slows_every_call_that_sends_and_nothing_else(sb, bot, li):
+    sb.set_answer_delay(0.3)
+    started = time.monotonic()
+    await asyncio.gather(bot.send_message(li.id, "slow"), bot.send_photo(li.id, b"\x89PNG"))
+    assert time.monotonic() - started >= 0.3  # the two answers waited side by side
+    assert set(sb._server.delays) == {m.lower() for m in SENDING_METHODS}
+    assert "getme" not in sb._server.delays and "editmessagetext" not in sb._server.delays
+    sb.set_answer_delay(0)
+    assert sb._server.delays == {}

@@ -87,8 +87,8 @@ def hook() -> Hook:
 
 
 @pytest.fixture
-def sender(repo, transport, clock, hook) -> Sender:
-    return Sender(repo, transport, clock, Limits(UNLIMITED), hook)
+def sender(repo, outbox, transport, clock, hook) -> Sender:
+    return Sender(repo, transport, clock, Limits(UNLIMITED), hook, held_until=outbox.held_until)
 
 
 def text(body: str, recipient: str, **options) -> Outgoing:

@@ -40,6 +40,7 @@ def test_all_values_are_read():
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TIMEZONE": "Mars/Olympus"}, "TIMEZONE"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "POLL_TIMEOUT": "-1"}, "POLL_TIMEOUT"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "SEND_CONCURRENCY": "0"}, "SEND_CONCURRENCY"),
     ],
 )
 def test_a_bad_value_names_its_variable(env, variable):

@@ -14,6 +14,7 @@ import pytest
 from bot.services import open_services
 from bot.access.policy import PARENT, PROXY
 from bot.clock import stamp
+from bot.notices import REMINDERS
 from storage.preferences import PreferencesRepository, QuietHours
 from tests.world import World
 
@@ -195,7 +196,10 @@ async def test_quiet_hours_hold_a_reminder_unless_the_call_falls_inside_them(set
         clock.set(at(2026, 3, 7, 14, 30))              # the day before, 22:30: quiet
         await services.video.run_due()
         day_before = (await reminders(services, 7804))[-1]
-        assert not day_before["urgent"] and day_before["not_before"].startswith("2026-03-07T23:00")  # 07:00 local
+        # Not urgent: the sender holds it while the quiet hours (as they are set when it is sent) last: 07:00 local.
+        assert not day_before["urgent"] and day_before["lane"] == REMINDERS
+        assert stamp(await services.outbox.quiet_until(day_before["recipient"], clock.now())).startswith(
+            "2026-03-07T23:00")
         clock.set(at(2026, 3, 8, 14, 0))               # 22:00, half an hour before: waiting would be too late
         await services.video.run_due()
         soon = (await reminders(services, 7804))[-1]

@@ -7,6 +7,7 @@ from bot.access.people import Actor
 from bot.access.policy import CONSENT, FAMILY_ROLES, can
 from bot.clock import Clock, stamp
 from bot.errors import NotAllowed
+from bot.notices import withdraw_without_consent
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository
 from storage.consents import Consent, ConsentsRepository
@@ -51,6 +52,8 @@ class ConsentService:
             await self._consents.within(conn).record(Consent(child_id, actor.person_id, decision, RULES_VERSION, now))
             await self._audit.within(conn).record(AuditEntry(now, actor.person_id, child_id, f"consent_{decision}",
                                                              f"rules={RULES_VERSION}"))
+            if decision != GIVEN:  # what was queued for family and proxy parents about the child ends unsent
+                await withdraw_without_consent(conn, child_id, now)
 
     async def mine(self, actor: Actor) -> dict[int, str]:
         """This person's own latest decision for each child they are family of."""

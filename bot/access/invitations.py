@@ -15,6 +15,7 @@ from bot.access.policy import (ADMIN, FAMILY_ROLES, GUARDIAN, MANAGE_INVITATIONS
 from bot.clock import Clock, stamp
 from bot.errors import NotAllowed, StaleButton, UserError
 from bot.i18n import N_
+from bot.notices import withdraw_unreached
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository
 from storage.db import Database
@@ -204,4 +205,6 @@ class InvitationService:
             await self._audit.within(conn).record(AuditEntry(
                 now, actor.person_id, grant.child_id, "remove_role",
                 f"grant={grant_id} person={grant.person_id} role={grant.role}"))
+            # What waits for them about children they no longer reach ends unsent, in the same transaction.
+            await withdraw_unreached(conn, grant.person_id, now)
         return grant

@@ -13,7 +13,7 @@ from bot.access.consent import GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
 from bot.access.people import Actor
 from bot.access.policy import DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
 from bot.clock import Clock, stamp
-from bot.errors import NotAllowed, StaleButton
+from bot.errors import NoConsent, NotAllowed, StaleButton
 from bot.i18n import translator
 from bot.musts.media import MediaStore
 from bot.notices import Notice, Outbox
@@ -63,6 +63,22 @@ def own_answer(mine: OwnChild, _) -> str:
     if mine.own in (REFUSED, WITHDRAWN):
         return _("You said no.")
     return _("You have not answered yet.")
+
+
+async def everything_about(actor: Actor, child_id: int, record, care, video) -> dict | None:
+    """What /mydata hands a parent or guardian: the record (`record.export`), the care entries and the video
+    calls, each read within the access policy. None if the person may not have a copy at all. Before consent
+    nothing was recorded, so there are no entries and no calls rather than no copy."""
+    try:
+        data = await record.export(actor, child_id)
+    except NotAllowed:
+        return None
+    for key, service, empty in (("care", care, []), ("video", video, {})):
+        try:
+            data[key] = await service.export(actor, child_id)
+        except (NotAllowed, NoConsent):
+            data[key] = empty
+    return data
 
 
 def export_document(data: dict, mine: OwnChild, _, exported_at: str) -> bytes:
@@ -162,7 +178,7 @@ class PrivacyService:
                                  "in Qinqing Bridge."))
         child = await self._children.get(request.child_id)
         return Notice(f"erasure:{request.id}", request.requested_by, notify_person_id=actor.person_id,
-                      child_id=request.child_id,
+                      child_id=request.child_id, needs_consent=False,
                       text=_("A school admin did not confirm the deletion of {name}'s record, so it is kept. Please "
                              "talk to the school if you have questions.").format(name=child.name if child else "?"))
 

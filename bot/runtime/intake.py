@@ -5,6 +5,11 @@ whether or not the bot handled it. So the order is: fetch → store in the inbox
 only then ask for the next offset → handle each stored update → mark it finished. After a crash,
 what was stored and not finished is handled on start-up; an update_id seen before is never handled twice.
 The loop knows nothing of Telegram: fetching and handling are functions passed in.
+
+A storage fault (another process holding the write lock, a full disk) stops nothing: the write is retried
+with backoff, the offset is not confirmed meanwhile, the outage is logged once and its end once. Anything
+else that ends the fetch task ends `run()` with an error, so the process exits and a supervisor restarts it,
+rather than staying up deaf.
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import TypeVar
 
 from bot.clock import Clock
 from storage.inbox import InboxRepository
@@ -21,6 +30,20 @@ log = logging.getLogger(__name__)
 
 Fetch = Callable[[int | None], Awaitable[list[dict]]]
 Handle = Callable[[dict], Awaitable[None]]
+T = TypeVar("T")
+
+# What the update in hand still owes its sender (see `answer_owed`); None outside the intake.
+_owed: ContextVar[list[str] | None] = ContextVar("intake_answer_owed", default=None)
+
+
+def answer_owed(what: str) -> None:
+    """Called while handling an update whose changes are stored but whose answer could not be sent (the network
+    failed): the intake handles the update again after a pause, and the services recognise what was already
+    done (a relay is stored once per source message), so the second time only the answer goes out. `what`
+    names the answer for the log. Outside the intake (a test handing updates to the application) nothing."""
+    owed = _owed.get()
+    if owed is not None:
+        owed.append(what)
 
 
 class RetryLater(Exception):
@@ -39,6 +62,14 @@ class MalformedUpdate(Exception):
     """The stored payload cannot be read as an update; retrying will not change that."""
 
 
+class IntakeEnded(Exception):
+    """The fetch task ended while the intake was running; args[0] says how (an exception's class name)."""
+
+
+class _Stopping(Exception):
+    """A storage fault outlasted the run: what was not written stays for the next start."""
+
+
 class Intake:
     MAX_ATTEMPTS = 3
     BACKOFF_CAP = 30.0
@@ -47,17 +78,25 @@ class Intake:
     MAX_IN_HAND = 8
 
     def __init__(self, inbox: InboxRepository, fetch: Fetch, handle: Handle, clock: Clock,
-                 key_of: Callable[[dict], object] | None = None, max_in_hand: int = MAX_IN_HAND) -> None:
+                 key_of: Callable[[dict], object] | None = None, max_in_hand: int = MAX_IN_HAND,
+                 backoff: float = 1.0) -> None:
         self._inbox = inbox
         self._fetch = fetch
         self._handle = handle
         self._clock = clock
         self._key_of = key_of or (lambda payload: payload.get("update_id"))
+        self._backoff = backoff  # the first pause after a storage fault or an update handled in part
         self._slots = asyncio.Semaphore(max_in_hand)
         self._in_hand: dict[int, asyncio.Task] = {}
         self._last_of_key: dict[object, asyncio.Task] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._outage_since: float | None = None  # monotonic time of the first storage fault of an outage
+        self._retrying = 0  # inbox calls waiting to be tried again after a storage fault
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         """Finish the updates in hand, start no other, then return from run()."""
@@ -65,22 +104,40 @@ class Intake:
         self._wake.set()
 
     async def run(self) -> None:
+        """Until stop(). Raises FatalIntakeError (fetching cannot succeed) or IntakeEnded (the fetch task ended
+        for any other reason): the caller must not go on without it."""
         fetcher = asyncio.create_task(self._fetch_loop(), name="intake-fetch")
+        fetcher.add_done_callback(lambda _task: self._wake.set())
         self._wake.set()  # handle whatever a previous run stored and did not finish
         try:
             while not self._stopping.is_set():
                 await self._wake.wait()
                 self._wake.clear()
-                await self._dispatch_pending()
-                if fetcher.done():
-                    fetcher.result()  # a fatal fetch error ends the run
+                if fetcher.done() and not self._stopping.is_set():
+                    self._ended(fetcher)
+                try:
+                    await self._dispatch_pending()
+                except _Stopping:
+                    break
         finally:
             fetcher.cancel()
             try:
                 await fetcher
             except (asyncio.CancelledError, FatalIntakeError):
                 pass
+            except Exception:
+                pass  # reported by _ended when it happened while running
             await self.wait_in_hand()
+
+    @staticmethod
+    def _ended(fetcher: asyncio.Task) -> None:
+        exc = None if fetcher.cancelled() else fetcher.exception()
+        if isinstance(exc, FatalIntakeError):
+            raise exc
+        how = "cancelled" if fetcher.cancelled() else type(exc).__name__ if exc else "returned"
+        log.critical("the fetch task ended (%s): no update can arrive any more", how,
+                     exc_info=exc if exc is not None else None)
+        raise IntakeEnded(how) from exc
 
     async def wait_in_hand(self) -> None:
         while self._in_hand:
@@ -89,7 +146,8 @@ class Intake:
     async def _dispatch_pending(self) -> None:
         """Start every stored update not yet in hand, oldest first, within the limit of updates in hand."""
         while not self._stopping.is_set():
-            batch = [i for i in await self._inbox.pending(limit=200) if i.update_id not in self._in_hand]
+            pending = await self._stored(lambda: self._inbox.pending(limit=200))
+            batch = [i for i in pending if i.update_id not in self._in_hand]
             if not batch:
                 return
             for item in batch:
@@ -109,6 +167,8 @@ class Intake:
                 await asyncio.wait([before])  # the same chat's earlier update goes first
             if not self._stopping.is_set():
                 await self._handle_one(update_id, payload)
+        except _Stopping:
+            pass  # still pending in the inbox: the next start handles it
         except Exception:
             log.exception("update %s: the inbox could not be updated", update_id)
         finally:
@@ -118,38 +178,57 @@ class Intake:
                 del self._last_of_key[key]
 
     async def _handle_one(self, update_id: int, payload: dict) -> None:
-        attempts = await self._inbox.begin_attempt(update_id)
-        if attempts is None:
-            return  # finished while this copy of it waited: the store, not our memory, says what is done
-        if attempts > self.MAX_ATTEMPTS:
-            # It was in hand when the process died, more than once: set it aside rather than crash-loop.
-            log.error("update %s was interrupted %s times; set aside as failed", update_id, attempts - 1)
-            await self._inbox.finish(update_id, self._clock.now(), failed=True)
-            return
-        try:
-            await self._handle(payload)
-        except MalformedUpdate:
-            log.warning("update %s is malformed; set aside as failed", update_id)
-            await self._inbox.finish(update_id, self._clock.now(), failed=True)
-            return
-        except Exception:
-            log.exception("update %s could not be handled (attempt %s)", update_id, attempts)
+        """Handle it, and again after a pause if it failed or owes an answer, at most MAX_ATTEMPTS times in all
+        (crashes included). Its chat's later updates wait meanwhile, so they stay in order."""
+        while True:
+            attempts = await self._stored(lambda: self._inbox.begin_attempt(update_id))
+            if attempts is None:
+                return  # finished while this copy of it waited: the store, not our memory, says what is done
+            if attempts > self.MAX_ATTEMPTS:
+                # It was in hand when the process died, more than once: set it aside rather than crash-loop.
+                log.error("update %s was interrupted %s times; set aside as failed", update_id, attempts - 1)
+                await self._finish(update_id, failed=True)
+                return
+            owed: list[str] = []
+            token = _owed.set(owed)
+            try:
+                await self._handle(payload)
+            except MalformedUpdate:
+                log.warning("update %s is malformed; set aside as failed", update_id)
+                await self._finish(update_id, failed=True)
+                return
+            except Exception:
+                log.exception("update %s could not be handled (attempt %s)", update_id, attempts)
+                owed.append("handling")
+            finally:
+                _owed.reset(token)
+            if not owed:
+                await self._finish(update_id)
+                log.debug("handled update %s", update_id)
+                return
             if attempts >= self.MAX_ATTEMPTS:
-                await self._inbox.finish(update_id, self._clock.now(), failed=True)
-            else:
-                self._wake.set()
-            return
-        await self._inbox.finish(update_id, self._clock.now())
-        log.debug("handled update %s", update_id)
+                log.warning("update %s still owes %s after %s attempts; set aside", update_id, owed[0], attempts)
+                await self._finish(update_id, failed=True)
+                return
+            delay = self._pause(attempts)
+            log.info("update %s owes %s; handled again in %.1f s", update_id, owed[0], delay)
+            await self._sleep(delay)
+            if self._stopping.is_set():
+                return  # still pending: the next start handles it
+
+    async def _finish(self, update_id: int, *, failed: bool = False) -> None:
+        await self._stored(lambda: self._inbox.finish(update_id, self._clock.now(), failed=failed))
 
     async def _fetch_loop(self) -> None:
-        offset = await self._inbox.next_offset()
+        try:
+            offset = await self._stored(self._inbox.next_offset)
+        except _Stopping:
+            return
         failures = 0
         while not self._stopping.is_set():
             try:
                 updates = await self._fetch(offset)
             except FatalIntakeError:
-                self._wake.set()
                 raise
             except RetryLater as exc:
                 await self._sleep(exc.seconds)
@@ -164,10 +243,56 @@ class Intake:
             updates = [u for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
             if not updates:
                 continue
-            # Stored durably before the next fetch confirms them with a higher offset.
-            await self._inbox.store(updates, self._clock.now())
+            # Stored durably before the next fetch confirms them with a higher offset; until the store works
+            # again nothing is fetched, so nothing is confirmed.
+            try:
+                await self._stored(lambda: self._inbox.store(updates, self._clock.now()))
+            except _Stopping:
+                return  # not confirmed: Telegram hands them over again at the next start
             offset = max(u["update_id"] for u in updates) + 1
             self._wake.set()
+
+    # -- storage faults ------------------------------------------------------------------------------------
+
+    async def _stored(self, write: Callable[[], Awaitable[T]]) -> T:
+        """An inbox call, repeated after a storage fault (the database locked by another process past the busy
+        timeout, a full disk, an I/O error) until it succeeds; _Stopping if the run ends first."""
+        failures = 0
+        try:
+            while True:
+                try:
+                    result = await write()
+                except sqlite3.OperationalError as exc:
+                    failures += 1
+                    if failures == 1:
+                        self._retrying += 1
+                    self._storage_fault(exc)
+                    if self._stopping.is_set():
+                        raise _Stopping() from None
+                    await self._sleep(self._pause(failures))
+                    if self._stopping.is_set():
+                        raise _Stopping() from None
+                    continue
+                if failures:
+                    self._retrying -= 1
+                    failures = 0
+                if self._outage_since is not None and not self._retrying:  # the last call caught in it succeeded
+                    log.warning("the inbox works again, after %.1f s", time.monotonic() - self._outage_since)
+                    self._outage_since = None
+                return result
+        finally:
+            if failures:
+                self._retrying -= 1
+
+    def _storage_fault(self, exc: sqlite3.OperationalError) -> None:
+        """Logged once an outage (class and SQLite's error name only: the message may not be ours to log)."""
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            log.error("the inbox cannot be used (%s); retrying with backoff, no update is confirmed meanwhile",
+                      " ".join(filter(None, (type(exc).__name__, getattr(exc, "sqlite_errorname", None)))))
+
+    def _pause(self, failures: int) -> float:
+        return min(self.BACKOFF_CAP, self._backoff * 2 ** min(failures - 1, 5)) * random.uniform(0.5, 1.0)
 
     async def _sleep(self, seconds: float) -> None:
         try:

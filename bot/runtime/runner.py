@@ -16,7 +16,7 @@ from telegram.ext import Application
 from bot.runtime.app import build_application, initialized
 from bot.clock import Clock, SystemClock
 from bot.runtime.context import BotContext
-from bot.runtime.intake import FatalIntakeError, Intake, MalformedUpdate, RetryLater
+from bot.runtime.intake import FatalIntakeError, Intake, IntakeEnded, MalformedUpdate, RetryLater
 from bot.musts.media import fetch_pending
 from bot.runtime.sender import Sender
 from bot.runtime.telegram import TelegramFetcher, TelegramTransport
@@ -117,6 +117,11 @@ class ChannelUnreachable(Exception):
     """The Bot API could not be reached at start-up; args[0] is the error's class name."""
 
 
+class BotFailed(Exception):
+    """Something the running bot cannot do without ended (the intake's fetch task, the outbox's sender); it is
+    logged, and the process must exit non-zero so that a supervisor starts it again. args[0] names what ended."""
+
+
 async def bot_username(settings: Settings) -> str | None:
     """Ask Telegram (or the configured Bot API server) who the bot is; None if it cannot be reached."""
     try:
@@ -130,12 +135,15 @@ async def run_bot(settings: Settings, *, clock: Clock | None = None, stop: async
                   install_signal_handlers: bool = True, schedule_interval: float = SCHEDULE_INTERVAL,
                   **factory_kwargs) -> None:
     """Run until SIGINT/SIGTERM (or `stop` is set): the update in hand is finished, then the bot exits.
-    A refused token or an unreachable Bot API at start-up raise TokenRefused or ChannelUnreachable."""
+    A refused token (at start-up or later) or an unreachable Bot API at start-up raise TokenRefused or
+    ChannelUnreachable; the intake or the sender ending while the bot runs raises BotFailed."""
     try:
         await _run_bot(settings, clock=clock, stop=stop, install_signal_handlers=install_signal_handlers,
                        schedule_interval=schedule_interval, **factory_kwargs)
-    except InvalidToken:
+    except (InvalidToken, FatalIntakeError):
         raise TokenRefused() from None
+    except IntakeEnded as exc:
+        raise BotFailed("intake", exc.args[0]) from None
     except NetworkError as exc:
         raise ChannelUnreachable(type(exc).__name__) from None
 
@@ -158,10 +166,13 @@ async def _run_bot(settings: Settings, *, clock: Clock | None, stop: asyncio.Eve
         sender_bot = Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url,
                          request=app.bot.request)
         sender = Sender(services.outbox.repo, TelegramTransport(sender_bot), clock, app.bot_data.limits,
-                        services.notices.undeliverable)
+                        services.notices.undeliverable, concurrency=settings.send_concurrency,
+                        entitled=services.notices.entitled, held_until=services.outbox.held_until)
         services.outbox.wake = sender.wake
         await app.start()
         sending = asyncio.create_task(sender.run(), name="outbox-sender")
+        sender_ended: list[str] = []
+        sending.add_done_callback(lambda task: _sender_ended(task, intake, sender_ended))
         try:
             app.job_queue.run_repeating(maintenance_job, interval=timedelta(hours=1), first=timedelta(seconds=30))
             # The sender's plain Bot: a failed download is counted on its row and tried again at the next run,
@@ -174,12 +185,29 @@ async def _run_bot(settings: Settings, *, clock: Clock | None, stop: asyncio.Eve
             await intake.run()
         finally:
             sender.stop()  # the message in flight is finished; the rest waits in the outbox for the next start
-            await sending
+            try:
+                await sending
+            except Exception:
+                pass  # logged by _sender_ended
             await app.stop()
             if install_signal_handlers:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
+        if sender_ended:
+            raise BotFailed("sender", sender_ended[0])
     log.info("bot stopped")
+
+
+def _sender_ended(task: asyncio.Task, intake: Intake, ended: list[str]) -> None:
+    """The sender ends only when stopped; if it ends by itself, nothing queued would go out any more: the bot
+    stops, so that a supervisor starts it again, rather than run on silent."""
+    exc = None if task.cancelled() else task.exception()
+    if exc is None and intake.stopping:
+        return
+    how = "cancelled" if task.cancelled() else type(exc).__name__ if exc else "returned"
+    log.critical("the outbox's sender ended (%s); stopping the bot", how, exc_info=exc)
+    ended.append(how)
+    intake.stop()
 
 
 async def _stop_when(event: asyncio.Event, intake: Intake) -> None:

@@ -1,10 +1,12 @@
-"""The sender: drains the outbox one message at a time, within the channel's rate limits by construction.
+"""The sender: drains the outbox within the channel's rate limits by construction.
 
-One message is in flight at a time, so a crash can repeat at most that one (Telegram has no idempotent
-send). That is plenty: a send takes a few milliseconds and the limits allow 25 a second. Rows are chosen,
-not waited for: the oldest due message whose chat has room goes next, so one busy chat holds up no other.
-The limits are aiolimiter leaky buckets: overall, per private chat (with a short burst), per group.
-Knows nothing of Telegram: the transport is passed in and raises the failures below.
+Several messages are in flight at once (`concurrency`, SEND_CONCURRENCY): Telegram answers in 100-300 ms, so
+one at a time would cap the rate at one per round trip. Never two of one chat, so each chat's messages arrive
+in order; a crash can repeat at most the messages that were in flight (Telegram has no idempotent send). Rows
+are chosen, not waited for: the oldest due message whose chat has room goes next, so one busy chat holds up no
+other. Each row takes its tokens (overall and its chat's) before it is sent. The limits are aiolimiter leaky
+buckets: overall, per private chat (with a short burst), per group. Knows nothing of Telegram: the transport is
+passed in and raises the failures below.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class Rates:
 class _Bucket(AsyncLimiter):
     """An aiolimiter bucket that an album may overdraw (see Limits)."""
 
+    def spent_at(self, moment: float) -> None:
+        """As if the bucket had been used up at `moment` (the event loop's clock): it refills from then on."""
+        self._level, self._last_check = float(self.max_rate), moment
+
     def overdraw(self, amount: float) -> None:
         # aiolimiter has no public way to go past max_rate; its level is what has_capacity and acquire
         # read, so raising it makes both wait until the debt has leaked away. tests/test_sender.py checks it.
@@ -76,21 +82,33 @@ class Limits:
     all of it: so an album waits for a full bucket (its cost capped at the bucket's size), then takes its full
     cost, leaving the bucket in debt that holds the chat's next messages back. Splitting it into several
     acquires would block the sender, and every other chat with it, while one chat's bucket refills; capping
-    alone would let the chat's next message run into a 429, which pauses all sending."""
+    alone would let the chat's next message run into a 429, which pauses all sending.
 
-    def __init__(self, rates: Rates) -> None:
+    `spent=True` (the running bot) makes every bucket start as if it had been used up at the moment the Limits
+    were made: a process killed mid-burst may have left Telegram's buckets empty, and a fresh bucket would send
+    a full burst into them (a 429 after every restart). A bucket first used later starts that much fuller, so
+    after a couple of seconds nothing is held back."""
+
+    def __init__(self, rates: Rates, *, spent: bool = False) -> None:
         self.rates = rates
-        self._overall = _Bucket(rates.overall_per_second, 1.0)
+        self._spent_at = monotonic_time.monotonic() if spent else None
+        self._overall = self._bucket(rates.overall_per_second, 1.0)
         self._chats: dict[str, _Bucket] = {}
+
+    def _bucket(self, max_rate: float, period: float) -> _Bucket:
+        bucket = _Bucket(max_rate, period)
+        if self._spent_at is not None:
+            bucket.spent_at(self._spent_at)
+        return bucket
 
     def _chat(self, recipient: str) -> _Bucket:
         limiter = self._chats.get(recipient)
         if limiter is None:
             if recipient.startswith("-"):  # groups and channels have negative ids
-                limiter = _Bucket(self.rates.group_per_minute, 60.0)
+                limiter = self._bucket(self.rates.group_per_minute, 60.0)
             else:
                 burst = self.rates.chat_burst
-                limiter = _Bucket(burst, burst / self.rates.chat_per_second)
+                limiter = self._bucket(burst, burst / self.rates.chat_per_second)
             if len(self._chats) > 10_000:
                 self._chats.clear()  # idle buckets are full anyway; forgetting them loses nothing
             self._chats[recipient] = limiter
@@ -128,6 +146,12 @@ def cost(row: OutboxRow) -> int:
 # the author, mark the recipient unreachable): both happen or neither, so a crash between them cannot leave a
 # failure nobody hears of. (connection, row, error)
 UndeliverableHook = Callable[[Any, OutboxRow, str], Awaitable[None]]
+# Asked just before a row is sent: may its recipient still have it (bot.delivery: entitlement)? If not, the row
+# ends as withdrawn and nobody is told. (row) -> bool
+EntitledCheck = Callable[[OutboxRow], Awaitable[bool]]
+# Asked when rows are chosen: until when the recipient's quiet hours, as set now, hold this row (None: it may go).
+# (row, now) -> moment or None (bot.notices: Outbox.held_until)
+QuietCheck = Callable[[OutboxRow, datetime], Awaitable[datetime | None]]
 SENT, LIMITED, IDLE = "sent", "limited", "idle"
 
 
@@ -138,8 +162,11 @@ class Sender:
     REREAD = 0.5
 
     def __init__(self, repo: OutboxRepository, transport: Transport, clock: Clock, limits: Limits,
-                 on_undeliverable: UndeliverableHook | None = None) -> None:
+                 on_undeliverable: UndeliverableHook | None = None, *, concurrency: int = 1,
+                 entitled: EntitledCheck | None = None, held_until: QuietCheck | None = None) -> None:
         self._repo = repo
+        self._entitled = entitled
+        self._held_until = held_until
         self._transport = transport
         self._clock = clock
         self._limits = limits
@@ -149,6 +176,10 @@ class Sender:
         self._paused_until = 0.0  # monotonic: after a flood wait, nothing is sent until then
         self._due: list[OutboxRow] = []
         self._due_read_at = 0.0
+        self._concurrency = max(1, concurrency)
+        self._in_flight: dict[str, asyncio.Task] = {}  # recipient -> the delivery of its row now in flight
+        self._freed = asyncio.Event()  # a delivery ended: there is room for another
+        self._failure: BaseException | None = None  # what a delivery raised: the sender stops with it
         self.sent = 0
 
     def wake(self) -> None:
@@ -160,12 +191,32 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
+        """Send until stopped, up to `concurrency` rows at once; a stop lets the rows in flight finish, a
+        cancellation (like a crash) leaves them leased, to be sent again at the next start."""
         recovered = await self._repo.recover()
         if recovered:
             log.info("%s outbox rows were in flight at the last stop; sending them again", recovered)
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            for task in self._in_flight.values():
+                task.cancel()
+            raise
+        finally:
+            if self._in_flight:
+                await asyncio.wait(list(self._in_flight.values()))
+        if self._failure is not None:
+            raise self._failure
+
+    async def _run(self) -> None:
         while not self._stopping.is_set():
-            outcome = await self.step()
-            if outcome == SENT:
+            if len(self._in_flight) >= self._concurrency:
+                self._freed.clear()
+                await self._sleep(self.IDLE_POLL, wakeable=False, freed=True)
+                continue
+            outcome, row = await self._choose()
+            if row is not None:
+                self._start(row)
                 continue
             pause = self._paused_until - monotonic_time.monotonic()
             if pause > 0:
@@ -175,35 +226,74 @@ class Sender:
             else:
                 await self._sleep(self.IDLE_POLL, wakeable=True)
 
-    async def _sleep(self, seconds: float, *, wakeable: bool) -> None:
-        """Wait; a stop always ends the wait, new mail only when nothing else is holding us back. The wake
-        flag is cleared where the due list is read, so mail that came in just before this wait is not missed."""
-        waiter = self._wake.wait() if wakeable else self._stopping.wait()
+    async def _sleep(self, seconds: float, *, wakeable: bool, freed: bool = False) -> None:
+        """Wait; a stop always ends the wait, new mail only when nothing else is holding us back, the end of a
+        delivery when we wait for room. The wake flag is cleared where the due list is read, so mail that came
+        in just before this wait is not missed."""
+        waiters = [asyncio.ensure_future(self._wake.wait() if wakeable else self._stopping.wait())]
+        if freed:
+            waiters.append(asyncio.ensure_future(self._freed.wait()))
         try:
-            await asyncio.wait_for(waiter, timeout=seconds)
-        except asyncio.TimeoutError:
-            pass
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    def _start(self, row: OutboxRow) -> None:
+        """Deliver `row` beside the others in flight; its chat gets no other row until it ends."""
+        task = asyncio.create_task(self._deliver(row), name=f"outbox-row-{row.id}")
+        self._in_flight[row.recipient] = task
+        task.add_done_callback(lambda done: self._ended(row.recipient, done))
+
+    def _ended(self, recipient: str, task: asyncio.Task) -> None:
+        self._in_flight.pop(recipient, None)
+        self._freed.set()
+        if not task.cancelled() and task.exception() is not None and self._failure is None:
+            # As with one message in flight: the sender stops with the error (the row stays leased).
+            self._failure = task.exception()
+            self.stop()
 
     async def step(self) -> str:
-        """Send the next message that may go now: SENT, LIMITED (due, but every such chat is at its limit)
-        or IDLE (nothing due)."""
+        """Send the next message that may go now, and wait for its answer: SENT, LIMITED (due, but every such
+        chat is at its limit) or IDLE (nothing due). `run` does the same with several rows in flight."""
+        outcome, row = await self._choose()
+        if row is not None:
+            await self._deliver(row)
+        return outcome
+
+    async def _choose(self) -> tuple[str, OutboxRow | None]:
+        """The next row that may go now, leased, its tokens taken; or (LIMITED or IDLE, None)."""
         if monotonic_time.monotonic() < self._paused_until:
-            return LIMITED
+            return LIMITED, None
         if self._refresh_due():
             self._wake.clear()
-            self._due = await self._repo.due(stamp(self._clock.now()))
+            busy = set(self._in_flight)
+            due = await self._repo.due(stamp(self._clock.now()))
+            # A chat's row read while another of its rows was in flight may be stale (that one may come back to
+            # pending, ahead of it): it waits for the next reading.
+            self._due = [row for row in due if row.recipient not in busy]
             self._due_read_at = monotonic_time.monotonic()
-        for index, row in enumerate(self._due):
+            if due and not self._due:
+                return LIMITED, None
+        for row in list(self._due):
             amount = cost(row)
-            if not self._limits.ready(row.recipient, amount):
+            if row.recipient in self._in_flight or not self._limits.ready(row.recipient, amount):
                 continue
-            del self._due[index]
+            self._due.remove(row)
+            if self._held_until is not None:
+                now = self._clock.now()
+                until = await self._held_until(row, now)
+                if until is not None:  # quiet hours, as the recipient has them set now: it waits, others go
+                    await self._repo.hold(row.id, stamp(until), stamp(now))
+                    continue
             if not await self._repo.lease(row.id):
                 continue
+            # The chat's other rows as read may now be behind one that became its next (a later row in a
+            # higher lane): they are chosen from the next reading.
+            self._due = [other for other in self._due if other.recipient != row.recipient]
             await self._limits.take(row.recipient, amount)
-            await self._deliver(row)
-            return SENT
-        return LIMITED if self._due else IDLE
+            return SENT, row
+        return (LIMITED if self._due else IDLE), None
 
     def _refresh_due(self) -> bool:
         """The due list is read again when used up, when new mail arrived, or every REREAD seconds: each
@@ -214,6 +304,14 @@ class Sender:
 
     async def _deliver(self, row: OutboxRow) -> None:
         now = self._clock.now()
+        if self._entitled is not None and not await self._entitled(row):
+            log.info("outbox row %s withdrawn: the recipient is no longer entitled to it", row.id)
+            await self._repo.withdraw(row.id, "Withdrawn", stamp(now))
+            return
+        pause = self._paused_until - monotonic_time.monotonic()
+        if pause > 0:  # a flood wait began while this row was being chosen: it waits for the wait's end
+            await self._repo.retry_at(row.id, stamp(now + timedelta(seconds=pause)), "Throttled", count_attempt=False)
+            return
         try:
             external_id = await self._transport.send(row)
         except Throttled as exc:

@@ -27,7 +27,7 @@ from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, reaches, role
 from bot.clock import Clock, stamp, unstamp
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, UserError
 from bot.i18n import N_, translator
-from bot.notices import Action, Notice, Outbox
+from bot.notices import Action, Notice, Outbox, REMINDERS
 from bot.preferences import PreferencesService
 from bot.settings import Settings
 from bot.video import slots
@@ -371,7 +371,7 @@ class VideoService:
                 place=place_text(_, call.room))
             # Quiet hours hold a reminder, unless holding it would make it arrive after the call has begun.
             notices.append(Notice(f"video:{reminder.id}:{reader.person_id}", reader.person_id, text, deadline=start,
-                                  child_id=child.id))
+                                  child_id=child.id, lane=REMINDERS))
         return "sent", notices
 
     def _question(self, reminder: DueReminder, call: Call, child: ChildRow, carer: Recipient) -> Notice:
@@ -379,7 +379,7 @@ class VideoService:
         text = _("📹 Did {child}'s video call at {time} happen?").format(
             child=child.name, time=moment_text(unstamp(call.starts_at), carer.locale, carer.zone))
         return Notice(f"video:{reminder.id}:{carer.person_id}", carer.person_id, text, actions=question_actions(
-            _, call.id), child_id=child.id)
+            _, call.id), child_id=child.id, lane=REMINDERS)
 
     # -- after the call -------------------------------------------------------------------------------------
 

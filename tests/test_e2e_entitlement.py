@@ -1,0 +1,103 @@
+"""End to end over the sandbox: what waits for someone who blocked the bot is not sent to them after they lost
+the right to it. A proxy parent removed by the admin, and a grandmother after the mother withdrew consent,
+unblock the bot and receive nothing about the child; the rows end as withdrawn, and nobody is told."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from bot.access.policy import ADMIN, PARENT
+from bot.clock import SystemClock
+from bot.i18n import translator
+from bot.relay import RelayService
+from bot.services import open_services
+from bot.settings import Settings
+from sandbox import Sandbox
+from tests.botprocess import BotProcess
+from tests.helpers import BOT_TOKEN
+from tests.world import World, seed_family
+
+MOTHER, PROXY_PARENT, GRANDMOTHER = 5101, 5102, 5103
+
+
+def states(database) -> list[str]:
+    with sqlite3.connect(database) as db:
+        return [r[0] for r in db.execute("SELECT state FROM outbox WHERE child_id IS NOT NULL ORDER BY id")]
+
+
+async def until(check, timeout: float = 15.0) -> None:
+    for _ in range(int(timeout * 20)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def as_school(database, act) -> None:
+    """Act through the services on the bot's database, beside the running bot (as a second process would)."""
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=str(database)), SystemClock())
+    try:
+        await act(services, await World.build(services))
+    finally:
+        await services.db.close()
+
+
+async def test_a_removed_proxy_parent_and_a_grandmother_after_withdrawal_receive_nothing_queued(tmp_path):
+    _ = translator("zh_CN").gettext
+    mum = RelayService.header(_, "小明", PARENT, "mother", "李妈妈")
+
+    async with Sandbox(token=BOT_TOKEN) as sandbox:
+        bot = BotProcess(sandbox, tmp_path, BOT_TOKEN)
+        await seed_family(str(bot.database), mother=MOTHER, proxy=PROXY_PARENT, grandmother=GRANDMOTHER)
+        await bot.start()
+        try:
+            mother = sandbox.user(MOTHER, "李妈妈", language_code="zh-hans")
+            proxy = sandbox.user(PROXY_PARENT, "赵阿姨", language_code="zh-hans")
+            grandmother = sandbox.user(GRANDMOTHER, "王奶奶", language_code="zh-hans")
+            proxy.started = grandmother.started = True
+            await proxy.block()
+            await grandmother.block()
+
+            # A relayed text waits for the proxy parent, who blocked the bot.
+            await mother.send_command("relay")
+            relay_mode = await mother.wait_message(timeout=10)
+            await mother.send_text("小明的药在柜子里")
+            await until(lambda: states(bot.database) == ["undeliverable"])
+
+            # The admin removes the proxy parent's role; the proxy parent unblocks the bot.
+            async def remove_proxy(services, world):
+                await world.person("校长", ADMIN, user_id=5109)
+                admin = await world.actor("校长")
+                [grant_id] = [r[0] for r in await services.db.fetch_all(
+                    "SELECT r.id FROM roles r JOIN identities i ON i.person_id = r.person_id "
+                    "WHERE i.external_id = ? AND r.revoked_at IS NULL", (str(PROXY_PARENT),))]
+                await services.invitations.remove_role(admin, grant_id)
+            await as_school(bot.database, remove_proxy)
+            await proxy.unblock()
+            await until(lambda: states(bot.database) == ["withdrawn"])
+
+            # A message waits for the grandmother, who blocked the bot; the mother withdraws consent.
+            granny = _("{name} ({role})").format(name="王奶奶", role=_("grandmother (father's side)"))
+            await mother.press(granny, message_id=relay_mode.message_id)
+            await until(lambda: granny not in str(relay_mode.buttons))
+            await mother.send_text("妈，记得给小明吃药")
+            await until(lambda: states(bot.database) == ["withdrawn", "undeliverable"])
+
+            async def withdraw(services, world):
+                mother_actor = await services.directory.actor("telegram", str(MOTHER))
+                child_id = (await services.db.fetch_one("SELECT id FROM children"))[0]
+                await services.consent.decide(mother_actor, child_id, "withdrawn")
+            await as_school(bot.database, withdraw)
+            await grandmother.unblock()
+            await until(lambda: states(bot.database) == ["withdrawn", "withdrawn"])
+
+            await asyncio.sleep(1.0)  # anything the bot would still send has had its chance
+            assert not [m for m in proxy.messages if "小明" in (m.text or m.caption or "")]
+            assert not [m for m in grandmother.messages if "小明" in (m.text or m.caption or "")]
+            assert not [m for m in proxy.messages + grandmother.messages if (m.text or "").startswith(mum)]
+            assert await bot.stop() == 0
+            assert "Traceback" not in bot.log
+        finally:
+            if bot.proc is not None and bot.proc.returncode is None:
+                await bot.kill()
