@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from bot.access.consent import ConsentService
@@ -131,6 +132,8 @@ class Sent:
     # False: the recipient is known not to receive now (never started the bot, or blocked it). The message is
     # kept in the outbox and goes out once they can be reached (bot.delivery requeues it).
     reachable: bool
+    # When the recipient's quiet hours end, if the message waits for them (UTC); None: it goes out now.
+    held_until: datetime | None = None
 
 
 def _closest(grants: list[Grant]) -> Grant:
@@ -247,7 +250,8 @@ class RelayService:
                 await relays.carried_by(relay_id, await self._outbox.post(conn, notices))
         log.info("relay %s: person %s → person %s, child %s, %s", relay_id, actor.person_id, recipient_id,
                  child_id, content.kind)
-        return Sent(relay_id, recipient, await self._outbox.repo.person_reachable(recipient_id))
+        return Sent(relay_id, recipient, await self._outbox.repo.person_reachable(recipient_id),
+                    await self._outbox.person_quiet_until(recipient_id, self._clock.now()))
 
     @staticmethod
     def header(_, child_name: str, role: str, relation: str | None, author_name: str) -> str:

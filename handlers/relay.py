@@ -25,7 +25,7 @@ from bot.access.invitations import RELATIONS
 from bot.access.policy import ROLE_LABELS
 from bot.dialogues import Dialogue
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
-from bot.i18n import N_
+from bot.i18n import N_, format_datetime
 from bot.relay import Content, Partner, Received, RelayChoice
 from bot.runtime.context import BotContext
 from bot.runtime.intake import answer_owed
@@ -166,7 +166,12 @@ async def _pass_on(update: Update, context: BotContext, child_id: int, recipient
     _ = context.gettext
     sent = await context.services.relay.relay(await context.actor(), child_id, recipient_id,
                                               content_of(update.effective_message), in_reply_to)
-    if sent.reachable:
+    if sent.reachable and sent.held_until is not None:
+        # The author is not left thinking it arrived: the recipient's quiet hours hold it, and until when.
+        zone = (await context.services.preferences.delivery(update.effective_user.id)).timezone
+        text = _("{name} is resting now (quiet hours); it will arrive at {time}.").format(
+            name=sent.recipient.name, time=format_datetime(sent.held_until, context.locale, zone, "short"))
+    elif sent.reachable:
         text = _("Sent to {name}.").format(name=sent.recipient.name)
     else:
         text = _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept and will be "

@@ -150,6 +150,14 @@ class OutboxRepository(Repository):
         await conn.execute("UPDATE outbox SET state = ?, error = ?, sent_at = ? WHERE id = ?",
                            (state, error, now, row_id))
 
+    async def recent_sends(self, since: str) -> list[tuple[str, str | None, str, dict]]:
+        """What may have reached the channel since `since`: rows sent since then, and rows leased when the
+        process stopped (they may have gone out). (recipient, sent_at or None, kind, payload)."""
+        rows = await self._db.fetch_all(
+            "SELECT recipient, sent_at, kind, payload FROM outbox "
+            "WHERE state = 'leased' OR (state = 'sent' AND sent_at >= ?)", (since,))
+        return [(r["recipient"], r["sent_at"], r["kind"], json.loads(r["payload"])) for r in rows]
+
     async def recover(self) -> int:
         """After a crash: whatever was leased may or may not have gone out; send it again rather than lose it."""
         rows = await self._db.write("UPDATE outbox SET state = 'pending' WHERE state = 'leased' RETURNING id")

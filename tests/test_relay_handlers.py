@@ -9,6 +9,7 @@ import itertools
 import logging
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from telegram.error import Forbidden, TimedOut
@@ -377,3 +378,23 @@ async def test_a_confirmation_refused_by_telegram_is_not_tried_again(app, feed, 
     await through_the_intake(app, raw(mother, text="hello"))
     assert recorder.sent(chat_id=mother["id"]) == []
     assert len(await relays(world)) == 1 and len(await outbox(world)) == 1
+
+
+async def test_a_message_held_for_the_recipients_quiet_hours_tells_the_author_when_it_will_arrive(
+        feed, recorder, world, clock):
+    # The proxy parent rests from one hour before now to two hours after, on the school's clock; the mother
+    # reads the time it will arrive on her own clock (she works in Dubai, four hours behind Shanghai).
+    preferences = world.services.preferences
+    local = clock.now().astimezone(ZoneInfo("Asia/Shanghai"))
+    start, end = (local - timedelta(hours=1)).strftime("%H:%M"), (local + timedelta(hours=2)).strftime("%H:%M")
+    await preferences.set_quiet_hours(world.telegram["赵阿姨"], start, end)
+    await preferences.set_timezone(world.telegram["李妈妈"], "Asia/Dubai")
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    await feed(message_update("are you awake?", from_user=mother))
+    arrives = (local + timedelta(hours=2)).astimezone(ZoneInfo("Asia/Dubai"))
+    assert last_text(recorder, world, "李妈妈") == (
+        f"赵阿姨 is resting now (quiet hours); it will arrive at {arrives:%-m/%-d/%y}, {arrives:%-I:%M}\u202f"
+        f"{arrives:%p}.")
+    [row] = await outbox(world)
+    assert row["state"] == "pending"  # kept, and sent when the quiet hours end (the sender decides then)

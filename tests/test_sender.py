@@ -513,3 +513,14 @@ def test_no_piece_is_blank():
 
     assert all(piece.strip() for piece in pieces)
     assert all(len(piece) <= TEXT_LIMIT for piece in pieces)
+
+
+async def test_buckets_restored_from_the_last_minute_hold_back_what_telegram_would_refuse():
+    # After a restart, a group that had 18 messages in the last 2 s is still spent (18/min), while a chat and a
+    # group nobody wrote to lately may be written to at once.
+    limits = Limits(Rates(overall_per_second=25, group_per_minute=18))
+    limits.restore([("-100", 2.0 - n * 0.1, 1) for n in range(18)] + [("7", 30.0, 1), ("7", 29.5, 1)])
+    assert not limits.ready("-100")
+    assert limits.ready("-200") and limits.ready("7") and limits.ready("8")
+    limits.restore([("9", 0.0, 1), ("9", 0.1, 1)])  # a private chat's burst of 2, just now
+    assert not limits.ready("9")

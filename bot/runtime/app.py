@@ -33,7 +33,7 @@ def build_application(
     from handlers import register, set_commands
 
     clock = clock or SystemClock()
-    limits = limits or Limits(Rates(overall_per_second=settings.send_rate), spent=True)  # after a crash too
+    limits = limits or Limits(Rates(overall_per_second=settings.send_rate))
 
     async def post_init(app: Application) -> None:
         app.bot_data.services = await open_services(settings, clock)

@@ -15,14 +15,14 @@ import asyncio
 import logging
 import random
 import time as monotonic_time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiolimiter import AsyncLimiter
 
-from bot.clock import Clock, stamp
+from bot.clock import Clock, stamp, unstamp
 from storage.outbox import OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,12 @@ class Rates:
 class _Bucket(AsyncLimiter):
     """An aiolimiter bucket that an album may overdraw (see Limits)."""
 
-    def spent_at(self, moment: float) -> None:
-        """As if the bucket had been used up at `moment` (the event loop's clock): it refills from then on."""
-        self._level, self._last_check = float(self.max_rate), moment
+    def replay(self, moment: float, amount: int) -> None:
+        """A send made at `moment` (monotonic time, not before the last one replayed): leak until then, add it."""
+        if self._last_check and moment > self._last_check:
+            self._level = max(0.0, self._level - self._rate_per_sec * (moment - self._last_check))
+        self._level = min(self._level + amount, float(self.max_rate) + amount)
+        self._last_check = max(self._last_check, moment)
 
     def overdraw(self, amount: float) -> None:
         # aiolimiter has no public way to go past max_rate; its level is what has_capacity and acquire
@@ -84,22 +87,26 @@ class Limits:
     acquires would block the sender, and every other chat with it, while one chat's bucket refills; capping
     alone would let the chat's next message run into a 429, which pauses all sending.
 
-    `spent=True` (the running bot) makes every bucket start as if it had been used up at the moment the Limits
-    were made: a process killed mid-burst may have left Telegram's buckets empty, and a fresh bucket would send
-    a full burst into them (a 429 after every restart). A bucket first used later starts that much fuller, so
-    after a couple of seconds nothing is held back."""
+    A restarted bot calls `restore` with what it sent in the last minute (the outbox knows), so its buckets
+    start as full as Telegram's are: a process killed mid-burst does not send a full burst into a chat, a group
+    or the overall limit that is still spent (a 429 after every restart), and a chat nobody wrote to lately is
+    not held back."""
 
-    def __init__(self, rates: Rates, *, spent: bool = False) -> None:
+    def __init__(self, rates: Rates) -> None:
         self.rates = rates
-        self._spent_at = monotonic_time.monotonic() if spent else None
         self._overall = self._bucket(rates.overall_per_second, 1.0)
         self._chats: dict[str, _Bucket] = {}
 
     def _bucket(self, max_rate: float, period: float) -> _Bucket:
-        bucket = _Bucket(max_rate, period)
-        if self._spent_at is not None:
-            bucket.spent_at(self._spent_at)
-        return bucket
+        return _Bucket(max_rate, period)
+
+    def restore(self, sends: Iterable[tuple[str, float, int]]) -> None:
+        """Fill the buckets as the sends of the last minute left them: (recipient, seconds ago, cost), in any
+        order. Replayed through each bucket's own leak, as if this process had made them."""
+        now = monotonic_time.monotonic()
+        for recipient, ago, amount in sorted(sends, key=lambda send: -send[1]):
+            for bucket in (self._overall, self._chat(recipient)):
+                bucket.replay(now - max(0.0, ago), amount)
 
     def _chat(self, recipient: str) -> _Bucket:
         limiter = self._chats.get(recipient)
@@ -137,8 +144,12 @@ async def _take(bucket: _Bucket, amount: int) -> None:
 
 def cost(row: OutboxRow) -> int:
     """How many messages a row is for Telegram's limits: an album counts each of its items."""
-    if row.kind == "media_group":
-        return max(1, len(row.payload.get("media") or ()))
+    return cost_of(row.kind, row.payload)
+
+
+def cost_of(kind: str, payload: dict) -> int:
+    if kind == "media_group":
+        return max(1, len(payload.get("media") or ()))
     return 1
 
 
@@ -186,6 +197,15 @@ class Sender:
         """Something was enqueued: look now rather than at the next poll."""
         self._wake.set()
 
+    async def _restore_limits(self) -> None:
+        """What the last process sent in the last minute (and what it had in flight) still counts against the
+        channel's limits: the buckets start as it left them, so a restart after a kill meets no 429."""
+        now = self._clock.now()
+        sends = [(recipient, (now - unstamp(sent_at)).total_seconds() if sent_at else 0.0, cost_of(kind, payload))
+                 for recipient, sent_at, kind, payload
+                 in await self._repo.recent_sends(stamp(now - timedelta(minutes=1)))]
+        self._limits.restore(sends)
+
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
@@ -193,6 +213,7 @@ class Sender:
     async def run(self) -> None:
         """Send until stopped, up to `concurrency` rows at once; a stop lets the rows in flight finish, a
         cancellation (like a crash) leaves them leased, to be sent again at the next start."""
+        await self._restore_limits()
         recovered = await self._repo.recover()
         if recovered:
             log.info("%s outbox rows were in flight at the last stop; sending them again", recovered)
