@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.access.consent import ConsentService
 from bot.access.invitations import InvitationService
@@ -90,7 +91,8 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media, outbox, preferences),
         roster=RosterService(db, people, clock, children),
         outbox=outbox,
-        notices=DeliveryNotices(db, outbox, people, children, preferences, clock),
+        notices=DeliveryNotices(db, outbox, people, children, preferences, clock,
+                                timedelta(days=settings.undeliverable_expiry_days)),
         relay=RelayService(db, people, children, consent, outbox, RelaysRepository(db), preferences, clock),
         musts=musts,
         media=media,

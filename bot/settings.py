@@ -43,6 +43,8 @@ class Settings:
     # Sends the outbox keeps in flight at once. Telegram answers in 100-300 ms; to reach send_rate the sender
     # needs rate x round trip of them (25/s x 0.3 s = 7.5), doubled for slower answers and its own work: 16.
     send_concurrency: int = 16
+    # a message that could not be delivered is sent on the recipient's unblock only within this many days
+    undeliverable_expiry_days: int = 7
     # Video calls: reminders this many minutes before each call, the question this many minutes after its end,
     # and the school's family rooms (亲情室), which two calls cannot share at once.
     video_reminders: tuple[int, ...] = (24 * 60, 30)
@@ -149,6 +151,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Se
         if not concurrency.isdigit() or not 1 <= int(concurrency) <= 100:
             raise ConfigError("SEND_CONCURRENCY", _("SEND_CONCURRENCY must be a whole number from 1 to 100."))
         values["send_concurrency"] = int(concurrency)
+
+    expiry = get("UNDELIVERABLE_EXPIRY_DAYS")
+    if expiry:
+        if not expiry.isdigit() or not 1 <= int(expiry) <= 365:
+            raise ConfigError("UNDELIVERABLE_EXPIRY_DAYS",
+                              _("UNDELIVERABLE_EXPIRY_DAYS must be a whole number of days from 1 to 365."))
+        values["undeliverable_expiry_days"] = int(expiry)
 
     reminders = get("VIDEO_REMINDERS")
     if reminders:

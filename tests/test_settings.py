@@ -41,6 +41,7 @@ def test_all_values_are_read():
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "POLL_TIMEOUT": "-1"}, "POLL_TIMEOUT"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "SEND_CONCURRENCY": "0"}, "SEND_CONCURRENCY"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "UNDELIVERABLE_EXPIRY_DAYS": "a week"}, "UNDELIVERABLE_EXPIRY_DAYS"),
     ],
 )
 def test_a_bad_value_names_its_variable(env, variable):
@@ -58,3 +59,18 @@ def test_errors_are_translated():
 
 def test_the_token_stays_out_of_repr():
     assert TOKEN not in repr(load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, tr=EN))
+
+
+async def test_the_undeliverable_expiry_reaches_the_delivery_notices(tmp_path):
+    from datetime import timedelta
+
+    from bot.services import open_services
+    from bot.clock import SystemClock
+
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN, "UNDELIVERABLE_EXPIRY_DAYS": "3",
+                              "DATABASE_PATH": str(tmp_path / "x.sqlite3")}, tr=EN)
+    services = await open_services(settings, SystemClock())
+    try:
+        assert services.notices.expiry == timedelta(days=3)
+    finally:
+        await services.db.close()
