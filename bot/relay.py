@@ -102,6 +102,17 @@ class AlreadyConfirmed(AlreadyAcknowledged):
     msgid = N_("You have already confirmed this message.")
 
 
+@payload("relnow")
+class SendNow:
+    """Pressed by the author of a message held for the recipient's quiet hours: it is urgent, send it now."""
+
+    relay: int
+
+
+class AlreadyOnItsWay(AlreadyAcknowledged):
+    msgid = N_("This message is already on its way.")
+
+
 NO_LONGER = N_("You can no longer pass messages to this person about this child.")
 
 
@@ -286,6 +297,19 @@ class RelayService:
                 Notice(key, media=[copy], protect=True, **to)]
 
     # -- acknowledgement ------------------------------------------------------------------------------
+
+    async def send_now(self, actor: Actor, relay_id: int) -> Relay:
+        """The author says a message held for quiet hours is urgent: it goes out now (urgent rows are never
+        held). Only the author may; the sender still checks the recipient is entitled when it sends."""
+        found = await self._relays.get(relay_id)
+        if found is None or actor.person_id is None or found.author_id != actor.person_id:
+            raise StaleButton()
+        async with self._db.transaction() as conn:
+            if not await self._relays.within(conn).make_urgent(relay_id):
+                raise AlreadyOnItsWay()
+        self._outbox.wake()
+        log.info("relay %s: person %s asked for it to go now", relay_id, actor.person_id)
+        return found
 
     async def acknowledge(self, actor: Actor, relay_id: int) -> Relay:
         """The recipient confirms, once; the author is told, in their language, under their own message."""

@@ -26,7 +26,7 @@ from bot.access.policy import ROLE_LABELS
 from bot.dialogues import Dialogue
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, format_datetime
-from bot.relay import Content, Partner, Received, RelayChoice
+from bot.relay import Content, Partner, Received, RelayChoice, SendNow
 from bot.runtime.context import BotContext
 from bot.runtime.intake import answer_owed
 from handlers import dialogue
@@ -171,15 +171,17 @@ async def _pass_on(update: Update, context: BotContext, child_id: int, recipient
         zone = (await context.services.preferences.delivery(update.effective_user.id)).timezone
         text = _("{name} is resting now (quiet hours); it will arrive at {time}.").format(
             name=sent.recipient.name, time=format_datetime(sent.held_until, context.locale, zone, "short"))
+        urgent = keyboard([[(_("🚨 Urgent: send it now"), SendNow(sent.relay_id))]])
     elif sent.reachable:
-        text = _("Sent to {name}.").format(name=sent.recipient.name)
+        text, urgent = _("Sent to {name}.").format(name=sent.recipient.name), None
     else:
-        text = _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept and will be "
-                 "delivered as soon as they open it: please ask them to press Start.").format(name=sent.recipient.name)
+        text, urgent = _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept and will "
+                         "be delivered as soon as they open it: please ask them to press Start.").format(
+                             name=sent.recipient.name), None
     # The relay is committed: whatever happens to the confirmation, the author is shown no error for it (they
     # would send it again, and the family would get it twice).
     try:
-        await reply(update, text)
+        await reply(update, text, reply_markup=urgent)
     except (Forbidden, BadRequest) as exc:  # the author blocked the bot meanwhile: nobody to tell
         log.info("relay %s: the confirmation was refused (%s)", sent.relay_id, type(exc).__name__)
     except TelegramError as exc:
@@ -234,6 +236,14 @@ async def leave_relay_mode(update: Update, context: BotContext) -> None:
 
 # -- the "Received" button ---------------------------------------------------------------------------
 
+async def on_relnow_button(update: Update, context: BotContext, payload: SendNow) -> None:
+    """The author of a message held for quiet hours says it is urgent: it goes now."""
+    _ = context.gettext
+    await context.services.relay.send_now(await context.actor(), payload.relay)
+    await update.callback_query.answer()
+    await replace_or_reply(update, _("Sent now, as urgent."))
+
+
 async def on_ack_button(update: Update, context: BotContext, payload: Received) -> None:
     _ = context.gettext
     query = update.callback_query
@@ -263,7 +273,7 @@ NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
 
 
 def _not_ours(data: object) -> bool:
-    return not (RelayChoice.matches(data) or Received.matches(data))
+    return not (RelayChoice.matches(data) or Received.matches(data) or SendNow.matches(data))
 
 
 def early_handlers() -> list[BaseHandler]:
@@ -279,4 +289,5 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("relay", relay, filters=PRIVATE),
         on_button(RelayChoice, on_relay_button),
         on_button(Received, on_ack_button),
+        on_button(SendNow, on_relnow_button),
     ]

@@ -59,6 +59,13 @@ class RelaysRepository(Repository):
             await self._write("INSERT OR IGNORE INTO relay_messages (outbox_id, relay_id) VALUES (?, ?)",
                               (outbox_id, relay_id))
 
+    async def make_urgent(self, relay_id: int) -> int:
+        """Mark the relay's messages still waiting as urgent (they no longer wait for quiet hours); how many."""
+        rows = await self._write(
+            "UPDATE outbox SET urgent = 1 WHERE state = 'pending' AND urgent = 0 "
+            "AND id IN (SELECT outbox_id FROM relay_messages WHERE relay_id = ?) RETURNING id", (relay_id,))
+        return len(rows)
+
     async def acknowledge(self, relay_id: int, at: str) -> bool:
         """True the first time only: two presses racing each other confirm once."""
         rows = await self._write(

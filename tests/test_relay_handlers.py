@@ -20,7 +20,7 @@ from bot.runtime.app import build_application, initialized
 from bot.runtime.intake import Intake
 from bot.runtime.runner import chat_key, telegram_handle
 from storage.outbox import Reachability
-from tests.helpers import (BOT_USER, RecordingRequest, button, callback_update, labels, message_update, outbox,
+from tests.helpers import (BOT_USER, RecordingRequest, button, callback_update, labels, last, message_update, outbox,
                            unpaced, user, who)
 from tests.world import NOW, World
 
@@ -398,3 +398,33 @@ async def test_a_message_held_for_the_recipients_quiet_hours_tells_the_author_wh
         f"{arrives:%p}.")
     [row] = await outbox(world)
     assert row["state"] == "pending"  # kept, and sent when the quiet hours end (the sender decides then)
+
+
+async def test_the_author_of_a_held_message_can_send_it_now_as_urgent_once(feed, recorder, world, clock):
+    local = clock.now().astimezone(ZoneInfo("Asia/Shanghai"))
+    await world.services.preferences.set_quiet_hours(
+        world.telegram["赵阿姨"], (local - timedelta(hours=1)).strftime("%H:%M"), (local + timedelta(hours=2)).strftime("%H:%M"))
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    await feed(message_update("小明发烧了，请马上带他去卫生院", from_user=mother))
+    held = recorder.sent(chat_id=mother["id"])[-1]
+    assert labels(held) == ["🚨 Urgent: send it now"]
+    [row] = await outbox(world)
+    assert not row["urgent"]
+
+    # Someone else pressing it (a forged copy) changes nothing.
+    await feed(callback_update(button(held, "🚨 Urgent: send it now"), from_user=who(world, "王老师")))
+    assert not (await outbox(world))[0]["urgent"]
+
+    await feed(callback_update(button(held, "🚨 Urgent: send it now"), from_user=mother))
+    [row] = await outbox(world)
+    assert row["urgent"] and row["state"] == "pending"
+    assert last(recorder, world, "李妈妈").text == "Sent now, as urgent."  # the held notice, edited
+    # Still in relay mode: the button did not end it.
+    await feed(message_update("谢谢", from_user=mother))
+    assert len(await outbox(world)) == 2
+
+    recorder.clear()
+    await feed(callback_update(button(held, "🚨 Urgent: send it now"), from_user=mother))
+    [answer] = [c for c in recorder.calls if c.method == "answerCallbackQuery"]
+    assert answer.params["text"] == "This message is already on its way."

@@ -7,6 +7,11 @@ are chosen, not waited for: the oldest due message whose chat has room goes next
 other. Each row takes its tokens (overall and its chat's) before it is sent. The limits are aiolimiter leaky
 buckets: overall, per private chat (with a short burst), per group. Knows nothing of Telegram: the transport is
 passed in and raises the failures below.
+
+A storage fault (another process holding the write lock past the busy timeout, a full disk, an I/O error) stops
+nothing: the outbox call is retried with a capped backoff, the outage is logged once and its end once. A row
+whose lease failed is not sent now (it is chosen again once the outbox works); a row sent whose marking failed is
+marked again, not sent again. Anything else a delivery raises stops the sender with that error.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time as monotonic_time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiolimiter import AsyncLimiter
 
@@ -26,6 +32,7 @@ from bot.clock import Clock, stamp, unstamp
 from storage.outbox import OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Throttled(Exception):
@@ -46,6 +53,11 @@ class Rejected(Exception):
 
 class Transient(Exception):
     """A network failure, a time-out or a server error: worth trying again later."""
+
+
+class _Stopping(Exception):
+    """A storage fault outlasted the run: what was not written stays as it is for the next start (a leased row
+    goes back to pending then, as after a crash)."""
 
 
 class Transport(Protocol):
@@ -171,10 +183,12 @@ class Sender:
     BACKOFF_CAP = 600.0
     IDLE_POLL = 1.0  # how often to look for rows that became due (quiet hours end, backoff over)
     REREAD = 0.5
+    STORAGE_BACKOFF_CAP = 5.0  # the longest pause between two tries of an outbox call after a storage fault
 
     def __init__(self, repo: OutboxRepository, transport: Transport, clock: Clock, limits: Limits,
                  on_undeliverable: UndeliverableHook | None = None, *, concurrency: int = 1,
-                 entitled: EntitledCheck | None = None, held_until: QuietCheck | None = None) -> None:
+                 entitled: EntitledCheck | None = None, held_until: QuietCheck | None = None,
+                 storage_backoff: float = 0.5) -> None:
         self._repo = repo
         self._entitled = entitled
         self._held_until = held_until
@@ -191,6 +205,10 @@ class Sender:
         self._in_flight: dict[str, asyncio.Task] = {}  # recipient -> the delivery of its row now in flight
         self._freed = asyncio.Event()  # a delivery ended: there is room for another
         self._failure: BaseException | None = None  # what a delivery raised: the sender stops with it
+        self._storage_backoff = storage_backoff  # the first pause after a storage fault
+        self._outage_since: float | None = None  # monotonic time of the first storage fault of an outage
+        self._retrying = 0  # outbox calls waiting to be tried again after a storage fault
+        self._lease_failures = 0  # leases refused by a storage fault since the last one that worked
         self.sent = 0
 
     def wake(self) -> None:
@@ -203,7 +221,7 @@ class Sender:
         now = self._clock.now()
         sends = [(recipient, (now - unstamp(sent_at)).total_seconds() if sent_at else 0.0, cost_of(kind, payload))
                  for recipient, sent_at, kind, payload
-                 in await self._repo.recent_sends(stamp(now - timedelta(minutes=1)))]
+                 in await self._stored(lambda: self._repo.recent_sends(stamp(now - timedelta(minutes=1))))]
         self._limits.restore(sends)
 
     def stop(self) -> None:
@@ -213,8 +231,11 @@ class Sender:
     async def run(self) -> None:
         """Send until stopped, up to `concurrency` rows at once; a stop lets the rows in flight finish, a
         cancellation (like a crash) leaves them leased, to be sent again at the next start."""
-        await self._restore_limits()
-        recovered = await self._repo.recover()
+        try:
+            await self._restore_limits()
+            recovered = await self._stored(self._repo.recover)
+        except _Stopping:
+            return
         if recovered:
             log.info("%s outbox rows were in flight at the last stop; sending them again", recovered)
         try:
@@ -235,7 +256,10 @@ class Sender:
                 self._freed.clear()
                 await self._sleep(self.IDLE_POLL, wakeable=False, freed=True)
                 continue
-            outcome, row = await self._choose()
+            try:
+                outcome, row = await self._choose()
+            except _Stopping:
+                return
             if row is not None:
                 self._start(row)
                 continue
@@ -277,7 +301,10 @@ class Sender:
     async def step(self) -> str:
         """Send the next message that may go now, and wait for its answer: SENT, LIMITED (due, but every such
         chat is at its limit) or IDLE (nothing due). `run` does the same with several rows in flight."""
-        outcome, row = await self._choose()
+        try:
+            outcome, row = await self._choose()
+        except _Stopping:
+            return IDLE
         if row is not None:
             await self._deliver(row)
         return outcome
@@ -289,7 +316,9 @@ class Sender:
         if self._refresh_due():
             self._wake.clear()
             busy = set(self._in_flight)
-            due = await self._repo.due(stamp(self._clock.now()))
+            due = await self._stored(lambda: self._repo.due(stamp(self._clock.now())))
+            if not due:
+                self._lease_failures = 0  # no row waits for a lease: nothing is left to be tried again
             # A chat's row read while another of its rows was in flight may be stale (that one may come back to
             # pending, ahead of it): it waits for the next reading.
             self._due = [row for row in due if row.recipient not in busy]
@@ -303,11 +332,23 @@ class Sender:
             self._due.remove(row)
             if self._held_until is not None:
                 now = self._clock.now()
-                until = await self._held_until(row, now)
+                until = await self._stored(lambda: self._held_until(row, now))
                 if until is not None:  # quiet hours, as the recipient has them set now: it waits, others go
-                    await self._repo.hold(row.id, stamp(until), stamp(now))
+                    await self._stored(lambda: self._repo.hold(row.id, stamp(until), stamp(now)))
                     continue
-            if not await self._repo.lease(row.id):
+            try:
+                leased = await self._repo.lease(row.id)
+            except sqlite3.OperationalError as exc:
+                # Not leased, so not sent now: it is chosen again from the next reading, after a pause.
+                self._lease_failures += 1
+                self._storage_fault(exc)
+                self._due = []
+                await self._storage_pause(self._lease_failures)
+                return LIMITED, None
+            if self._lease_failures:
+                self._lease_failures = 0
+                self._storage_works()
+            if not leased:
                 continue
             # The chat's other rows as read may now be behind one that became its next (a later row in a
             # higher lane): they are chosen from the next reading.
@@ -324,22 +365,29 @@ class Sender:
         return monotonic_time.monotonic() - self._due_read_at > self.REREAD
 
     async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            await self._deliver_leased(row)
+        except _Stopping:
+            log.info("outbox row %s stays leased: the sender stopped while the outbox could not be used", row.id)
+
+    async def _deliver_leased(self, row: OutboxRow) -> None:
         now = self._clock.now()
-        if self._entitled is not None and not await self._entitled(row):
+        if self._entitled is not None and not await self._stored(lambda: self._entitled(row)):
             log.info("outbox row %s withdrawn: the recipient is no longer entitled to it", row.id)
-            await self._repo.withdraw(row.id, "Withdrawn", stamp(now))
+            await self._stored(lambda: self._repo.withdraw(row.id, "Withdrawn", stamp(now)))
             return
         pause = self._paused_until - monotonic_time.monotonic()
         if pause > 0:  # a flood wait began while this row was being chosen: it waits for the wait's end
-            await self._repo.retry_at(row.id, stamp(now + timedelta(seconds=pause)), "Throttled", count_attempt=False)
+            await self._stored(lambda: self._repo.retry_at(row.id, stamp(now + timedelta(seconds=pause)), "Throttled",
+                                                           count_attempt=False))
             return
         try:
             external_id = await self._transport.send(row)
         except Throttled as exc:
             self._paused_until = monotonic_time.monotonic() + exc.seconds
             log.warning("flood control: pausing all sends for %.1f s", exc.seconds)
-            await self._repo.retry_at(row.id, stamp(now + timedelta(seconds=exc.seconds)), "Throttled",
-                                      count_attempt=False)
+            resume = stamp(now + timedelta(seconds=exc.seconds))
+            await self._stored(lambda: self._repo.retry_at(row.id, resume, "Throttled", count_attempt=False))
         except Unreachable as exc:
             await self._give_up(row, "undeliverable", f"Unreachable:{exc}", now)
         except Rejected as exc:
@@ -350,19 +398,78 @@ class Sender:
             else:
                 delay = min(self.BACKOFF_CAP, 2.0 ** (row.attempts + 1)) * random.uniform(0.5, 1.5)
                 log.info("outbox row %s: %s; retry in %.1f s", row.id, exc, delay)
-                await self._repo.retry_at(row.id, stamp(now + timedelta(seconds=delay)), f"Transient:{exc}")
+                error = f"Transient:{exc}"
+                await self._stored(lambda: self._repo.retry_at(row.id, stamp(now + timedelta(seconds=delay)), error))
         else:
-            await self._repo.mark_sent(row.id, external_id, stamp(self._clock.now()))
+            # Delivered: only the marking is tried again after a storage fault, never the send.
+            sent_at = stamp(self._clock.now())
+            await self._stored(lambda: self._repo.mark_sent(row.id, external_id, sent_at))
             self.sent += 1
 
     async def _give_up(self, row: OutboxRow, state: str, error: str, now: datetime) -> None:
         log.warning("outbox row %s ends %s (%s)", row.id, state, error)
         if self._on_undeliverable is not None:
             try:
-                async with self._repo.transaction() as conn:
-                    await OutboxRepository.finish_in(conn, row.id, state, error, stamp(now))
-                    await self._on_undeliverable(conn, row, error)
+                await self._stored(lambda: self._finish_reported(row, state, error, now))
                 return
+            except _Stopping:
+                raise
             except Exception:
                 log.exception("could not report undeliverable outbox row %s; ending it unreported", row.id)
-        await self._repo.finish(row.id, state, error, stamp(now))
+        await self._stored(lambda: self._repo.finish(row.id, state, error, stamp(now)))
+
+    async def _finish_reported(self, row: OutboxRow, state: str, error: str, now: datetime) -> None:
+        """One transaction: after a storage fault it is rolled back whole, and tried again whole."""
+        async with self._repo.transaction() as conn:
+            await OutboxRepository.finish_in(conn, row.id, state, error, stamp(now))
+            await self._on_undeliverable(conn, row, error)
+
+    # -- storage faults ------------------------------------------------------------------------------------
+
+    async def _stored(self, call: Callable[[], Awaitable[T]]) -> T:
+        """An outbox call, repeated after a storage fault (the database locked by another process past the busy
+        timeout, a full disk, an I/O error) until it succeeds; _Stopping if the sender is stopped first."""
+        failures = 0
+        try:
+            while True:
+                try:
+                    result = await call()
+                except sqlite3.OperationalError as exc:
+                    failures += 1
+                    if failures == 1:
+                        self._retrying += 1
+                    self._storage_fault(exc)
+                    await self._storage_pause(failures)
+                    continue
+                if failures:
+                    self._retrying -= 1
+                    failures = 0
+                self._storage_works()
+                return result
+        finally:
+            if failures:
+                self._retrying -= 1
+
+    def _storage_fault(self, exc: sqlite3.OperationalError) -> None:
+        """Logged once an outage (class and SQLite's error name only: the message may not be ours to log)."""
+        if self._outage_since is None:
+            self._outage_since = monotonic_time.monotonic()
+            log.error("the outbox cannot be used (%s); retrying with backoff, nothing is sent twice meanwhile",
+                      " ".join(filter(None, (type(exc).__name__, getattr(exc, "sqlite_errorname", None)))))
+
+    def _storage_works(self) -> None:
+        """A call succeeded: the outage is over once no call caught in it waits to be tried again."""
+        if self._outage_since is not None and not self._retrying and not self._lease_failures:
+            log.warning("the outbox works again, after %.1f s", monotonic_time.monotonic() - self._outage_since)
+            self._outage_since = None
+
+    async def _storage_pause(self, failures: int) -> None:
+        """Wait before trying again (capped, with jitter); _Stopping if the sender is stopped meanwhile."""
+        if not self._stopping.is_set():
+            seconds = min(self.STORAGE_BACKOFF_CAP, self._storage_backoff * 2 ** min(failures - 1, 5))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=seconds * random.uniform(0.5, 1.0))
+            except asyncio.TimeoutError:
+                pass
+        if self._stopping.is_set():
+            raise _Stopping() from None
