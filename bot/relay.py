@@ -305,7 +305,7 @@ class RelayService:
         if found is None or actor.person_id is None or found.author_id != actor.person_id:
             raise StaleButton()
         async with self._db.transaction() as conn:
-            if not await self._relays.within(conn).make_urgent(relay_id):
+            if not await self._relays.within(conn).make_urgent(relay_id, stamp(self._clock.now())):
                 raise AlreadyOnItsWay()
         self._outbox.wake()
         log.info("relay %s: person %s asked for it to go now", relay_id, actor.person_id)

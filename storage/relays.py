@@ -59,11 +59,13 @@ class RelaysRepository(Repository):
             await self._write("INSERT OR IGNORE INTO relay_messages (outbox_id, relay_id) VALUES (?, ?)",
                               (outbox_id, relay_id))
 
-    async def make_urgent(self, relay_id: int) -> int:
-        """Mark the relay's messages still waiting as urgent (they no longer wait for quiet hours); how many."""
+    async def make_urgent(self, relay_id: int, now: str) -> int:
+        """Mark the relay's messages still waiting as urgent and due now (urgent rows never wait for quiet
+        hours, and one the sender already held must not keep its hold); how many."""
         rows = await self._write(
-            "UPDATE outbox SET urgent = 1 WHERE state = 'pending' AND urgent = 0 "
-            "AND id IN (SELECT outbox_id FROM relay_messages WHERE relay_id = ?) RETURNING id", (relay_id,))
+            "UPDATE outbox SET urgent = 1, not_before = MIN(not_before, ?), held_at = NULL "
+            "WHERE state = 'pending' AND urgent = 0 "
+            "AND id IN (SELECT outbox_id FROM relay_messages WHERE relay_id = ?) RETURNING id", (now, relay_id))
         return len(rows)
 
     async def acknowledge(self, relay_id: int, at: str) -> bool:

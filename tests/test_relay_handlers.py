@@ -19,6 +19,7 @@ from bot.relay import Received, RelayChoice
 from bot.runtime.app import build_application, initialized
 from bot.runtime.intake import Intake
 from bot.runtime.runner import chat_key, telegram_handle
+from bot.clock import stamp
 from storage.outbox import Reachability
 from tests.helpers import (BOT_USER, RecordingRequest, button, callback_update, labels, last, message_update, outbox,
                            unpaced, user, who)
@@ -415,10 +416,11 @@ async def test_the_author_of_a_held_message_can_send_it_now_as_urgent_once(feed,
     # Someone else pressing it (a forged copy) changes nothing.
     await feed(callback_update(button(held, "🚨 Urgent: send it now"), from_user=who(world, "王老师")))
     assert not (await outbox(world))[0]["urgent"]
-
+    # As the sender would have left it: held until the quiet hours end.
+    await world.services.outbox.repo.hold(row["id"], "2099-01-01T00:00:00.000+00:00", row["created_at"])
     await feed(callback_update(button(held, "🚨 Urgent: send it now"), from_user=mother))
     [row] = await outbox(world)
-    assert row["urgent"] and row["state"] == "pending"
+    assert row["urgent"] and row["state"] == "pending" and row["not_before"] <= stamp(clock.now())
     assert last(recorder, world, "李妈妈").text == "Sent now, as urgent."  # the held notice, edited
     # Still in relay mode: the button did not end it.
     await feed(message_update("谢谢", from_user=mother))

@@ -4,6 +4,8 @@ a FixedClock stands for the wall clock, and the database is a real SQLite file."
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -383,6 +385,95 @@ async def test_transient_failures_back_off_and_park_after_eight_attempts(db, out
     clock.advance(timedelta(days=7))
     await drain(sender)
     assert len(transport.tries) == Sender.MAX_ATTEMPTS
+
+
+# == storage faults ==========================================================================================
+
+class LockedOutbox:
+    """The outbox while another process holds the write lock past the busy timeout: the calls named in `methods`
+    raise "database is locked" until `times` of them have, then everything works again; the rest pass through."""
+
+    def __init__(self, repo: OutboxRepository, methods: tuple[str, ...], times: int) -> None:
+        self._repo = repo
+        self.methods = methods
+        self.times = times
+        self.raised = 0
+
+    def __getattr__(self, name):
+        method = getattr(self._repo, name)
+        if name not in self.methods:
+            return method
+
+        async def call(*args, **kwargs):
+            if self.raised < self.times:
+                self.raised += 1
+                raise sqlite3.OperationalError("database is locked")
+            return await method(*args, **kwargs)
+
+        return call
+
+
+def outage_lines(caplog) -> tuple[list[str], list[str]]:
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.runtime.sender"]
+    return ([m for m in messages if m.startswith("the outbox cannot be used")],
+            [m for m in messages if m.startswith("the outbox works again")])
+
+
+@pytest.mark.parametrize("methods", [("due",), ("lease",), ("mark_sent",), ("due", "lease", "mark_sent")])
+async def test_a_locked_outbox_is_retried_and_every_row_is_delivered_once(db, outbox, repo, clock, transport,
+                                                                          caplog, methods):
+    await add(db, outbox, text("A1", "1"), text("A2", "1"), text("B1", "2"), text("C1", "3"))
+    locked = LockedOutbox(repo, methods, times=4)
+    sender = Sender(locked, transport, clock, Limits(UNLIMITED), concurrency=2, storage_backoff=0.001)
+    with caplog.at_level(logging.INFO, logger="bot.runtime.sender"):
+        running = asyncio.create_task(sender.run())
+        await until(lambda: len(transport.delivered) == 4 and sender.sent == 4, timeout=5)
+        sender.stop()
+        await asyncio.wait_for(running, 5)
+
+    assert locked.raised == 4
+    assert sorted(transport.tries) == ["A1", "A2", "B1", "C1"], "a row was sent twice"
+    assert transport.texts("1") == ["A1", "A2"]
+    assert await repo.counts() == {"sent": 4}
+    faults, recoveries = outage_lines(caplog)
+    assert len(faults) == 1 and "OperationalError" in faults[0] and "database is locked" not in faults[0]
+    assert len(recoveries) == 1
+
+
+async def test_the_sender_outlives_a_storage_outage_and_stops_when_asked(db, outbox, repo, clock, transport):
+    await add(db, outbox, text("A1", "1"))
+    locked = LockedOutbox(repo, ("due", "lease", "mark_sent"), times=10**9)
+    sender = Sender(locked, transport, clock, Limits(UNLIMITED), storage_backoff=0.001)
+    running = asyncio.create_task(sender.run())
+    await until(lambda: locked.raised >= 20, timeout=5)
+    assert locked.raised >= 20 and not running.done(), "the sender ended on a storage fault"
+
+    locked.times = 0  # the lock is released
+    await until(lambda: sender.sent == 1, timeout=5)
+    assert transport.texts() == ["A1"] and await repo.counts() == {"sent": 1}
+
+    locked.times = 10**9  # locked again; a stop still ends the run, quietly
+    await add(db, outbox, text("A2", "1"))
+    sender.wake()
+    before = locked.raised
+    await until(lambda: locked.raised > before + 5, timeout=5)
+    assert locked.raised > before + 5 and not running.done()
+    sender.stop()
+    assert await asyncio.wait_for(running, 5) is None
+    assert transport.texts() == ["A1"]
+
+
+async def test_any_other_error_from_the_outbox_still_stops_the_sender(db, outbox, repo, clock, transport):
+    await add(db, outbox, text("A1", "1"))
+
+    class Broken(LockedOutbox):
+        async def mark_sent(self, *args, **kwargs):
+            raise sqlite3.IntegrityError("constraint failed")
+
+    sender = Sender(Broken(repo, (), 0), transport, clock, Limits(UNLIMITED), storage_backoff=0.001)
+    with pytest.raises(sqlite3.IntegrityError):
+        await asyncio.wait_for(sender.run(), 5)
+    assert await repo.counts() == {"leased": 1}
 
 
 # == crashes and repeats ======================================================================================
