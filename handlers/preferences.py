@@ -47,7 +47,7 @@ async def on_lang_button(update: Update, context: BotContext, payload: ChooseLan
 
 def _describe(current: DeliverySettings, _, locale: str, now: datetime) -> str:
     quiet = _("off: messages arrive at any hour") if current.quiet_off else \
-        _("{start}–{end}: messages wait until morning (urgent alerts do not)").format(start=current.quiet_start,
+        _("{start}–{end}: messages wait until {end} (urgent alerts do not)").format(start=current.quiet_start,
                                                                                      end=current.quiet_end)
     local = format_datetime(now, locale, current.timezone, "short")
     return "\n".join([

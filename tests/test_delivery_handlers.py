@@ -26,6 +26,12 @@ async def test_quiet_hours_presets_and_time_zone_by_button(feed, recorder, app):
     assert "Europe/Moscow" in recorder.sent("editMessageText")[-1].text
 
 
+async def test_the_settings_say_until_when_messages_wait(feed, recorder):
+    # An afternoon rest (a proxy parent on the night shift) does not end "in the morning".
+    await feed(message_update("/settings quiet 13:00 16:30", from_user=user(5004, "zh-hans")))
+    assert "13:00–16:30：这段时间的消息等到 16:30 再送" in recorder.sent()[-1].text
+
+
 @pytest.mark.parametrize("args", ["quiet 25:00 07:00", "quiet 22:00 22:00", "zone Mars/Base", "nonsense"])
 async def test_bad_settings_are_explained_and_change_nothing(feed, recorder, app, args):
     await feed(message_update(f"/settings {args}", from_user=user(5002, "en")))
