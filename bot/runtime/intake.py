@@ -17,13 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TypeVar
 
 from bot.clock import Clock
+from bot.runtime.outage import Outage
 from storage.inbox import InboxRepository
 
 log = logging.getLogger(__name__)
@@ -91,8 +90,8 @@ class Intake:
         self._last_of_key: dict[object, asyncio.Task] = {}
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._outage_since: float | None = None  # monotonic time of the first storage fault of an outage
-        self._retrying = 0  # inbox calls waiting to be tried again after a storage fault
+        self._outage = Outage("the inbox", log, first_pause=backoff, cap=self.BACKOFF_CAP, stopping=self._stopping,
+                              stopped=_Stopping, meanwhile="no update is confirmed meanwhile")
 
     @property
     def stopping(self) -> bool:
@@ -210,7 +209,7 @@ class Intake:
                 log.warning("update %s still owes %s after %s attempts; set aside", update_id, owed[0], attempts)
                 await self._finish(update_id, failed=True)
                 return
-            delay = self._pause(attempts)
+            delay = self._outage.seconds(attempts)
             log.info("update %s owes %s; handled again in %.1f s", update_id, owed[0], delay)
             await self._sleep(delay)
             if self._stopping.is_set():
@@ -255,44 +254,8 @@ class Intake:
     # -- storage faults ------------------------------------------------------------------------------------
 
     async def _stored(self, write: Callable[[], Awaitable[T]]) -> T:
-        """An inbox call, repeated after a storage fault (the database locked by another process past the busy
-        timeout, a full disk, an I/O error) until it succeeds; _Stopping if the run ends first."""
-        failures = 0
-        try:
-            while True:
-                try:
-                    result = await write()
-                except sqlite3.OperationalError as exc:
-                    failures += 1
-                    if failures == 1:
-                        self._retrying += 1
-                    self._storage_fault(exc)
-                    if self._stopping.is_set():
-                        raise _Stopping() from None
-                    await self._sleep(self._pause(failures))
-                    if self._stopping.is_set():
-                        raise _Stopping() from None
-                    continue
-                if failures:
-                    self._retrying -= 1
-                    failures = 0
-                if self._outage_since is not None and not self._retrying:  # the last call caught in it succeeded
-                    log.warning("the inbox works again, after %.1f s", time.monotonic() - self._outage_since)
-                    self._outage_since = None
-                return result
-        finally:
-            if failures:
-                self._retrying -= 1
-
-    def _storage_fault(self, exc: sqlite3.OperationalError) -> None:
-        """Logged once an outage (class and SQLite's error name only: the message may not be ours to log)."""
-        if self._outage_since is None:
-            self._outage_since = time.monotonic()
-            log.error("the inbox cannot be used (%s); retrying with backoff, no update is confirmed meanwhile",
-                      " ".join(filter(None, (type(exc).__name__, getattr(exc, "sqlite_errorname", None)))))
-
-    def _pause(self, failures: int) -> float:
-        return min(self.BACKOFF_CAP, self._backoff * 2 ** min(failures - 1, 5)) * random.uniform(0.5, 1.0)
+        """An inbox call, repeated after a storage fault until it works; _Stopping if the run ends first."""
+        return await self._outage.call(write)
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 from aiolimiter import AsyncLimiter
 
 from bot.clock import Clock, stamp, unstamp
+from bot.runtime.outage import Outage
 from storage.outbox import OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -205,10 +206,10 @@ class Sender:
         self._in_flight: dict[str, asyncio.Task] = {}  # recipient -> the delivery of its row now in flight
         self._freed = asyncio.Event()  # a delivery ended: there is room for another
         self._failure: BaseException | None = None  # what a delivery raised: the sender stops with it
-        self._storage_backoff = storage_backoff  # the first pause after a storage fault
-        self._outage_since: float | None = None  # monotonic time of the first storage fault of an outage
-        self._retrying = 0  # outbox calls waiting to be tried again after a storage fault
         self._lease_failures = 0  # leases refused by a storage fault since the last one that worked
+        self._outage = Outage("the outbox", log, first_pause=storage_backoff, cap=self.STORAGE_BACKOFF_CAP,
+                              stopping=self._stopping, stopped=_Stopping, meanwhile="nothing is sent twice meanwhile",
+                              pending=lambda: self._lease_failures)
         self.sent = 0
 
     def wake(self) -> None:
@@ -341,13 +342,13 @@ class Sender:
             except sqlite3.OperationalError as exc:
                 # Not leased, so not sent now: it is chosen again from the next reading, after a pause.
                 self._lease_failures += 1
-                self._storage_fault(exc)
+                self._outage.fault(exc)
                 self._due = []
-                await self._storage_pause(self._lease_failures)
+                await self._outage.pause(self._lease_failures)
                 return LIMITED, None
             if self._lease_failures:
                 self._lease_failures = 0
-                self._storage_works()
+                self._outage.works()
             if not leased:
                 continue
             # The chat's other rows as read may now be behind one that became its next (a later row in a
@@ -427,49 +428,5 @@ class Sender:
     # -- storage faults ------------------------------------------------------------------------------------
 
     async def _stored(self, call: Callable[[], Awaitable[T]]) -> T:
-        """An outbox call, repeated after a storage fault (the database locked by another process past the busy
-        timeout, a full disk, an I/O error) until it succeeds; _Stopping if the sender is stopped first."""
-        failures = 0
-        try:
-            while True:
-                try:
-                    result = await call()
-                except sqlite3.OperationalError as exc:
-                    failures += 1
-                    if failures == 1:
-                        self._retrying += 1
-                    self._storage_fault(exc)
-                    await self._storage_pause(failures)
-                    continue
-                if failures:
-                    self._retrying -= 1
-                    failures = 0
-                self._storage_works()
-                return result
-        finally:
-            if failures:
-                self._retrying -= 1
-
-    def _storage_fault(self, exc: sqlite3.OperationalError) -> None:
-        """Logged once an outage (class and SQLite's error name only: the message may not be ours to log)."""
-        if self._outage_since is None:
-            self._outage_since = monotonic_time.monotonic()
-            log.error("the outbox cannot be used (%s); retrying with backoff, nothing is sent twice meanwhile",
-                      " ".join(filter(None, (type(exc).__name__, getattr(exc, "sqlite_errorname", None)))))
-
-    def _storage_works(self) -> None:
-        """A call succeeded: the outage is over once no call caught in it waits to be tried again."""
-        if self._outage_since is not None and not self._retrying and not self._lease_failures:
-            log.warning("the outbox works again, after %.1f s", monotonic_time.monotonic() - self._outage_since)
-            self._outage_since = None
-
-    async def _storage_pause(self, failures: int) -> None:
-        """Wait before trying again (capped, with jitter); _Stopping if the sender is stopped meanwhile."""
-        if not self._stopping.is_set():
-            seconds = min(self.STORAGE_BACKOFF_CAP, self._storage_backoff * 2 ** min(failures - 1, 5))
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=seconds * random.uniform(0.5, 1.0))
-            except asyncio.TimeoutError:
-                pass
-        if self._stopping.is_set():
-            raise _Stopping() from None
+        """An outbox call, repeated after a storage fault until it works; _Stopping if the sender is stopped."""
+        return await self._outage.call(call)
