@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
-from bot.clock import Clock, stamp
+from bot.clock import Clock, stamp, unstamp
+from bot.i18n import DEFAULT_LOCALE, format_datetime, translator
 from bot.payloads import Payload
 from storage.children import ChildrenRepository
 from storage.outbox import OutboxRepository, OutboxRow, Outgoing
@@ -26,6 +27,8 @@ from storage.preferences import PreferencesRepository
 # interactive: relays, answers and notices caused by a person's action; reminders: time-bound; bulk: digests,
 # class-wide notices, calendar tasks.
 SAFETY, INTERACTIVE, REMINDERS, BULK = 0, 1, 2, 3
+# A message that reaches its reader this long after it was written says when it was written.
+WAITED = timedelta(minutes=30)
 # Who reaches a child without being its school's staff: such a person gets rows about the child only while
 # consent stands (teachers and admins keep working with the record either way).
 STAFF_ROLES = ("teacher", "admin")
@@ -152,6 +155,21 @@ class Outbox:
         end = _parse_hhmm(prefs.quiet_end if prefs else None, DEFAULT_QUIET[1])
         until = quiet_end(now.astimezone(zone), start, end)
         return None if until is None else until.astimezone(timezone.utc)
+
+    async def as_sent(self, row: OutboxRow, now: datetime) -> OutboxRow:
+        """Asked by the sender just before a row goes out: a message people wrote that waited (quiet hours, a
+        blocked bot) says when it was written, on the reader's clock and in their language, so a message from
+        last night is not read as news. Reminders and bulk notices carry their own times."""
+        if (row.kind != "text" or row.lane != INTERACTIVE or not row.created_at
+                or now - unstamp(row.created_at) < WAITED or not row.recipient.lstrip("-").isdigit()):
+            return row
+        prefs = await self._preferences.get(int(row.recipient))
+        locale = (prefs.locale if prefs else None) or DEFAULT_LOCALE
+        zone = (prefs.timezone if prefs else None) or self._default_tz
+        note = translator(locale).gettext("(written {time})").format(
+            time=format_datetime(unstamp(row.created_at), locale, zone, "short"))
+        text = f"{row.payload.get('text', '')}\n{note}"
+        return row if len(text) > TEXT_LIMIT else replace(row, payload={**row.payload, "text": text})
 
     async def person_quiet_until(self, person_id: int, now: datetime) -> datetime | None:
         """The same for a person, where the outbox addresses them."""

@@ -167,7 +167,8 @@ async def deliver_outbox(app) -> int:
     application's request (the recorder) like any reply. Returns how many rows were sent."""
     services = app.bot_data.services
     sender = Sender(services.outbox.repo, TelegramTransport(app.bot), services.clock, unpaced(),
-                    entitled=services.notices.entitled, held_until=services.outbox.held_until)
+                    entitled=services.notices.entitled, held_until=services.outbox.held_until,
+                    as_sent=services.outbox.as_sent)
     while await sender.step() == SENT:
         pass
     return sender.sent

@@ -430,3 +430,30 @@ async def test_the_author_of_a_held_message_can_send_it_now_as_urgent_once(feed,
     await feed(callback_update(button(held, "🚨 Urgent: send it now"), from_user=mother))
     [answer] = [c for c in recorder.calls if c.method == "answerCallbackQuery"]
     assert answer.params["text"] == "This message is already on its way."
+
+
+async def test_a_message_that_waited_for_quiet_hours_says_when_it_was_written(feed, recorder, world, clock, app):
+    from tests.helpers import deliver_outbox
+
+    local = clock.now().astimezone(ZoneInfo("Asia/Shanghai"))  # 16:00 at school
+    await world.services.preferences.set_quiet_hours(
+        world.telegram["赵阿姨"], (local - timedelta(hours=1)).strftime("%H:%M"), (local + timedelta(hours=2)).strftime("%H:%M"))
+    mother, aunt = who(world, "李妈妈"), world.telegram["赵阿姨"]
+    await feed(message_update("/relay", from_user=mother))
+    await feed(message_update("are you awake?", from_user=mother))
+    await feed(message_update("/cancel", from_user=mother))
+    assert await deliver_outbox(app) == 0  # held
+
+    clock.advance(timedelta(hours=2, minutes=1))
+    recorder.clear()
+    assert await deliver_outbox(app) == 1
+    [delivered] = recorder.sent(chat_id=aunt)
+    assert delivered.text == "小明's mum:\nare you awake?\n(written 3/2/26, 4:00\u202fPM)"
+
+    # A message that goes out at once carries no such line.
+    await world.services.preferences.set_quiet_hours(aunt, None, None)
+    await feed(message_update("/relay", from_user=mother))
+    await feed(message_update("thank you", from_user=mother))
+    recorder.clear()
+    await deliver_outbox(app)
+    assert recorder.sent(chat_id=aunt)[-1].text == "小明's mum:\nthank you"

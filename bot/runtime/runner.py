@@ -167,7 +167,8 @@ async def _run_bot(settings: Settings, *, clock: Clock | None, stop: asyncio.Eve
                          request=app.bot.request)
         sender = Sender(services.outbox.repo, TelegramTransport(sender_bot), clock, app.bot_data.limits,
                         services.notices.undeliverable, concurrency=settings.send_concurrency,
-                        entitled=services.notices.entitled, held_until=services.outbox.held_until)
+                        entitled=services.notices.entitled, held_until=services.outbox.held_until,
+                        as_sent=services.outbox.as_sent)
         services.outbox.wake = sender.wake
         await app.start()
         sending = asyncio.create_task(sender.run(), name="outbox-sender")

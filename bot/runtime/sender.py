@@ -189,10 +189,12 @@ class Sender:
     def __init__(self, repo: OutboxRepository, transport: Transport, clock: Clock, limits: Limits,
                  on_undeliverable: UndeliverableHook | None = None, *, concurrency: int = 1,
                  entitled: EntitledCheck | None = None, held_until: QuietCheck | None = None,
+                 as_sent: Callable[[OutboxRow, datetime], Awaitable[OutboxRow]] | None = None,
                  storage_backoff: float = 0.5) -> None:
         self._repo = repo
         self._entitled = entitled
         self._held_until = held_until
+        self._as_sent = as_sent
         self._transport = transport
         self._clock = clock
         self._limits = limits
@@ -382,6 +384,8 @@ class Sender:
             await self._stored(lambda: self._repo.retry_at(row.id, stamp(now + timedelta(seconds=pause)), "Throttled",
                                                            count_attempt=False))
             return
+        if self._as_sent is not None:
+            row = await self._stored(lambda: self._as_sent(row, now))
         try:
             external_id = await self._transport.send(row)
         except Throttled as exc:
