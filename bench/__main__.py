@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import broadcast, intake, video
+from bench import broadcast, intake, latency, video
 
-BENCHMARKS = {"intake": intake.main, "broadcast": broadcast.main, "video": video.main}
+BENCHMARKS = {"intake": intake.main, "broadcast": broadcast.main, "video": video.main,
+              "latency": latency.main}
 
 
 def main(argv: list[str]) -> int:
