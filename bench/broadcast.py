@@ -19,14 +19,14 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.services import open_services
-from bot.clock import FixedClock
+from bot.clock import SystemClock, stamp
 from bot.settings import Settings
 from sandbox import Sandbox
 from storage.outbox import Outgoing
+from storage.preferences import PreferencesRepository, QuietHours
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "5000000005:BENCH-sandbox-token-not-a-real-one"
@@ -58,18 +58,18 @@ def broadcast(recipients: list[int], rounds: int) -> list[tuple[int, str]]:
     return [(chat, f"notice {n} for {chat}") for n in range(rounds) for chat in recipients]
 
 
-def daytime() -> FixedClock:
-    """Yesterday at noon in Shanghai: no quiet hours, and every row is due when the bot starts."""
-    return FixedClock(datetime.now(timezone.utc).replace(hour=4, minute=0, second=0, microsecond=0)
-                      - timedelta(days=1))
-
-
 async def fill_outbox(database: Path, load: list[tuple[int, str]]) -> None:
-    services = await open_services(Settings(token=TOKEN, database_path=str(database)), daytime())
+    """The load, as a service would write it. The bot decides quiet hours when it sends, on the real clock: the
+    recipients have them off, so the benchmark measures the same at any hour."""
+    services = await open_services(Settings(token=TOKEN, database_path=str(database)), SystemClock())
     try:
         items = [Outgoing(f"bench:{n}", "telegram", str(chat), "text", {"text": text})
                  for n, (chat, text) in enumerate(load)]
+        now = stamp(services.clock.now())
         async with services.db.transaction() as conn:
+            preferences = PreferencesRepository(services.db).within(conn)
+            for chat in sorted({chat for chat, _text in load}):
+                await preferences.set_quiet_hours(QuietHours(chat, None, None, True, None, now))
             await services.outbox.add(conn, items)
     finally:
         await services.db.close()

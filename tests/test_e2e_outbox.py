@@ -26,13 +26,12 @@ import random
 import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from bot.services import open_services
-from bot.clock import FixedClock, stamp
+from bot.clock import SystemClock, stamp
 from bot.services import Services
 from bot.settings import Settings
 from sandbox import Sandbox
@@ -47,24 +46,25 @@ SEND_METHODS = ("sendMessage", "copyMessage")
 IN_FLIGHT = Settings(token=BOT_TOKEN).send_concurrency  # the most a kill can repeat
 
 
-def daytime() -> FixedClock:
-    """Yesterday at noon in Shanghai: outside the default quiet hours, and already past, so every row written
-    with it is due as soon as the bot (which runs on the system clock) starts, whatever the hour now."""
-    return FixedClock(datetime.now(timezone.utc).replace(hour=4, minute=0, second=0, microsecond=0)
-                      - timedelta(days=1))
-
-
 async def fill_outbox(database: Path, items: list[Outgoing],
                       setup: Callable[[Services], Awaitable[None]] | None = None) -> None:
-    """Write the rows into the bot's database before it starts, as a service would in its own transaction."""
-    services = await open_services(Settings(token=BOT_TOKEN, database_path=str(database)), daytime())
+    """Write the rows into the bot's database before it starts, as a service would in its own transaction. The
+    bot decides quiet hours when it sends, on the real clock: the recipients have them off, so these tests of
+    delivery run the same at any hour."""
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=str(database)), SystemClock())
     try:
         if setup is not None:
             await setup(services)
         async with services.db.transaction() as conn:
+            await quiet_off(PreferencesRepository(services.db).within(conn), items, stamp(services.clock.now()))
             await services.outbox.add(conn, items)
     finally:
         await services.db.close()
+
+
+async def quiet_off(preferences: PreferencesRepository, items: list[Outgoing], now: str) -> None:
+    for chat in sorted({item.recipient for item in items if item.recipient.isdigit()}):
+        await preferences.set_quiet_hours(QuietHours(int(chat), None, None, True, None, now))
 
 
 def broadcast(tag: str, recipients: list[SimUser], rounds: int) -> list[Outgoing]:
