@@ -82,7 +82,6 @@ def actions_json(rows: Sequence[Sequence[Action]]) -> list[list[dict]]:
     return [[{"label": a.label, "data": a.payload.pack()} for a in row] for row in rows if row]
 
 
-ALBUM_KINDS = {"photo", "video", "document", "audio"}
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 DEFAULT_QUIET = (time(22, 0), time(7, 0))

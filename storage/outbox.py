@@ -52,7 +52,6 @@ def _row(r) -> OutboxRow:
 
 
 WITHDRAWN = "withdrawn"
-STATES = ("pending", "leased", "sent", "undeliverable", "parked", WITHDRAWN)
 
 
 @dataclass(frozen=True)

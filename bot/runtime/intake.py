@@ -84,7 +84,6 @@ class Intake:
         self._handle = handle
         self._clock = clock
         self._key_of = key_of or (lambda payload: payload.get("update_id"))
-        self._backoff = backoff  # the first pause after a storage fault or an update handled in part
         self._slots = asyncio.Semaphore(max_in_hand)
         self._in_hand: dict[int, asyncio.Task] = {}
         self._last_of_key: dict[object, asyncio.Task] = {}
