@@ -22,7 +22,7 @@ from bot.runtime.telegram import POPUP_LIMIT, inline_keyboard
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHANNEL", "answering_refusals", "button", "child_keyboard", "keyboard", "on_button", "refuse",
+__all__ = ["CHANNEL", "answering_refusals", "button", "child_keyboard", "keyboard", "more_children", "on_button", "refuse",
            "replace_or_reply", "reply"]
 
 
@@ -53,6 +53,14 @@ def keyboard(rows: Iterable[Sequence[tuple[str, Payload]]]) -> InlineKeyboardMar
 
 def rows_of(items: Sequence, per_row: int) -> list[list]:
     return [list(items[i:i + per_row]) for i in range(0, len(items), per_row)]
+
+
+def more_children(_, shown: list, kids: list) -> str:
+    """Under a child picker that shows only some (a teacher with forty children): how to reach the rest."""
+    if len(kids) <= len(shown):
+        return ""
+    return _("\n(Showing {shown} of {total}: add part of the name after the command.)").format(
+        shown=len(shown), total=len(kids))
 
 
 def child_keyboard(children, make_payload: Callable[[object], Payload], per_row: int = 3) -> InlineKeyboardMarkup:

@@ -29,7 +29,7 @@ from bot.musts.media import MAX_DOWNLOAD_BYTES
 from bot.musts.service import DRAFT_LIFETIME, Draft, FileTooLarge, MediaIn, PhotosAndVoiceOnly
 from bot.runtime.context import BotContext
 from handlers import dialogue, fallback
-from handlers.common import child_keyboard, keyboard, on_button, replace_or_reply, reply, rows_of
+from handlers.common import more_children, child_keyboard, keyboard, on_button, replace_or_reply, reply, rows_of
 from handlers.dialogue import Kind
 
 MAX_CHILD_BUTTONS = 30
@@ -56,7 +56,7 @@ def _form_command(kind: str):
             await _begin(update, context, kids[0].id, kind)
             return
         shown = kids[:MAX_CHILD_BUTTONS]
-        await reply(update, _("Which child?") + _more(_, shown, kids),
+        await reply(update, _("Which child?") + more_children(_, shown, kids),
                     reply_markup=child_keyboard(shown, lambda k: open_form(k.id, kind)))
     start_form.__name__ = start_form.__qualname__ = kind
     return start_form
@@ -66,13 +66,6 @@ def _named(kids: list, args: list[str] | None) -> list:
     """The children whose name holds what was typed after the command, if anything was."""
     wanted = " ".join(args or []).strip()
     return [k for k in kids if wanted in k.name] if wanted else kids
-
-
-def _more(_, shown: list, kids: list) -> str:
-    if len(kids) <= len(shown):
-        return ""
-    return _("\n(Showing {shown} of {total}: add part of the name after the command.)").format(
-        shown=len(shown), total=len(kids))
 
 
 async def _begin(update: Update, context: BotContext, child_id: int, kind: str) -> None:
@@ -296,7 +289,7 @@ async def timeline(update: Update, context: BotContext) -> None:
         await _timeline_page(update, context, kids[0].id, 0)
         return
     shown = kids[:MAX_CHILD_BUTTONS]
-    await reply(update, _("Whose timeline?") + _more(_, shown, kids),
+    await reply(update, _("Whose timeline?") + more_children(_, shown, kids),
                 reply_markup=child_keyboard(shown, lambda k: TimelinePage(k.id, 0)))
 
 

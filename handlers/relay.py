@@ -36,6 +36,8 @@ from handlers.dialogue import Kind
 log = logging.getLogger(__name__)
 
 DIALOGUE = "relay"
+PICK = "relay-pick"  # /relay asked whom to write to
+PICK_FOR = timedelta(hours=1)
 # Relay mode lasts a week after the last message relayed (it is renewed at most once a day: each renewal is
 # a write); the next message after that is the bot's again.
 RELAY_TTL = timedelta(days=7)
@@ -125,6 +127,9 @@ async def _child_chosen(update: Update, context: BotContext, child_id: int) -> N
         return
     chosen = default or (partners[0] if len(partners) == 1 else None)
     if chosen is None:
+        # Until a name is pressed, a typed name picks the person too, and anything else is asked again: someone
+        # who types rather than presses is never told "I did not understand" here.
+        await dialogue.begin(context, PICK, {"child": child_id}, ttl=PICK_FOR)
         await replace_or_reply(update, _("Whom do you want to write to about {child}?").format(child=child_name),
                                reply_markup=_partner_buttons(partners, child_id, _))
         return
@@ -266,7 +271,29 @@ async def _drop_button(query) -> None:
             pass  # already without it (a second press raced this one); nothing to correct
 
 
-DIALOGUES = [Kind(DIALOGUE, on_relay_input, cancelled=MODE_OFF)]
+async def on_pick_input(update: Update, context: BotContext, picking: Dialogue) -> bool:
+    """While /relay asks whom to write to: a typed name (or part of it) picks that person; anything else gets
+    the question and the buttons again, and nothing is relayed."""
+    _ = context.gettext
+    child_id = picking.state["child"]
+    service = context.services.relay
+    partners = await service.partners(await context.actor(), child_id)
+    typed = (update.effective_message.text or "").strip()
+    matching = [p for p in partners if typed and (typed in p.name or p.name in typed)]
+    if len(matching) == 1:
+        chosen = matching[0]
+        await _mode_on(update, context, child_id, await service.child_name(child_id), chosen,
+                       [p for p in partners if p != chosen])
+        return True
+    if not partners:
+        await dialogue.end(context, PICK)
+        return False
+    await reply(update, _("Please press the name of the person you want to write to (nothing was sent)."),
+                reply_markup=_partner_buttons(partners, child_id, _))
+    return True
+
+
+DIALOGUES = [Kind(DIALOGUE, on_relay_input, cancelled=MODE_OFF), Kind(PICK, on_pick_input)]
 
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE

@@ -23,7 +23,7 @@ from bot.runtime.context import BotContext
 from bot.video.buttons import CallAnswer, ProposalAnswer, SetVideo, ShowVideo, day_code, hhmm, hhmm_code
 from bot.video.service import (DURATIONS, MISSED, REASONS, TIMES, VideoState, answer_actions, moment_text,
                                move_action, parse_weekday, place_text, slot_of, weekday_day, weekday_name, weekly_text)
-from handlers.common import child_keyboard, keyboard, on_button, replace_or_reply, reply, rows_of
+from handlers.common import more_children, child_keyboard, keyboard, on_button, replace_or_reply, reply, rows_of
 
 MAX_CHILD_BUTTONS = 30
 MARKS = {"done": "✅", "missed": "❌", "unconfirmed": "❔", "upcoming": "⏳", "next_week": "🗓", "proposed": "📨",
@@ -48,7 +48,8 @@ async def video(update: Update, context: BotContext) -> None:
         await _show(update, context, kids[0].id)
         return
     shown = kids[:MAX_CHILD_BUTTONS]
-    await reply(update, _("Which child?"), reply_markup=child_keyboard(shown, lambda k: ShowVideo(k.id)))
+    await reply(update, _("Which child?") + more_children(_, shown, kids),
+                reply_markup=child_keyboard(shown, lambda k: ShowVideo(k.id)))
 
 
 async def _typed(update: Update, context: BotContext, child_id: int, words: list[str]) -> None:

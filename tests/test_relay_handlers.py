@@ -457,3 +457,20 @@ async def test_a_message_that_waited_for_quiet_hours_says_when_it_was_written(fe
     recorder.clear()
     await deliver_outbox(app)
     assert recorder.sent(chat_id=aunt)[-1].text == "小明's mum:\nthank you"
+
+
+async def test_whom_to_write_to_may_be_typed_and_anything_else_is_asked_again(feed, recorder, world):
+    # Found by playing it: a grandmother who typed the name instead of pressing it was told "I did not understand".
+    teacher = who(world, "王老师")
+    await feed(message_update("/relay 小明", from_user=teacher))
+    assert labels(recorder.sent(chat_id=teacher["id"])[-1])  # whom to write to, as buttons
+    await feed(message_update("how is he?", from_user=teacher))
+    asked = recorder.sent(chat_id=teacher["id"])[-1]
+    assert asked.text == "Please press the name of the person you want to write to (nothing was sent)."
+    assert "李爸爸 (father)" in labels(asked)
+    assert await outbox(world) == []
+    await feed(message_update("李爸", from_user=teacher))
+    assert "李爸爸" in last(recorder, world, "王老师").text  # relay mode, to the father
+    await feed(message_update("how is he?", from_user=teacher))
+    [row] = await outbox(world)
+    assert row["recipient"] == str(world.telegram["李爸爸"])

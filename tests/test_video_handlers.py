@@ -12,7 +12,7 @@ import pytest
 from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
 from bot.clock import stamp
 from storage.preferences import PreferencesRepository, QuietHours
-from tests.helpers import callback_update, message_update
+from tests.helpers import callback_update, message_update, user
 from tests.helpers import count, labels, last, outbox, press, who
 from tests.world import World
 
@@ -300,3 +300,15 @@ async def test_forged_video_buttons_get_a_short_popup_and_never_the_error_handle
         assert recorder.sent("sendMessage") == [] and recorder.sent("editMessageText") == [], data
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
     assert await count(world, "video_proposals") == 0 and await count(world, "outbox") == 0
+
+
+async def test_a_teacher_with_forty_children_is_told_how_to_reach_those_not_shown(feed, recorder, app):
+    # Found by playing it: /video showed 30 of 40 children with no word about the other ten.
+    world = await World.build(app.bot_data.services)
+    for n in range(40):
+        await world.child(f"学生{n:02d}")
+    await world.person("王老师", TEACHER, klass="三年级一班", user_id=7901)
+    await feed(message_update("/video", from_user=user(7901, "zh-hans")))
+    picker = recorder.sent(chat_id=7901)[-1]
+    assert picker.text == "哪个孩子？\n（显示了 40 个中的 30 个：可以在命令后加上名字的一部分。）"
+    assert len(labels(picker)) == 30
