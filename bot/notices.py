@@ -71,6 +71,9 @@ class Notice:
     # Urgent after all if the recipient's quiet hours would hold it until this moment or later (a reminder
     # that would only arrive once its video call has begun).
     deadline: datetime | None = None
+    # The end of its window (a reminder): its lane is served soonest `due_by` first, and a row sent after it is
+    # recorded as late.
+    due_by: datetime | None = None
     lane: int = INTERACTIVE
     # About `child_id`, for family or a proxy parent: sent only while the child's consent stands. False for
     # what a person must hear whatever the consent (the answer to their own request about the record).
@@ -211,7 +214,8 @@ class Outbox:
         """One notice as outbox rows, in the order they are to arrive."""
         options = {"person_id": notice.person_id, "urgent": notice.urgent, "child_id": notice.child_id,
                    "notify_person_id": notice.notify_person_id, "lane": notice.lane,
-                   "needs_consent": notice.needs_consent}
+                   "needs_consent": notice.needs_consent,
+                   "due_by": stamp(notice.due_by) if notice.due_by else None}
         common = {"protect": True} if notice.protect else {}
         quote = {"reply_to": notice.reply_to} if notice.reply_to else {}
         actions = actions_json(notice.actions)

@@ -4,10 +4,13 @@ and who cannot be reached."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from telegram import ChatMember, Update
 from telegram.ext import BaseHandler, ChatMemberHandler, CommandHandler, TypeHandler, filters
 
 from bot.access.policy import ADMIN
+from bot.clock import stamp
 from bot.errors import NotAllowed
 from bot.i18n import N_
 from bot.runtime.context import BotContext
@@ -47,6 +50,8 @@ async def outbox(update: Update, context: BotContext) -> None:
               "undeliverable": _("undeliverable"), "parked": _("given up after retries"),
               "withdrawn": _("withdrawn (no longer entitled)")}
     lines = [_("Outbox:")] + [f"• {labels[state]}: {counts.get(state, 0)}" for state in labels]
+    late = await repo.late(stamp(context.services.clock.now() - timedelta(days=7)))
+    lines.append("• " + _("reminders that arrived late (last 7 days): {count}").format(count=late))
     stuck = await repo.undeliverable_recipients()
     if stuck:
         lines += ["", _("Could not be reached:")]

@@ -25,6 +25,7 @@ class Outgoing:
     child_id: int | None = None
     lane: int | None = None  # None: safety (0) if urgent, else interactive (1); see bot.notices
     needs_consent: bool = True
+    due_by: str | None = None  # the end of its window: sent soonest-first within its lane, late if after
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,13 @@ class OutboxRow:
     lane: int = 1
     needs_consent: bool = True
     created_at: str = ""
+    due_by: str | None = None
 
 
 def _row(r) -> OutboxRow:
     return OutboxRow(r["id"], r["channel"], r["recipient"], r["person_id"], r["kind"], json.loads(r["payload"]),
                      bool(r["urgent"]), r["attempts"], r["not_before"], r["notify_person_id"], r["child_id"],
-                     r["lane"], bool(r["needs_consent"]), r["created_at"])
+                     r["lane"], bool(r["needs_consent"]), r["created_at"], r["due_by"])
 
 
 WITHDRAWN = "withdrawn"
@@ -89,18 +91,19 @@ class OutboxRepository(Repository):
         for item, when in zip(items, not_before, strict=True):
             await conn.execute(
                 "INSERT OR IGNORE INTO outbox (dedupe_key, channel, recipient, person_id, kind, payload, urgent, "
-                "not_before, created_at, notify_person_id, child_id, lane, needs_consent) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "not_before, created_at, notify_person_id, child_id, lane, needs_consent, due_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (item.dedupe_key, item.channel, item.recipient, item.person_id, item.kind,
                  json.dumps(item.payload, ensure_ascii=False), int(item.urgent), when, now, item.notify_person_id,
                  item.child_id, (0 if item.urgent else 1) if item.lane is None else item.lane,
-                 int(item.needs_consent)))
+                 int(item.needs_consent), item.due_by))
             rows = await conn.execute_fetchall("SELECT id FROM outbox WHERE dedupe_key = ?", (item.dedupe_key,))
             ids.append(rows[0][0])
         return ids
 
     async def due(self, now: str, limit: int = 500) -> list[OutboxRow]:
-        """What may be chosen now, lane by lane (safety, interactive, reminders, bulk), oldest first within a lane.
+        """What may be chosen now, lane by lane (safety, interactive, reminders, bulk); within a lane, soonest
+        deadline first (reminders), then oldest first.
         Within a lane each recipient's rows go in order: only the oldest pending one per recipient, lane and
         urgency is a candidate (an urgent row queues apart, so it never waits behind one held for quiet hours),
         if its time has come. A row the sender held for quiet hours comes back at once when the recipient's
@@ -110,7 +113,7 @@ class OutboxRepository(Repository):
             "EXISTS (SELECT 1 FROM user_preferences p WHERE p.user_id = CAST(o.recipient AS INTEGER) "
             "AND p.updated_at > o.held_at))) AND id = (SELECT MIN(id) FROM outbox q WHERE q.recipient = o.recipient "
             "AND q.channel = o.channel AND q.lane = o.lane AND q.urgent = o.urgent AND q.state = 'pending') "
-            "ORDER BY lane, urgent DESC, id LIMIT ?",
+            "ORDER BY lane, urgent DESC, due_by IS NULL, due_by, id LIMIT ?",
             (now, limit))
         return [_row(r) for r in rows]
 
@@ -127,8 +130,26 @@ class OutboxRepository(Repository):
         return bool(rows)
 
     async def mark_sent(self, row_id: int, external_id: str | None, now: str) -> None:
-        await self._db.write("UPDATE outbox SET state = 'sent', sent_at = ?, external_message_id = ?, error = NULL "
-                             "WHERE id = ?", (now, external_id, row_id))
+        """Sent; recorded as late if it missed the end of its window."""
+        await self._db.write("UPDATE outbox SET state = 'sent', sent_at = ?, external_message_id = ?, error = NULL, "
+                             "late = (due_by IS NOT NULL AND due_by < ?) WHERE id = ?", (now, external_id, now, row_id))
+
+    async def backlog(self, lane: int, now: str) -> tuple[int, list[tuple[str, int]]]:
+        """What a new row of `lane` would wait behind: the rows of earlier lanes that may go now, and those
+        rows of this lane that have no deadline; and this lane's rows with a deadline, counted by deadline
+        (served among the new one by deadline)."""
+        ahead = await self._one(
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND not_before <= ? AND (lane < ? OR "
+            "(lane = ? AND due_by IS NULL))", (now, lane, lane))
+        queued = await self._all(
+            "SELECT due_by, COUNT(*) FROM outbox WHERE state = 'pending' AND lane = ? AND due_by IS NOT NULL "
+            "GROUP BY due_by", (lane,))
+        return ahead[0], [(r[0], r[1]) for r in queued]
+
+    async def late(self, since: str) -> int:
+        """Rows sent after the end of their window since `since`."""
+        row = await self._one("SELECT COUNT(*) FROM outbox WHERE late = 1 AND sent_at >= ?", (since,))
+        return row[0]
 
     async def retry_at(self, row_id: int, when: str, error: str, *, count_attempt: bool = True) -> None:
         """Back to pending, due at `when`. A flood wait is not the row's fault: it does not use up an attempt."""

@@ -75,7 +75,9 @@ class Outcome:
 class NewReminder:
     kind: str            # 'before' or 'followup'
     offset_s: int        # seconds before the start; 0 for the followup
-    due_at: str          # bot.clock.stamp
+    due_at: str          # bot.clock.stamp: when it is aimed at
+    earliest_at: str     # the window it may arrive in (bot.video.slots.Due.earliest, .latest)
+    latest_at: str
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,17 @@ class DueReminder:
     offset_s: int
     due_at: str
     call: Call
+    latest_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A reminder still to hand over, as the dispatcher plans it: its window and how many it tells."""
+    id: int
+    earliest_at: str
+    due_at: str
+    latest_at: str
+    readers: int
 
 
 @dataclass(frozen=True)
@@ -220,9 +233,10 @@ class VideoRepository(Repository):
     async def add_reminders(self, call_id: int, reminders: list[NewReminder]) -> None:
         if reminders:  # one statement: a busy minute writes out hundreds of calls
             await self._write(
-                "INSERT OR IGNORE INTO video_reminders (call_id, kind, offset_s, due_at) VALUES "
-                + ", ".join("(?, ?, ?, ?)" for _ in reminders),
-                [value for r in reminders for value in (call_id, r.kind, r.offset_s, r.due_at)])
+                "INSERT OR IGNORE INTO video_reminders (call_id, kind, offset_s, due_at, earliest_at, latest_at) "
+                "VALUES " + ", ".join("(?, ?, ?, ?, ?, ?)" for _ in reminders),
+                [value for r in reminders
+                 for value in (call_id, r.kind, r.offset_s, r.due_at, r.earliest_at, r.latest_at)])
 
     async def record_outcome(self, call_id: int, outcome: Outcome) -> bool:
         """Once: a second answer about the same call changes nothing."""
@@ -249,12 +263,25 @@ class VideoRepository(Repository):
 
     # -- reminders ------------------------------------------------------------------------------------------
 
-    async def due_reminders(self, now: str, limit: int) -> list[DueReminder]:
+    async def upcoming(self, until: str) -> list[Upcoming]:
+        """Reminders still to hand over that may go by `until`, with how many people each tells (the child's
+        family and proxy parents: a count of its roles, at least one), for the dispatcher's plan."""
         rows = await self._all(
-            "SELECT r.id AS rid, r.kind AS rkind, r.offset_s, r.due_at, c.* FROM video_reminders r "
-            "JOIN video_calls c ON c.id = r.call_id WHERE r.state = 'pending' AND r.due_at <= ? "
-            "ORDER BY r.due_at, r.id LIMIT ?", (now, limit))
-        return [DueReminder(r["rid"], r["rkind"], r["offset_s"], r["due_at"], _call(r)) for r in rows]
+            "SELECT r.id, r.earliest_at, r.due_at, r.latest_at, (SELECT COUNT(*) FROM roles g WHERE "
+            "g.child_id = c.child_id AND g.revoked_at IS NULL) AS readers FROM video_reminders r "
+            "JOIN video_calls c ON c.id = r.call_id WHERE r.state = 'pending' AND r.earliest_at <= ?", (until,))
+        return [Upcoming(r[0], r[1], r[2], r[3], max(1, r[4])) for r in rows]
+
+    async def reminders(self, ids: list[int]) -> list[DueReminder]:
+        """These reminders with their calls, soonest deadline first."""
+        found: list[DueReminder] = []
+        for chunk in _chunks(ids):
+            rows = await self._all(
+                "SELECT r.id AS rid, r.kind AS rkind, r.offset_s, r.due_at, r.latest_at, c.* FROM video_reminders r "
+                f"JOIN video_calls c ON c.id = r.call_id WHERE r.id IN ({', '.join('?' * len(chunk))})", chunk)
+            found += [DueReminder(r["rid"], r["rkind"], r["offset_s"], r["due_at"], _call(r), r["latest_at"])
+                      for r in rows]
+        return sorted(found, key=lambda r: (r.latest_at or r.due_at, r.id))
 
     async def finish_reminder(self, reminder_id: int, state: str, now: str) -> bool:
         rows = await self._write(

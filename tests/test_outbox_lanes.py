@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import FixedClock, stamp
 from bot.delivery import DeliveryNotices
-from bot.notices import BULK, INTERACTIVE, Outbox
+from bot.notices import BULK, INTERACTIVE, REMINDERS, Outbox
 from bot.runtime.sender import SENT, Limits, Rates, Sender
 from storage.children import ChildrenRepository
 from storage.outbox import OutboxRepository, OutboxRow, Outgoing
@@ -125,3 +125,17 @@ async def test_an_undeliverable_row_older_than_the_expiry_is_not_requeued_on_unb
     assert transport.texts() == ["recent"]
     assert (await outbox.repo.counts()) == {"sent": 1, "undeliverable": 1}
 
+
+
+async def test_the_reminders_lane_goes_soonest_deadline_first_and_a_late_one_is_recorded(db, outbox, sender, clock,
+                                                                                        transport):
+    """A day-before reminder handed over early waits behind the "in 30 minutes" ones handed over after it."""
+    now = clock.now()
+    await add(db, outbox, text("tomorrow", "1001", lane=REMINDERS, due_by=stamp(now + timedelta(hours=23))))
+    await add(db, outbox, text("soon A", "1002", lane=REMINDERS, due_by=stamp(now + timedelta(minutes=5))),
+              text("soon B", "1003", lane=REMINDERS, due_by=stamp(now - timedelta(minutes=1))))
+    await drain(sender)
+    assert transport.texts() == ["soon B", "soon A", "tomorrow"]
+    late = await db.fetch_all("SELECT payload FROM outbox WHERE late = 1")
+    assert [r["payload"] for r in late] == ['{"text": "soon B"}']
+    assert await outbox.repo.late(stamp(now - timedelta(days=7))) == 1

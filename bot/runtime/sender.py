@@ -410,6 +410,9 @@ class Sender:
             sent_at = stamp(self._clock.now())
             await self._stored(lambda: self._repo.mark_sent(row.id, external_id, sent_at))
             self.sent += 1
+            if row.due_by is not None and row.due_by < sent_at:  # recorded by mark_sent; counted in /outbox
+                log.warning("outbox row %s went out %.0f s after the end of its window", row.id,
+                            (unstamp(sent_at) - unstamp(row.due_by)).total_seconds())
 
     async def _give_up(self, row: OutboxRow, state: str, error: str, now: datetime) -> None:
         log.warning("outbox row %s ends %s (%s)", row.id, state, error)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 
+from bot import deadlines
 from bot.access.consent import ConsentService
 from bot.access.people import Actor
 from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, reaches, roles_for
@@ -50,6 +51,8 @@ DURATIONS = (15, 20, 30, 45)
 TIMES = ("08:00", "10:00", "12:00", "12:30", "17:00", "18:00", "18:30", "19:00", "19:30", "20:00", "20:30", "21:00")
 # Work in batches so one transaction never holds the database for long at a busy minute.
 PLAN_BATCH, SEND_BATCH = 500, 200
+# How far ahead the dispatcher plans: the widest window (2 h early for the day before) and then some.
+LOOKAHEAD = timedelta(hours=3)
 # After downtime only calls that can still be asked about are written out; older weeks are left unwritten.
 CATCH_UP = slots.FOLLOWUP_SHELF_LIFE + timedelta(hours=slots.MAX_MINUTES // 60 + 1)
 
@@ -123,6 +126,7 @@ class VideoService:
         self.rooms = settings.family_rooms
         self.offsets = tuple(timedelta(minutes=m) for m in settings.video_reminders)
         self.followup = timedelta(minutes=settings.video_followup)
+        self._rate = deadlines.reminder_rate(settings.send_rate)
         self.repo = VideoRepository(db)
         self._audit = AuditRepository(db)
         # While run_due works through a busy minute: each person's language, zone and quiet hours, and who reaches
@@ -286,20 +290,33 @@ class VideoService:
     # -- the schedule ---------------------------------------------------------------------------------------
 
     async def run_due(self) -> int:
-        """Write out the next calls, then send what is due. Returns the number of reminders handled."""
+        """Write out the next calls, then hand over the reminders whose time has come. Returns how many."""
         now = self._clock.now()
         await self._plan(now)
-        handled = 0
+        ids = await self._to_hand_over(now)
         self._memo = {}
         try:
-            while True:
-                due = await self.repo.due_reminders(stamp(now), SEND_BATCH)
-                if not due:
-                    return handled
-                await self._send(due, now)
-                handled += len(due)
+            for start in range(0, len(ids), SEND_BATCH):
+                await self._send(await self.repo.reminders(ids[start:start + SEND_BATCH]), now)
         finally:
             self._memo = None
+        return len(ids)
+
+    async def _to_hand_over(self, now: datetime) -> list[int]:
+        """The reminders to hand to the outbox now: at their time, or earlier when a busy hour needs it for all
+        of them to arrive inside their windows at the rate left to reminders (bot.deadlines)."""
+        upcoming = await self.repo.upcoming(stamp(now + LOOKAHEAD))
+        if not upcoming:
+            return []
+        backlog, queued = await self._outbox.repo.backlog(REMINDERS, stamp(now))
+        ids = deadlines.due_now(
+            (deadlines.Timed(r.id, unstamp(r.earliest_at), unstamp(r.due_at), unstamp(r.latest_at), r.readers)
+             for r in upcoming), now, self._rate, queued=[(unstamp(at), n) for at, n in queued], backlog=backlog)
+        handed = set(ids)
+        late = sum(1 for r in upcoming if r.id in handed and unstamp(r.latest_at) < now)
+        if late:
+            log.warning("video reminders: %s handed over after their window (the bot was down or overloaded)", late)
+        return ids
 
     async def _plan(self, now: datetime) -> None:
         floor = now - CATCH_UP
@@ -326,7 +343,8 @@ class VideoService:
             # downtime keeps them all, so that each is either sent or recorded as skipped.
             kept = [d for d in dues if not (drop_past and d.kind == slots.BEFORE and d.at <= now)]
             await video.add_reminders(call_id, [
-                NewReminder(d.kind, int(d.offset.total_seconds()) if d.offset else 0, stamp(d.at)) for d in kept])
+                NewReminder(d.kind, int(d.offset.total_seconds()) if d.offset else 0, stamp(d.at), stamp(d.earliest),
+                            stamp(d.latest)) for d in kept])
         return call_id
 
     async def _send(self, due: list[DueReminder], now: datetime) -> None:
@@ -359,6 +377,7 @@ class VideoService:
         if reminder.kind == slots.FOLLOWUP:
             return ("sent", [self._question(reminder, call, child, carer)]) if carer else ("skipped", [])
         people = await self._family(child)
+        due_by = unstamp(reminder.latest_at) if reminder.latest_at else None
         if carer is not None and all(reader.person_id != carer.person_id for reader in people):
             people.append(carer)
         notices = []
@@ -371,7 +390,7 @@ class VideoService:
                 place=place_text(_, call.room))
             # Quiet hours hold a reminder, unless holding it would make it arrive after the call has begun.
             notices.append(Notice(f"video:{reminder.id}:{reader.person_id}", reader.person_id, text, deadline=start,
-                                  child_id=child.id, lane=REMINDERS))
+                                  child_id=child.id, lane=REMINDERS, due_by=due_by))
         return "sent", notices
 
     def _question(self, reminder: DueReminder, call: Call, child: ChildRow, carer: Recipient) -> Notice:
@@ -379,7 +398,8 @@ class VideoService:
         text = _("📹 Did {child}'s video call at {time} happen?").format(
             child=child.name, time=moment_text(unstamp(call.starts_at), carer.locale, carer.zone))
         return Notice(f"video:{reminder.id}:{carer.person_id}", carer.person_id, text, actions=question_actions(
-            _, call.id), child_id=child.id, lane=REMINDERS)
+            _, call.id), child_id=child.id, lane=REMINDERS,
+            due_by=unstamp(reminder.latest_at) if reminder.latest_at else None)
 
     # -- after the call -------------------------------------------------------------------------------------
 

@@ -18,6 +18,10 @@ Daylight saving, as decided here (APScheduler 3.11 behaviour, checked in tests/t
   (fold=1) is dropped, so a week never has two calls.
 - Reminders are absolute durations before the start: "the day before" is 24 real hours earlier, so when a
   change falls in between it reads an hour off on the wall clock (18:00 the day before a 19:00 call).
+
+Each message has a window, not an instant (`Due.earliest`, `Due.latest`): at a busy minute the scheduler hands
+a reminder to the outbox early enough to arrive inside it (bot.deadlines), and one sent after it is recorded as
+late. "30 minutes before" may arrive from 40 to 25 minutes before; "the day before" from 26 to 23 hours before.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ DEFAULT_FOLLOWUP = timedelta(minutes=15)
 # A carer asked days later no longer remembers whether the call happened; better to ask nothing.
 FOLLOWUP_SHELF_LIFE = timedelta(days=3)
 BEFORE, FOLLOWUP = "before", "followup"
+# A reminder may come up to a third of its offset early and a sixth late, within these bounds: early enough
+# that a busy minute can be spread out, late enough that "in 30 minutes" still reads true.
+MAX_EARLY, MAX_LATE = timedelta(hours=2), timedelta(hours=1)
+# The question after a call may wait this long behind the reminders of the next calls.
+FOLLOWUP_LATE = timedelta(hours=1)
 
 # Searching from over a week back shows the week before the first answer, so a skipped week is noticed,
 # and a start moved later by a DST gap is found even when `after` falls inside the gap.
@@ -67,6 +76,16 @@ class Due:
     occurrence: datetime       # the start (UTC) it belongs to
     at: datetime               # when to send (UTC)
     offset: timedelta | None   # how long before the start; None for a followup
+
+    @property
+    def earliest(self) -> datetime:
+        """The first moment it may arrive."""
+        return self.at - min(self.offset / 3, MAX_EARLY) if self.offset is not None else self.at
+
+    @property
+    def latest(self) -> datetime:
+        """The last moment it arrives on time (for a reminder, always before its call: a sixth of the offset)."""
+        return self.at + (FOLLOWUP_LATE if self.offset is None else min(self.offset / 6, MAX_LATE))
 
 
 def parse_slot(weekday: int, hhmm: str, minutes: int, zone: str) -> Slot:

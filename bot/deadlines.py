@@ -1,0 +1,75 @@
+"""When to hand time-bound messages to the outbox so that each arrives inside its window.
+
+A reminder may arrive between its earliest and latest moment, and should arrive at its nominal one when the
+outbox has room. At a busy minute (thousands of families choose Sunday 19:00) the outbox cannot send them all
+at that minute: at the rate left to reminders, the last would arrive well after its window. So the dispatcher
+asks, every run, which reminders must go now: scheduling backwards from the latest deadline (the classic
+latest-start schedule for earliest-deadline-first), each reminder's latest start is when it must be handed over
+for it and every reminder due after it to be sent in time at `rate`; it is handed over at that moment or at
+its nominal one, whichever is first, never before its earliest. The outbox then serves its reminders lane in
+deadline order, so what was handed over early does not hold up what is due sooner.
+
+Plain data in and out: nothing here knows of video calls, the outbox or Telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# Aim this much before the latest moment: a schedule run (every 30 s), the outbox's reading and the sender's
+# own pace all come between the hand-over and the arrival.
+MARGIN = timedelta(minutes=1)
+# The share of the send rate kept for people's own messages (relays, answers), which go ahead of reminders.
+INTERACTIVE_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A message, or a group of them sent together, that must arrive within [earliest, latest]."""
+
+    key: Hashable
+    earliest: datetime
+    nominal: datetime
+    latest: datetime
+    cost: int = 1  # messages it becomes (one per recipient)
+
+
+def reminder_rate(send_rate: float) -> float:
+    """Messages a second left to reminders at the configured rate, once people's own messages have their share."""
+    return send_rate * (1 - INTERACTIVE_SHARE)
+
+
+def hand_over_at(items: Iterable[Timed], rate: float, *, now: datetime,
+                 queued: Iterable[tuple[datetime, int]] = (), backlog: int = 0,
+                 margin: timedelta = MARGIN) -> dict[Hashable, datetime]:
+    """For each item, the moment to hand it to the outbox: its nominal moment, or earlier if the load after it
+    needs that, never before its earliest.
+
+    `queued`: (deadline, messages) already in the outbox's lane, served among these by deadline: they take
+    their place in the schedule, so what was handed over early does not push the rest earlier again.
+    `backlog`: messages that go ahead of all of them (higher lanes). An item whose latest start falls before
+    the outbox can get to it is handed over at once (at `now`, or its earliest if later) and may arrive late,
+    which the outbox records; nothing is dropped."""
+    if rate <= 0:
+        raise ValueError("the rate must be positive")
+    clear = now + timedelta(seconds=backlog / rate)  # when the outbox can begin on this lane
+    work = [(item.latest, item.cost, item) for item in items] + [(deadline, count, None) for deadline, count in queued]
+    plan: dict[Hashable, datetime] = {}
+    free_until: datetime | None = None  # the latest start of everything due after the entry being looked at
+    for latest, cost, item in sorted(work, key=lambda entry: entry[0], reverse=True):
+        finish = latest - margin if free_until is None else min(latest - margin, free_until)
+        start = finish - timedelta(seconds=cost / rate)
+        free_until = start
+        if item is not None:
+            plan[item.key] = max(item.earliest, min(item.nominal, start) if start >= clear else now)
+    return plan
+
+
+def due_now(items: Iterable[Timed], now: datetime, rate: float, *, queued: Iterable[tuple[datetime, int]] = (),
+            backlog: int = 0) -> list[Hashable]:
+    """The keys of the items to hand over at `now`, soonest deadline first."""
+    listed = list(items)
+    plan = hand_over_at(listed, rate, now=now, queued=queued, backlog=backlog)
+    return [item.key for item in sorted(listed, key=lambda i: (i.latest, i.nominal)) if plan[item.key] <= now]
