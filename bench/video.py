@@ -34,6 +34,7 @@ import apscheduler.schedulers.base
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import deadlines
 from bot.access.consent import RULES_VERSION
 from bot.clock import FixedClock, stamp
 from bot.i18n import translator
@@ -42,6 +43,7 @@ from bot.runtime.app import build_application, initialized
 from bot.runtime.context import CHANNEL, BotContext
 from bot.runtime.logs import configure_logging
 from bot.runtime.runner import SCHEDULE_INTERVAL, maintenance_job, schedule_job
+from bot.services import open_services
 from bot.settings import Settings
 from bot.video import slots
 from bot.video.service import DURATIONS, TIMES, moment_text, place_text, question_actions
@@ -103,14 +105,14 @@ class Week:
 
 
 @cache
-def _week(slot: slots.Slot) -> Week:
+def _week(slot: slots.Slot, as_of: datetime = BEFORE_PEAK) -> Week:
     # A few hundred distinct slots among 100,000: their times come from bot.video.slots once each, so the seed agrees
     # with what the schedule itself would have written.
     settings = _settings(":memory:")
     offsets = tuple(timedelta(minutes=m) for m in settings.video_reminders)
     followup = timedelta(minutes=settings.video_followup)
-    current = slots.next_start(slot, BEFORE_PEAK)
-    previous = slots.next_start(slot, BEFORE_PEAK - timedelta(days=7))
+    current = slots.next_start(slot, as_of)
+    previous = slots.next_start(slot, as_of - timedelta(days=7))
     return Week(previous, current, tuple(slots.plan(slot, previous, offsets, followup)),
                 tuple(slots.plan(slot, current, offsets, followup)))
 
@@ -119,12 +121,13 @@ def _pick(rng: random.Random, weights: dict) -> object:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def population(count: int, rng: random.Random) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+def population(count: int, rng: random.Random,
+               as_of: datetime = BEFORE_PEAK) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
     """Every row of a school with `count` children, table by table: (columns, rows), in insertion order.
 
     Each child has a mother (a parent, reachable on Telegram, who consented) and a proxy parent shared with four
     other children, who arranged the weekly call; each class of 40 a teacher, the school one admin. Each child's
-    slot is as VideoService.accept leaves it, moved on by the schedule to the state after its run at BEFORE_PEAK:
+    slot is as VideoService.accept leaves it, moved on by the schedule to the state after its run at `as_of`:
     last week's call (answered, unless its question is still to come) and the next one written out, every
     reminder due by then sent and the rest pending."""
     assert set(TIME_WEIGHTS) == set(TIMES) and set(DURATION_WEIGHTS) == set(DURATIONS)
@@ -146,7 +149,8 @@ def population(count: int, rng: random.Random) -> dict[str, tuple[tuple[str, ...
                          "proposal_id", "planned_until", "agreed_at"), []),
         "video_calls": (("id", "child_id", "slot_id", "starts_at", "minutes", "zone", "room", "outcome", "reason",
                          "recorded_by", "recorded_at"), []),
-        "video_reminders": (("call_id", "kind", "offset_s", "due_at", "state", "done_at"), []),
+        "video_reminders": (("call_id", "kind", "offset_s", "due_at", "earliest_at", "latest_at", "state", "done_at"),
+                            []),
     }
 
     def add(table: str, *row) -> None:
@@ -163,10 +167,11 @@ def population(count: int, rng: random.Random) -> dict[str, tuple[tuple[str, ...
     def reminders(call_id: int, dues: tuple[slots.Due, ...]) -> bool:
         """Writes the call's reminders; whether its question is still pending."""
         for due in dues:
-            sent = due.at <= BEFORE_PEAK
+            sent = due.at <= as_of
             add("video_reminders", call_id, due.kind, int(due.offset.total_seconds()) if due.offset else 0,
-                stamp(due.at), "sent" if sent else "pending", stamp(due.at) if sent else None)
-        return any(due.kind == slots.FOLLOWUP and due.at > BEFORE_PEAK for due in dues)
+                stamp(due.at), stamp(due.earliest), stamp(due.latest), "sent" if sent else "pending",
+                stamp(due.at) if sent else None)
+        return any(due.kind == slots.FOLLOWUP and due.at > as_of for due in dues)
 
     add("schools", 1, "希望小学", made)
     admin = person("校长")
@@ -194,7 +199,7 @@ def population(count: int, rng: random.Random) -> dict[str, tuple[tuple[str, ...
         weekday = rng.choices(range(7), weights=WEEKDAY_WEIGHTS)[0]
         start, minutes = _pick(rng, TIME_WEIGHTS), _pick(rng, DURATION_WEIGHTS)
         slot = slots.Slot(weekday, clock_time.fromisoformat(start), minutes, zone)
-        week = _week(slot)
+        week = _week(slot, as_of)
         # The family room holds one call at a time, so only a few dozen slots could use it: all are from home.
         add("video_proposals", child, child, weekday, start, minutes, zone, None, "carer", proxy, "accepted", mother,
             made, agreed)
@@ -227,19 +232,19 @@ class Seeded:
 SEED_KEY = "bench_video_seed"
 
 
-async def seed(path: Path, count: int, rng_seed: int) -> Seeded:
+async def seed(path: Path, count: int, rng_seed: int, as_of: datetime = BEFORE_PEAK) -> Seeded:
     """The school in one transaction, one executemany per table; reused when `path` already holds this seed."""
     started = time.perf_counter()
     db = await Database.open(path)
     try:
         await db.migrate()
-        wanted = f"{count}:{rng_seed}"
+        wanted = f"{count}:{rng_seed}:{stamp(as_of)}"
         row = await db.fetch_one("SELECT value FROM settings_kv WHERE key = ?", (SEED_KEY,))
         reused = row is not None
         if row is None:
             if await db.fetch_one("SELECT 1 FROM children LIMIT 1"):
                 raise SystemExit(f"{path} holds another database; remove it or choose another --dir")
-            tables = population(count, random.Random(rng_seed))
+            tables = population(count, random.Random(rng_seed), as_of)
             async with db.transaction() as conn:
                 for table, (columns, rows) in tables.items():
                     await conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
@@ -247,7 +252,7 @@ async def seed(path: Path, count: int, rng_seed: int) -> Seeded:
                 await conn.execute("INSERT INTO settings_kv (key, value) VALUES (?, ?)", (SEED_KEY, wanted))
             del tables
         elif row["value"] != wanted:
-            raise SystemExit(f"{path} was seeded with {row['value']} (slots:seed), not {wanted}")
+            raise SystemExit(f"{path} was seeded with {row['value']} (slots:seed:as of), not {wanted}")
         seconds = time.perf_counter() - started
         busiest = await db.fetch_one("SELECT weekday, start, zone, COUNT(*) AS n FROM video_slots "
                                      "GROUP BY weekday, start, zone ORDER BY n DESC LIMIT 1")
@@ -499,6 +504,122 @@ async def naive(database: str, kinds: int, late: bool) -> dict:
             "load_s": starting_at - loading_at, "scheduler_start_s": ready_at - starting_at}
 
 
+# -- arrivals: when each reminder reaches its reader at the peak ----------------------------------------------
+
+# The Sunday evening, from before the first window of the busy hours opens until after the last one closes: the
+# schedule as left at 17:29:30, then four hours of the dispatcher and the outbox on a simulated clock.
+ARRIVALS_FROM = PEAK - timedelta(hours=1, seconds=SCHEDULE_INTERVAL)
+ARRIVALS_TO = PEAK + timedelta(hours=3, minutes=30)
+STEP = 5  # seconds of simulated sending per reading of the outbox
+
+
+async def arrivals(database: str, hand_over: str) -> dict:
+    """The dispatcher as the JobQueue runs it (VideoService.run_due every 30 s) and the outbox's order as the
+    sender reads it (OutboxRepository.due, quiet hours decided by Outbox.held_until), on a simulated clock.
+    Sending itself is simulated: at the rate left to reminders (SEND_RATE less the interactive share, 20 a
+    second at the default 25), each row taking 1/rate seconds, with no network. `hand_over`: "windows" (ours,
+    bot.deadlines) or "nominal" (each reminder handed over at its own time, as before windows)."""
+    settings = _settings(database)
+    clock = FixedClock(ARRIVALS_FROM)
+    services = await open_services(settings, clock)
+    video, outbox, db = services.video, services.outbox, services.db
+    rate = deadlines.reminder_rate(settings.send_rate)
+    if hand_over == "nominal":
+        async def at_their_time(now: datetime) -> list[int]:
+            upcoming = await video.repo.upcoming(stamp(now))
+            return [r.id for r in sorted(upcoming, key=lambda r: (r.due_at, r.id)) if r.due_at <= stamp(now)]
+        video._to_hand_over = at_their_time
+    started = time.perf_counter()
+    now, next_run, held, runs = ARRIVALS_FROM, ARRIVALS_FROM, 0, 0
+    dispatch_s = 0.0
+    try:
+        while now < ARRIVALS_TO:
+            clock.set(now)
+            if now >= next_run:
+                began = time.perf_counter()
+                await video.run_due()
+                dispatch_s = max(dispatch_s, time.perf_counter() - began)
+                runs += 1
+                next_run += timedelta(seconds=SCHEDULE_INTERVAL)
+            sent = []
+            for row in await outbox.repo.due(stamp(now), limit=int(rate * STEP)):
+                until = await outbox.held_until(row, now)
+                if until is not None:
+                    await outbox.repo.hold(row.id, stamp(until), stamp(now))
+                    held += 1
+                    continue
+                sent.append((stamp(now + timedelta(seconds=(len(sent) + 1) / rate)), row.id))
+            async with db.transaction() as conn:
+                await conn.executemany("UPDATE outbox SET state = 'sent', sent_at = ?1, "
+                                       "late = (due_by IS NOT NULL AND due_by < ?1) WHERE id = ?2", sent)
+            now += timedelta(seconds=STEP)
+        simulated_s = time.perf_counter() - started
+        rows = await db.fetch_all("SELECT dedupe_key, state, sent_at, held_at FROM outbox WHERE dedupe_key LIKE 'video:%'")
+        by_reminder: dict[int, list] = {}
+        for r in rows:
+            by_reminder.setdefault(int(r["dedupe_key"].split(":")[1]), []).append(r)
+        windows = await db.fetch_all(
+            "SELECT r.id, r.kind, r.offset_s, r.earliest_at, r.latest_at, c.starts_at FROM video_reminders r "
+            "JOIN video_calls c ON c.id = r.call_id WHERE r.earliest_at >= ? AND r.latest_at <= ?",
+            (stamp(ARRIVALS_FROM), stamp(ARRIVALS_TO)))
+    finally:
+        await db.close()
+    kinds: dict[str, dict] = {}
+    for w in windows:
+        kind = kinds.setdefault(_kind_name(w["kind"], w["offset_s"]), {
+            "reminders": 0, "messages": 0, "inside": 0, "early": 0, "late": 0, "unsent": 0, "quiet": 0,
+            "before_call_min": []})
+        kind["reminders"] += 1
+        for message in by_reminder.get(w["id"], []):
+            kind["messages"] += 1
+            if message["held_at"] is not None:
+                kind["quiet"] += 1  # waited for its reader's quiet hours: when it arrives is their choice
+            elif message["state"] != "sent":
+                kind["unsent"] += 1
+            elif message["sent_at"] < w["earliest_at"]:
+                kind["early"] += 1
+            elif message["sent_at"] > w["latest_at"]:
+                kind["late"] += 1
+            else:
+                kind["inside"] += 1
+            if message["state"] == "sent" and message["held_at"] is None:
+                kind["before_call_min"].append(
+                    (datetime.fromisoformat(w["starts_at"]) - datetime.fromisoformat(message["sent_at"])
+                     ).total_seconds() / 60)
+    for kind in kinds.values():
+        spread = sorted(kind.pop("before_call_min"))
+        kind["spread"] = [spread[0], spread[len(spread) // 2], spread[-1]] if spread else []
+    return {"hand_over": hand_over, "rate": rate, "runs": runs, "held": held, "kinds": kinds,
+            "simulated_s": simulated_s, "dispatch_max_s": dispatch_s}
+
+
+def _arrivals_report(results: list[dict], slots_count: int) -> None:
+    print(f"arrivals, Sunday {ARRIVALS_FROM.astimezone(ZoneInfo(SCHOOL_ZONE)):%H:%M:%S}–"
+          f"{ARRIVALS_TO.astimezone(ZoneInfo(SCHOOL_ZONE)):%H:%M} {SCHOOL_ZONE}, {slots_count:,} slots, reminders "
+          f"whose window lies in that time; sending simulated at {results[0]['rate']:.0f}/s")
+    print(f"{'hand-over':10} {'kind':11} {'reminders':>9} {'messages':>8} {'inside':>8} {'early':>6} {'late':>6} "
+          f"{'unsent':>6} {'quiet':>6}  minutes before the call (first, median, last)")
+    names = {"day_before": "day before", "soon": "30 min", "followup": "question"}
+    for r in results:
+        for kind in ("day_before", "soon", "followup"):
+            k = r["kinds"].get(kind)
+            if not k:
+                continue
+            timed = k["messages"] - k["quiet"]
+            share = f"{100 * k['inside'] / timed:7.2f}%" if timed else f"{'-':>8}"
+            spread = ", ".join(f"{m:.1f}" for m in k["spread"])
+            print(f"{r['hand_over']:10} {names[kind]:11} {k['reminders']:9,} {k['messages']:8,} {share} "
+                  f"{k['early']:6,} {k['late']:6,} {k['unsent']:6,} {k['quiet']:6,}  {spread}")
+        print(f"  {r['hand_over']}: {r['runs']} dispatcher runs, the longest {r['dispatch_max_s']:.2f} s; "
+              f"{r['simulated_s']:.0f} s to simulate")
+    ours = next((r for r in results if r["hand_over"] == "windows"), None)
+    if ours:
+        soon, day = ours["kinds"].get("soon", {}), ours["kinds"].get("day_before", {})
+        met = all(k and k["inside"] == k["messages"] - k["quiet"] for k in (soon, day))
+        print(f"target: 100% of '30 minutes before' inside [T-40, T-25 min] and of 'the day before' inside "
+              f"[T-26 h, T-23 h]: {'met' if met else 'NOT met'}")
+
+
 # -- the run ----------------------------------------------------------------------------------------------------
 
 def _spawn(design: str, database: Path, kinds: int, log: Path) -> dict:
@@ -572,6 +693,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="naive jobs per slot: day-before, soon, followup (the first N)")
     parser.add_argument("--designs", default=",".join(DESIGNS),
                         help=f"which to run, comma-separated, from {', '.join(DESIGNS)} (default: all)")
+    parser.add_argument("--arrivals", default="windows,nominal",
+                        help="when reminders reach their readers on the Sunday evening, for these ways of handing "
+                        "them over, comma-separated: windows (ours), nominal (each at its own time); 'none' skips")
     parser.add_argument("--worker", choices=tuple(DESIGNS), help=argparse.SUPPRESS)
     parser.add_argument("database", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -581,20 +705,25 @@ def main(argv: list[str] | None = None) -> int:
                 else naive(args.database, args.kinds, late=args.worker == "naive-late"))
         print(json.dumps(asyncio.run(work)))
         return 0
-    designs = [d.strip() for d in args.designs.split(",") if d.strip()]
-    if not designs or set(designs) - set(DESIGNS):
-        parser.error(f"--designs: choose from {', '.join(DESIGNS)}")
+    designs = [d.strip() for d in args.designs.split(",") if d.strip() and d.strip() != "none"]
+    if set(designs) - set(DESIGNS):
+        parser.error(f"--designs: choose from {', '.join(DESIGNS)}, or none")
+    hand_overs = [h.strip() for h in args.arrivals.split(",") if h.strip() and h.strip() != "none"]
+    if set(hand_overs) - {"windows", "nominal"}:
+        parser.error("--arrivals: choose from windows, nominal, or none")
 
     started = time.monotonic()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="qinqing-video-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        seeded = asyncio.run(seed(workdir / "seed.sqlite3", args.slots, args.seed))
-        print(f"{'reused' if seeded.reused else 'seeded'} {seeded.slots:,} slots in {seeded.seconds:.1f} s", flush=True)
-        # One throw-away process first, so that no design pays for a cold page cache of the interpreter and the
-        # libraries.
-        subprocess.run([sys.executable, "-c", "import bench.video"], cwd=ROOT, check=True)
         results = {}
+        if designs:
+            seeded = asyncio.run(seed(workdir / "seed.sqlite3", args.slots, args.seed))
+            print(f"{'reused' if seeded.reused else 'seeded'} {seeded.slots:,} slots in {seeded.seconds:.1f} s",
+                  flush=True)
+            # One throw-away process first, so that no design pays for a cold page cache of the interpreter and
+            # the libraries.
+            subprocess.run([sys.executable, "-c", "import bench.video"], cwd=ROOT, check=True)
         for design in designs:
             copy = workdir / f"{design}.sqlite3"
             _remove(copy)   # a WAL left by an interrupted run would be replayed onto the fresh copy
@@ -603,7 +732,22 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep:
                 _remove(copy)
             print(f"{design}: done", flush=True)
-        _report(seeded, results, args.kinds, time.monotonic() - started)
+        if results:
+            _report(seeded, results, args.kinds, time.monotonic() - started)
+        if hand_overs:
+            evening = workdir / "arrivals-seed.sqlite3"
+            asyncio.run(seed(evening, args.slots, args.seed, ARRIVALS_FROM))
+            found = []
+            for hand_over in hand_overs:
+                copy = workdir / f"arrivals-{hand_over}.sqlite3"
+                _remove(copy)
+                shutil.copyfile(evening, copy)
+                configure_logging("ERROR", token=TOKEN)  # a late reminder is counted below, not logged 10,000 times
+                found.append(asyncio.run(arrivals(str(copy), hand_over)))
+                if not args.keep:
+                    _remove(copy)
+                print(f"arrivals {hand_over}: done", flush=True)
+            _arrivals_report(found, args.slots)
     finally:
         if args.dir is None and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

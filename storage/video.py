@@ -92,11 +92,12 @@ class DueReminder:
 
 @dataclass(frozen=True)
 class Upcoming:
-    """A reminder still to hand over, as the dispatcher plans it: its window and how many it tells."""
-    id: int
+    """Reminders still to hand over that share one window, as the dispatcher plans them: how many, and how many
+    people they tell in all."""
     earliest_at: str
     due_at: str
     latest_at: str
+    count: int
     readers: int
 
 
@@ -264,13 +265,22 @@ class VideoRepository(Repository):
     # -- reminders ------------------------------------------------------------------------------------------
 
     async def upcoming(self, until: str) -> list[Upcoming]:
-        """Reminders still to hand over that may go by `until`, with how many people each tells (the child's
-        family and proxy parents: a count of its roles, at least one), for the dispatcher's plan."""
+        """Reminders still to hand over that may go by `until`, grouped by window (a busy minute is one group),
+        with how many people they tell (each child's family and proxy parents: a count of its roles, at least
+        one a reminder)."""
         rows = await self._all(
-            "SELECT r.id, r.earliest_at, r.due_at, r.latest_at, (SELECT COUNT(*) FROM roles g WHERE "
-            "g.child_id = c.child_id AND g.revoked_at IS NULL) AS readers FROM video_reminders r "
-            "JOIN video_calls c ON c.id = r.call_id WHERE r.state = 'pending' AND r.earliest_at <= ?", (until,))
-        return [Upcoming(r[0], r[1], r[2], r[3], max(1, r[4])) for r in rows]
+            "SELECT earliest_at, due_at, latest_at, COUNT(*), SUM(readers) FROM (SELECT r.earliest_at, r.due_at, "
+            "r.latest_at, MAX(1, (SELECT COUNT(*) FROM roles g WHERE g.child_id = c.child_id AND "
+            "g.revoked_at IS NULL)) AS readers FROM video_reminders r JOIN video_calls c ON c.id = r.call_id "
+            "WHERE r.state = 'pending' AND r.earliest_at <= ?) GROUP BY earliest_at, due_at, latest_at", (until,))
+        return [Upcoming(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def pending_in(self, window: Upcoming, limit: int) -> list[int]:
+        """Up to `limit` of the reminders in this window still to hand over, the first written first."""
+        rows = await self._all(
+            "SELECT id FROM video_reminders WHERE state = 'pending' AND earliest_at = ? AND due_at = ? "
+            "AND latest_at = ? ORDER BY id LIMIT ?", (window.earliest_at, window.due_at, window.latest_at, limit))
+        return [r[0] for r in rows]
 
     async def reminders(self, ids: list[int]) -> list[DueReminder]:
         """These reminders with their calls, soonest deadline first."""

@@ -25,7 +25,7 @@ def deliver(items: list[Timed], rate: float, step: timedelta = timedelta(seconds
     start = min(i.earliest for i in items) - step
     now, pending, queue, arrived, budget = start, list(items), [], {}, 0.0
     while pending or queue:
-        ready = set(due_now(pending, now, rate, queued=[(latest, cost) for latest, _, cost in queue]))
+        ready = set(due_now(pending, now, rate, queued=[(latest, cost) for latest, _, cost in queue]))  # count=1
         for item in [i for i in pending if i.key in ready]:
             heapq.heappush(queue, (item.latest, item.key, item.cost))
         pending = [i for i in pending if i.key not in ready]
@@ -83,7 +83,7 @@ def test_messages_already_waiting_take_their_place_in_the_schedule():
 def test_what_cannot_make_its_window_is_handed_over_at_once_not_dropped():
     downtime = soon(1, call=T)
     now = T - timedelta(minutes=10)  # after its window: the bot was down
-    assert due_now([downtime], now, rate=20) == [1]
+    assert due_now([downtime], now, rate=20) == {1: 1}
 
 
 def test_the_rate_left_to_reminders_keeps_a_share_for_people():
@@ -116,3 +116,16 @@ def test_any_load_the_rate_can_carry_arrives_inside_every_window(groups):
     late = [i for i in items if arrived[i.key] > i.latest]
     early = [i for i in items if arrived[i.key] < i.earliest]
     assert not late and not early
+
+
+def test_a_busy_minute_as_one_group_hands_over_as_many_as_its_reminders_one_by_one():
+    """The dispatcher plans a window's reminders as one group; it must hand over as many at each moment as
+    planning them one by one would."""
+    one_by_one = [soon(n) for n in range(6_000)]
+    group = Timed("19:00", one_by_one[0].earliest, one_by_one[0].nominal, one_by_one[0].latest, cost=12_000,
+                  count=6_000)
+    for minutes in (41, 39, 36, 34, 32, 30):
+        now = T - timedelta(minutes=minutes)
+        singly = len(due_now(one_by_one, now, rate=20))
+        assert abs(due_now([group], now, rate=20).get("19:00", 0) - singly) <= 1, minutes
+    assert due_now([group], T - timedelta(minutes=34), rate=20)["19:00"] > 0

@@ -65,9 +65,11 @@ async def test_an_update_with_an_album_and_a_voice_note_reaches_the_family_once(
             assert _("✅ Received by {names}").format(names="李妈妈") in page.text
             assert "运动会跳绳第一名" in page.text
 
-            # The photos and the voice note are copied under the data directory by the bot's fetch job.
+            # The photos and the voice note are copied under the data directory by the bot's fetch job (every
+            # 30 s). Under a loaded machine one download can time out; it is tried again a minute later, so the
+            # wait allows for one retry: 30 s + 60 s + 30 s, and a margin.
             media_dir = bot.database.parent / "media"
-            await proxy.wait_until(lambda: _stored(bot.database) == 4, timeout=60)
+            await proxy.wait_until(lambda: _stored(bot.database) == 4, timeout=150)
             assert len([p for p in media_dir.rglob("*") if p.is_file()]) == 4
         finally:
             await bot.stop()

@@ -305,15 +305,17 @@ class VideoService:
     async def _to_hand_over(self, now: datetime) -> list[int]:
         """The reminders to hand to the outbox now: at their time, or earlier when a busy hour needs it for all
         of them to arrive inside their windows at the rate left to reminders (bot.deadlines)."""
-        upcoming = await self.repo.upcoming(stamp(now + LOOKAHEAD))
-        if not upcoming:
+        windows = await self.repo.upcoming(stamp(now + LOOKAHEAD))
+        if not windows:
             return []
         backlog, queued = await self._outbox.repo.backlog(REMINDERS, stamp(now))
-        ids = deadlines.due_now(
-            (deadlines.Timed(r.id, unstamp(r.earliest_at), unstamp(r.due_at), unstamp(r.latest_at), r.readers)
-             for r in upcoming), now, self._rate, queued=[(unstamp(at), n) for at, n in queued], backlog=backlog)
-        handed = set(ids)
-        late = sum(1 for r in upcoming if r.id in handed and unstamp(r.latest_at) < now)
+        handed = deadlines.due_now(
+            (deadlines.Timed(w, unstamp(w.earliest_at), unstamp(w.due_at), unstamp(w.latest_at), w.readers, w.count)
+             for w in windows), now, self._rate, queued=[(unstamp(at), n) for at, n in queued], backlog=backlog)
+        ids: list[int] = []
+        for window in sorted(handed, key=lambda w: (w.latest_at, w.due_at)):
+            ids += await self.repo.pending_in(window, handed[window])
+        late = sum(n for window, n in handed.items() if unstamp(window.latest_at) < now)
         if late:
             log.warning("video reminders: %s handed over after their window (the bot was down or overloaded)", late)
         return ids
