@@ -172,13 +172,14 @@ async def naive_worker(load_file: str) -> None:
     print(json.dumps({"cpu": time.process_time()}))
 
 
-async def kill_run(seed: int, messages: int, recipients: int, rate: float) -> dict:
-    """One seed: SIGKILL at a random moment of the broadcast, restart, drain."""
+async def kill_run(seed: int, messages: int, recipients: int, rate: float, delay: float = 0.0) -> dict:
+    """One seed: SIGKILL at a random moment of the broadcast, restart, drain; the sandbox answers `delay` s late,
+    so that several sends are in flight when the kill comes."""
     rng = random.Random(seed)
     rounds = messages // recipients
     workdir = Path(tempfile.mkdtemp(prefix=f"qinqing-kill-{seed}-"))
     database = workdir / "bench.sqlite3"
-    async with Sandbox(token=TOKEN, enforce_limits=True) as sb:
+    async with Sandbox(token=TOKEN, enforce_limits=True, answer_delay=delay) as sb:
         chats = people(sb, 200_000, recipients)
         strangers = set(rng.sample(chats, max(1, recipients // 100)))  # never pressed Start: undeliverable
         for chat in strangers:
@@ -241,12 +242,13 @@ def _compare(args) -> int:
 
 def _kills(args) -> int:
     print(f"SIGKILL during a broadcast of {args.kill_messages} messages to {args.kill_recipients} recipients "
-          f"(1% never pressed Start), SEND_RATE={args.rate:g}, sandbox limits enforced")
+          f"(1% never pressed Start), SEND_RATE={args.rate:g}, sandbox limits enforced, answers {args.kill_delay} ms "
+          f"late")
     print(f"{'seed':>4} {'kill at':>8} {'before':>6} {'sent':>6} {'undeliv.':>8} {'lost':>5} {'twice':>5} "
           f"{'429s':>5}")
     failed = False
     for seed in range(args.kill_seeds):
-        r = asyncio.run(kill_run(seed, args.kill_messages, args.kill_recipients, args.rate))
+        r = asyncio.run(kill_run(seed, args.kill_messages, args.kill_recipients, args.rate, args.kill_delay / 1000))
         print(f"{r['seed']:4d} {r['kill_after']:7.1f}s {r['before']:6d} {r['sent']:6d} {r['undeliverable']:8d} "
               f"{r['lost']:5d} {r['duplicates']:5d} {r['flood']:5d}", flush=True)
         failed |= bool(r["lost"] or r["parked"] or r["rows"] != args.kill_messages or r["duplicates"] > IN_FLIGHT
@@ -265,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of the comparison: N runs, each with a SIGKILL mid-broadcast")
     parser.add_argument("--kill-messages", type=int, default=2_000, help="messages per killed run")
     parser.add_argument("--kill-recipients", type=int, default=500, help="recipients per killed run")
+    parser.add_argument("--kill-delay", type=int, default=300, metavar="MS",
+                        help="the sandbox answers each send this many milliseconds late in the killed runs")
     parser.add_argument("--naive-worker", metavar="LOAD.json", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.naive_worker:

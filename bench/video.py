@@ -526,8 +526,11 @@ async def arrivals(database: str, hand_over: str) -> dict:
     rate = deadlines.reminder_rate(settings.send_rate)
     if hand_over == "nominal":
         async def at_their_time(now: datetime) -> list[int]:
-            upcoming = await video.repo.upcoming(stamp(now))
-            return [r.id for r in sorted(upcoming, key=lambda r: (r.due_at, r.id)) if r.due_at <= stamp(now)]
+            ids = []
+            for window in sorted(await video.repo.upcoming(stamp(now)), key=lambda w: (w.due_at, w.latest_at)):
+                if window.due_at <= stamp(now):
+                    ids += await video.repo.pending_in(window, window.count)
+            return ids
         video._to_hand_over = at_their_time
     started = time.perf_counter()
     now, next_run, held, runs = ARRIVALS_FROM, ARRIVALS_FROM, 0, 0
@@ -744,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copyfile(evening, copy)
                 configure_logging("ERROR", token=TOKEN)  # a late reminder is counted below, not logged 10,000 times
                 found.append(asyncio.run(arrivals(str(copy), hand_over)))
+                (workdir / f"arrivals-{hand_over}.json").write_text(json.dumps(found[-1]))
                 if not args.keep:
                     _remove(copy)
                 print(f"arrivals {hand_over}: done", flush=True)

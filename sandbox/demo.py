@@ -298,6 +298,26 @@ class Scenes:
         await teacher.send_command("videos")
         await _expect(teacher.wait_message(predicate=lambda m: "📹" in (m.text or "")))
 
+        self.transcript.scene(_("Late at night the mother writes to the proxy parent: it would wait for her quiet "
+                                "hours, so the mother marks it urgent"))
+        self.clock.advance(datetime.combine(call_day, time(23, 10), self.zone) - self.clock.now())
+        await mother.send_command("relay")
+        mode = await _expect(mother.wait_message(predicate=lambda m: bool(m.buttons)))
+        # Relay mode opens with whoever wrote to her last; if that was not the proxy parent, she picks her.
+        to_proxy = [label for row in mode.buttons for label in row if _("proxy parent") in label]
+        if to_proxy:
+            await mother.press(to_proxy[0], message_id=mode.message_id)
+            await _expect(mother.wait_message())
+        worry = _("Xiaoming said his tummy hurt at dinner. Is he all right now?")
+        await mother.send_text(worry)
+        held = await _expect(mother.wait_message(predicate=lambda m: bool(m.buttons)))
+        await mother.press(_("🚨 Urgent: send it now"), message_id=held.message_id)
+        await _expect(proxy.wait_message(predicate=lambda m: worry in (m.text or "")))
+        await mother.send_command("cancel")
+        relay_off = _("Relay mode is off: what you send now is no longer passed on.")
+        await _expect(mother.wait_message(predicate=lambda m: m.text == relay_off
+                                          and m.message_id > held.message_id))
+
         self.transcript.scene(_("Someone without an invitation finds the bot"))
         await neighbour.start()
         await _expect(neighbour.wait_message())
