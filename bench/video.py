@@ -591,7 +591,8 @@ async def arrivals(database: str, hand_over: str) -> dict:
                      ).total_seconds() / 60)
     for kind in kinds.values():
         spread = sorted(kind.pop("before_call_min"))
-        kind["spread"] = [spread[0], spread[len(spread) // 2], spread[-1]] if spread else []
+        # The first to arrive is the one most minutes before its call.
+        kind["spread"] = [spread[-1], spread[len(spread) // 2], spread[0]] if spread else []
     return {"hand_over": hand_over, "rate": rate, "runs": runs, "held": held, "kinds": kinds,
             "simulated_s": simulated_s, "dispatch_max_s": dispatch_s}
 
