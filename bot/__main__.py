@@ -1,4 +1,4 @@
-"""`python -m bot [run|demo|migrate]`: the command line, in the operator's language."""
+"""`python -m bot [run|demo|migrate|invite]`: the command line, in the operator's language."""
 
 from __future__ import annotations
 
@@ -23,9 +23,13 @@ def _parser(_) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help=_("play a scripted scenario against the offline sandbox and print it"))
     demo.add_argument("--lang", choices=SUPPORTED_LOCALES, help=_("language of the transcript"))
     sub.add_parser("migrate", help=_("bring the database schema up to date and exit"))
-    invite = sub.add_parser("invite", help=_("print an invitation for the first admin of a school"))
-    invite.add_argument("--role", choices=["admin"], default="admin", help=_("the role to invite to"))
-    invite.add_argument("--school", required=True, help=_("the school's name (created if new)"))
+    invite = sub.add_parser("invite", help=_("print an invitation for the first admin of a school, or for the "
+                                             "child-welfare supervisor of a township"))
+    invite.add_argument("--role", choices=["admin", "supervisor"],
+                        help=_("the role to invite to: admin with --school, supervisor with --township alone"))
+    invite.add_argument("--school", help=_("the school's name (created if new)"))
+    invite.add_argument("--township", help=_("the township's name (created if new); with --school, the school is "
+                                             "placed under it"))
     invite.add_argument("--qr", metavar="FILE.png", help=_("also write the link as a QR code image"))
     return parser
 
@@ -55,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         return asyncio.run(_migrate(settings, _))
     if command == "invite":
-        return asyncio.run(_invite(settings, _, args.school.strip(), args.qr))
+        school, township = (args.school or "").strip(), (args.township or "").strip()
+        return asyncio.run(_invite(settings, _, school, township, args.role or ("supervisor" if township and not school else "admin"),
+                                   args.qr))
     return asyncio.run(_run(settings, _))
 
 
@@ -76,14 +82,24 @@ async def _migrate(settings, _) -> int:
     return 0
 
 
-async def _invite(settings, _, school: str, qr_file: str | None) -> int:
+async def _invite(settings, _, school: str, township: str, role: str, qr_file: str | None) -> int:
+    """The first admin of a school (`--school`, placed under `--township` when given), or a township's child-welfare
+    supervisor (`--township` alone), who then invites the township's schools' admins and villages' directors."""
     from bot.services import open_services
     from bot.clock import SystemClock
-    from bot.access.invitations import invitation_link
+    from bot.access.invitations import PLACE_NAME_LIMIT, invitation_link
+    from bot.errors import UserError
     from storage.db import DatabaseTooNew
 
-    if not school or len(school) > 80:
+    if role == "admin" and (not school or len(school) > 80):
         print(_("Give the school's name with --school."), file=sys.stderr)
+        return 2
+    if role == "supervisor" and (school or not township):
+        print(_("Give the township's name with --township (and no --school) to invite its supervisor."),
+              file=sys.stderr)
+        return 2
+    if len(township) > PLACE_NAME_LIMIT:
+        print(_("A township's name has at most {limit} characters.").format(limit=PLACE_NAME_LIMIT), file=sys.stderr)
         return 2
     try:
         services = await open_services(settings, SystemClock())
@@ -91,13 +107,23 @@ async def _invite(settings, _, school: str, qr_file: str | None) -> int:
         print(_too_new(_, exc), file=sys.stderr)
         return 3
     try:
-        issued = await services.invitations.bootstrap_admin(school)
+        if role == "supervisor":
+            issued = await services.invitations.bootstrap_supervisor(township)
+        else:
+            issued = await services.invitations.bootstrap_admin(school, township or None)
         from bot.runtime.runner import bot_username
 
         username = await services.people.meta("bot_username") or await bot_username(settings)
+    except UserError as refusal:
+        print(refusal.text(_), file=sys.stderr)
+        return 2
     finally:
         await services.db.close()
-    print(_("Invitation for the first admin of {school} (single use, valid for 7 days):").format(school=school))
+    if role == "supervisor":
+        print(_("Invitation for the child-welfare supervisor of {township} (single use, valid for 7 days):").format(
+            township=township))
+    else:
+        print(_("Invitation for the first admin of {school} (single use, valid for 7 days):").format(school=school))
     if username:
         link = invitation_link(username, issued.code)
         print(link)

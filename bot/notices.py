@@ -30,8 +30,9 @@ SAFETY, INTERACTIVE, REMINDERS, BULK = 0, 1, 2, 3
 # A message that reaches its reader this long after it was written says when it was written.
 WAITED = timedelta(minutes=30)
 # Who reaches a child without being its school's staff: such a person gets rows about the child only while
-# consent stands (teachers and admins keep working with the record either way).
-STAFF_ROLES = ("teacher", "admin")
+# consent stands (teachers and admins keep working with the record either way, and so do the township's
+# supervisors and the village's child director: public child-welfare staff, bot.access.policy.BEFORE_CONSENT).
+STAFF_ROLES = ("teacher", "admin", "supervisor", "director")
 
 @dataclass(frozen=True)
 class Action:

@@ -298,6 +298,14 @@ class RelayService:
 
     # -- acknowledgement ------------------------------------------------------------------------------
 
+    async def written_by(self, actor: Actor, relay_id: int) -> Relay:
+        """A message this person relayed, to carry their own words on (a worry into a safety report); anyone
+        else's, or none, is a stale button."""
+        found = await self._relays.get(relay_id)
+        if found is None or actor.person_id is None or found.author_id != actor.person_id:
+            raise StaleButton()
+        return found
+
     async def send_now(self, actor: Actor, relay_id: int) -> Relay:
         """The author says a message held for quiet hours is urgent: it goes out now (urgent rows are never
         held). Only the author may; the sender still checks the recipient is entitled when it sends."""

@@ -21,6 +21,7 @@ from bot.preferences import PreferencesService
 from bot.records.roster import RosterService
 from bot.records.service import ChildrenService
 from bot.relay import RelayService
+from bot.safety.service import SafetyService
 from bot.settings import Settings
 from bot.video.service import VideoService
 from storage.audit import AuditRepository
@@ -61,6 +62,7 @@ class Services:
     video: VideoService
     calendar: CalendarService
     dialogues: Dialogues
+    safety: SafetyService
 
 
 async def open_services(settings: Settings, clock: Clock) -> Services:
@@ -77,6 +79,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
     media = MediaStore(settings.media_dir)
     musts = MustsService(db, people, children, consent, outbox, preferences, clock, settings.timezone)
+    safety = SafetyService(db, people, children, outbox, preferences, clock, settings)
     return Services(
         settings=settings,
         clock=clock,
@@ -88,7 +91,8 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         invitations=InvitationService(db, people, children, InvitationsRepository(db), clock),
         consent=consent,
         children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
-        privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media, outbox, preferences),
+        privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media, outbox, preferences,
+                               retention=safety),
         roster=RosterService(db, people, clock, children),
         outbox=outbox,
         notices=DeliveryNotices(db, outbox, people, children, preferences, clock,
@@ -99,4 +103,5 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         video=VideoService(db, people, children, consent, outbox, preferences, clock, settings),
         dialogues=Dialogues(DialoguesRepository(db), clock),
         calendar=CalendarService(db, people, children, musts, outbox, preferences, clock, settings.timezone),
+        safety=safety,
     )

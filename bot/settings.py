@@ -50,6 +50,10 @@ class Settings:
     video_reminders: tuple[int, ...] = (24 * 60, 30)
     video_followup: int = 15
     family_rooms: tuple[str, ...] = ("亲情室",)
+    # Safety reports: with no acknowledgement at a level within this many minutes everyone there is told again,
+    # and within the second the next level (the township) is told.
+    report_retell_minutes: int = 15
+    report_escalate_minutes: int = 60
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         return f"Settings(base_url={self.base_url!r}, database_path={self.database_path!r}, ...)"
@@ -183,6 +187,26 @@ def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Se
             raise ConfigError("FAMILY_ROOMS", _("FAMILY_ROOMS must list room names separated by commas, each "
                                                 "at most 10 Chinese characters."))
         values["family_rooms"] = names
+
+    retell = get("REPORT_RETELL_MINUTES")
+    if retell:
+        if not retell.isdigit() or not 1 <= int(retell) <= 24 * 60:
+            raise ConfigError("REPORT_RETELL_MINUTES",
+                              _("REPORT_RETELL_MINUTES must be a whole number of minutes from 1 to 1440."))
+        values["report_retell_minutes"] = int(retell)
+
+    escalate = get("REPORT_ESCALATE_MINUTES")
+    floor = int(values.get("report_retell_minutes", Settings.report_retell_minutes))
+    if escalate:
+        if not escalate.isdigit() or not 1 <= int(escalate) <= 24 * 60:
+            raise ConfigError("REPORT_ESCALATE_MINUTES",
+                              _("REPORT_ESCALATE_MINUTES must be a whole number of minutes from 1 to 1440."))
+        values["report_escalate_minutes"] = int(escalate)
+    # Telling the same people again after the next level was told would come too late to matter.
+    if int(values.get("report_escalate_minutes", Settings.report_escalate_minutes)) <= floor:
+        raise ConfigError("REPORT_ESCALATE_MINUTES",
+                          _("REPORT_ESCALATE_MINUTES must be more than REPORT_RETELL_MINUTES ({minutes}).").format(
+                              minutes=floor))
 
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from telegram.ext import Application, BaseHandler
 
 from handlers import (access, audit, calendar, delivery, dialogue, fallback, help, musts, preferences, privacy, records,
-                      relay, roster, start, video)
+                      relay, roster, safety, start, video)
 from handlers.commands import set_commands
 from handlers.common import answering_refusals
 from handlers.errors import on_error
 
-FEATURES = [start, help, preferences, delivery, records, audit, access, privacy, roster, relay, musts, video, calendar]
+FEATURES = [start, help, preferences, delivery, records, audit, access, privacy, roster, relay, musts, video, calendar,
+            safety]
 
 __all__ = ["register", "set_commands"]
 

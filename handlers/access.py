@@ -1,23 +1,31 @@
 """/invite (guided with buttons, or one line), /invitations (list and revoke), /newclass, /people (remove
-a role). Every step re-checks the inviter's rights; the invitation itself is checked again by the service."""
+a role). Every step re-checks the inviter's rights; the invitation itself is checked again by the service.
+A township's supervisor invites its schools' admins and its villages' child directors: a school or village is
+chosen with a button, or named (typed) when it is not listed yet, and created in the township."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.access.buttons import (InviteForChild, InviteForClass, InviteRelation, InviteRole, RemoveRole,
-                                RevokeInvitation)
-from bot.access.invitations import RELATIONS, Issued, invitation_link
+from bot.access.buttons import (InviteForChild, InviteForClass, InviteNewPlace, InviteRelation, InviteRole,
+                                InviteToSchool, InviteToVillage, RemoveRole, RevokeInvitation)
+from bot.access.invitations import PLACE_NAME_LIMIT, RELATIONS, Issued, invitation_link
 from bot.access.people import Actor
-from bot.access.policy import (ADMIN, GUARDIAN, INVITE_FAMILY, INVITE_PROXY, INVITE_TEACHER, PARENT, PROXY,
-                               ROLE_LABELS, TEACHER, can, can_in_school)
+from bot.access.policy import (ADMIN, DIRECTOR, GUARDIAN, INVITE_ADMIN, INVITE_DIRECTOR, INVITE_FAMILY, INVITE_PROXY,
+                               INVITE_TEACHER, PARENT, PROXY, REMOVE_ROLE, ROLE_LABELS, SUPERVISOR, TEACHER, can,
+                               can_in_school, can_in_township)
 from bot.access.qr import qr_png
-from bot.errors import StaleButton
+from bot.dialogues import Dialogue
+from bot.errors import NotAllowed, StaleButton
+from bot.i18n import N_
 from bot.runtime.context import BotContext
+from handlers import dialogue
 from handlers.common import keyboard, on_button, reply
+from handlers.dialogue import Kind
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +40,24 @@ ROLE_WORDS = {
     "爷爷": (GUARDIAN, "grandfather_p"), "奶奶": (GUARDIAN, "grandmother_p"),
     "外公": (GUARDIAN, "grandfather_m"), "姥爷": (GUARDIAN, "grandfather_m"),
     "外婆": (GUARDIAN, "grandmother_m"), "姥姥": (GUARDIAN, "grandmother_m"),
+    "admin": (ADMIN, None), "校长": (ADMIN, None), "管理员": (ADMIN, None),
+    "director": (DIRECTOR, None), "儿童主任": (DIRECTOR, None),
 }
+# A supervisor names a school or village not listed yet: the next line typed is its name.
+NAMING_PLACE = "invite-place"
+NAMING_TTL = timedelta(hours=1)
+# A supervisor's choice of schools or villages: more than this, and the name is typed instead.
+PLACE_BUTTONS = 40
+_CAPABILITY = {ADMIN: INVITE_ADMIN, DIRECTOR: INVITE_DIRECTOR}
+
+
+def _townships(actor: Actor, role: str) -> list[int]:
+    """The townships in which this person may invite a school's admin (role ADMIN) or a village's director."""
+    return sorted(t for t in actor.townships(SUPERVISOR) if can_in_township(actor.grants, _CAPABILITY[role], t))
 
 
 def _roles_offered(actor: Actor) -> list[str]:
-    offered = []
+    offered = [role for role in (ADMIN, DIRECTOR) if _townships(actor, role)]
     if any(can_in_school(actor.grants, INVITE_TEACHER, s) for s in actor.schools()):
         offered.append(TEACHER)
     if can(actor.grants, INVITE_FAMILY):
@@ -51,7 +72,7 @@ async def invite(update: Update, context: BotContext) -> None:
     actor = await context.actor()
     offered = _roles_offered(actor)
     if not offered:
-        await reply(update, _("Only school admins and class teachers can invite people."))
+        await reply(update, _("Only school admins, class teachers and township supervisors can invite people."))
         return
     if context.args:
         await _one_line(update, context, actor, offered)
@@ -66,6 +87,15 @@ async def _one_line(update: Update, context: BotContext, actor: Actor, offered: 
     role, relation = ROLE_WORDS.get(word, (None, None))
     if role not in offered:
         await reply(update, _("I did not understand whom to invite. Send /invite and choose with the buttons."))
+        return
+    if role in (ADMIN, DIRECTOR):
+        if not rest:
+            await _place_menu(update, context, actor, role)
+            return
+        # As if the name had been typed after pressing "not listed": a name refused can be sent again.
+        naming = await dialogue.begin(context, NAMING_PLACE, {"role": role, "township": _townships(actor, role)[0]},
+                                      ttl=NAMING_TTL)
+        await _name_place(update, context, naming, rest)
         return
     if role == TEACHER:
         school_id = next(s for s in actor.schools() if can_in_school(actor.grants, INVITE_TEACHER, s))
@@ -93,6 +123,9 @@ async def on_inv_button(update: Update, context: BotContext, payload: InviteRole
     if payload.role not in _roles_offered(actor):
         raise StaleButton()
     await update.callback_query.answer()
+    if payload.role in (ADMIN, DIRECTOR):
+        await _place_menu(update, context, actor, payload.role)
+        return
     if payload.role == TEACHER:
         classes = []
         for school_id in sorted(actor.schools()):
@@ -110,6 +143,77 @@ async def on_inv_button(update: Update, context: BotContext, payload: InviteRole
         return
     rows = [[(s.child.name or "?", InviteForChild(payload.role, s.child.id))] for s in summaries[:40]]
     await reply(update, _("For which child?"), reply_markup=keyboard(rows))
+
+
+async def _place_menu(update: Update, context: BotContext, actor: Actor, role: str) -> None:
+    """A supervisor's schools (for an admin) or villages (for a child director) as buttons, and one to name a place
+    that is not listed yet: nothing to type while the place exists."""
+    _ = context.gettext
+    people = context.services.people
+    townships = _townships(actor, role)
+    rows, new = [], []
+    for township_id in townships:
+        if role == ADMIN:
+            rows += [[(s.name, InviteToSchool(s.id))] for s in await people.schools_in_township(township_id)]
+        else:
+            rows += [[(v.name, InviteToVillage(v.id))] for v in await people.villages(township_id)]
+        label = _("➕ A school not listed") if role == ADMIN else _("➕ A village not listed")
+        if len(townships) > 1:
+            township = await people.township(township_id)
+            label = f"{label} · {township.name if township else ''}"
+        new.append([(label, InviteNewPlace(role, township_id))])
+    if role == ADMIN:
+        text = _("For which school? Its admin is invited. A school not listed is added to your township.")
+    else:
+        text = _("For which village? Its child director is invited. A village not listed is added to your township.")
+    if len(rows) > PLACE_BUTTONS:
+        rows = []
+        text += "\n" + _("There are too many to list: press the button below and send the name.")
+    await reply(update, text, reply_markup=keyboard(rows + new))
+
+
+async def on_invs_button(update: Update, context: BotContext, payload: InviteToSchool) -> None:
+    await _issue(update, context, ADMIN, school_id=payload.school)
+
+
+async def on_invv_button(update: Update, context: BotContext, payload: InviteToVillage) -> None:
+    await _issue(update, context, DIRECTOR, village_id=payload.village)
+
+
+async def on_invn_button(update: Update, context: BotContext, payload: InviteNewPlace) -> None:
+    """The place is not listed: its name is typed next."""
+    _ = context.gettext
+    if payload.township not in _townships(await context.actor(), payload.role):
+        raise StaleButton()
+    await dialogue.begin(context, NAMING_PLACE, {"role": payload.role, "township": payload.township},
+                         ttl=NAMING_TTL)
+    await update.callback_query.answer()
+    if payload.role == ADMIN:
+        text = _("Send the school's name (at most {limit} characters), for example 希望小学. Or /cancel.")
+    else:
+        text = _("Send the village's name (at most {limit} characters), for example 青山村. Or /cancel.")
+    await reply(update, text.format(limit=PLACE_NAME_LIMIT))
+
+
+async def on_place_input(update: Update, context: BotContext, naming: Dialogue) -> bool:
+    """The name of the school or village a supervisor is inviting for. A name refused (too long, a school of
+    another township) leaves the dialogue open for another; a supervisor who lost the role is told once."""
+    text = update.effective_message.text
+    if text is None:
+        return False
+    await _name_place(update, context, naming, text)
+    return True
+
+
+async def _name_place(update: Update, context: BotContext, naming: Dialogue, name: str) -> None:
+    try:
+        issued = await context.services.invitations.create_in_township(
+            await context.actor(), naming.state["role"], naming.state["township"], name)
+    except NotAllowed:
+        await dialogue.end(context, NAMING_PLACE)
+        raise
+    await dialogue.end(context, NAMING_PLACE)
+    await send_invitation(update, context, issued)
 
 
 async def on_invc_button(update: Update, context: BotContext, payload: InviteForClass) -> None:
@@ -143,9 +247,11 @@ async def on_invr_button(update: Update, context: BotContext, payload: InviteRel
 
 
 async def _issue(update: Update, context: BotContext, role: str, *, school_id: int | None = None,
-                 class_id: int | None = None, child_id: int | None = None, relation: str | None = None) -> None:
+                 class_id: int | None = None, child_id: int | None = None, relation: str | None = None,
+                 village_id: int | None = None) -> None:
     issued = await context.services.invitations.create(await context.actor(), role, school_id=school_id,
-                                                       class_id=class_id, child_id=child_id, relation=relation)
+                                                       class_id=class_id, child_id=child_id, relation=relation,
+                                                       village_id=village_id)
     if update.callback_query is not None:  # answered after the service, so a refusal is the only answer
         await update.callback_query.answer()
     await send_invitation(update, context, issued)
@@ -158,7 +264,8 @@ async def send_invitation(update: Update, context: BotContext, issued: Issued) -
     who = _(ROLE_LABELS[issued.invitation.role])
     if issued.invitation.relation:
         who = _(RELATIONS[issued.invitation.role][issued.invitation.relation])
-    target = preview.child_name or preview.class_name or preview.school_name
+    target = (preview.child_name or preview.class_name or preview.village_name or preview.school_name
+              or preview.township_name)
     text = _(
         "Invitation for the {who} of {target}. Single use, valid for 7 days.\n\n"
         "Give them this link or let them scan the QR code:\n{link}\n\n"
@@ -170,10 +277,11 @@ async def send_invitation(update: Update, context: BotContext, issued: Issued) -
 
 
 async def invitations(update: Update, context: BotContext) -> None:
-    """/invitations: the open invitations of the admin's school, each with a Revoke button."""
+    """/invitations: the open invitations of the admin's school (a supervisor's township), each with a Revoke
+    button."""
     _ = context.gettext
     actor = await context.actor()
-    if not actor.has_role(ADMIN):
+    if not actor.has_role(ADMIN, SUPERVISOR):
         await reply(update, _("Only a school admin can list invitations."))
         return
     found = await context.services.invitations.open_invitations(actor)
@@ -189,6 +297,8 @@ async def invitations(update: Update, context: BotContext) -> None:
         elif inv.class_id:
             klass = await context.services.people.school_class(inv.class_id)
             target = klass.name if klass else ""
+        else:
+            target = await _place_name(context, inv.school_id, inv.village_id, inv.township_id)
         until = _("valid until {date}").format(date=inv.expires_at[:10])
         lines.append(f"#{inv.id} {_(ROLE_LABELS[inv.role])} {target} · {until}")
         rows.append([(_("Revoke #{id}").format(id=inv.id), RevokeInvitation(inv.id))])
@@ -219,22 +329,42 @@ async def newclass(update: Update, context: BotContext) -> None:
     await reply(update, _("Class “{name}” is ready. Invite its teacher with /invite.").format(name=name))
 
 
+async def _place_name(context: BotContext, school_id: int | None, village_id: int | None,
+                      township_id: int | None) -> str:
+    """The village, else the school, else the township a role or an invitation is for."""
+    people = context.services.people
+    place = (await people.village(village_id) if village_id else None) or \
+        (await people.school(school_id) if school_id else None) or \
+        (await people.township(township_id) if township_id else None)
+    return place.name if place else ""
+
+
 async def people(update: Update, context: BotContext) -> None:
-    """/people: who holds which role in the admin's school, each with a Remove button."""
+    """/people: who holds which role in the admin's school (in the supervisor's township: its supervisors, its
+    villages' child directors and its schools' admins), each with a Remove button."""
     _ = context.gettext
     actor = await context.actor()
-    if not actor.has_role(ADMIN):
+    if not actor.has_role(ADMIN, SUPERVISOR):
         await reply(update, _("Only a school admin can manage people."))
         return
+    service = context.services.people
+    found = {}
+    for school_id in sorted(s for s in actor.schools() if can_in_school(actor.grants, REMOVE_ROLE, s)):
+        found.update((g.id, (g, "")) for g in await service.grants_in_school(school_id))
+    for township_id in sorted(t for t in actor.townships(SUPERVISOR) if can_in_township(actor.grants, REMOVE_ROLE, t)):
+        township_roles = await service.township_admins(township_id) + [
+            g for g in await service.grants_in_township(township_id) if g.role == DIRECTOR]
+        for grant in township_roles:
+            found.setdefault(grant.id, (grant, await _place_name(context, grant.school_id, grant.village_id,
+                                                                   grant.township_id)))
     lines, rows = [_("People and their roles:")], []
-    for school_id in sorted(actor.schools()):
-        for grant in await context.services.people.grants_in_school(school_id):
-            person = await context.services.people.person(grant.person_id)
-            role = _(RELATIONS[grant.role][grant.relation]) if grant.relation in RELATIONS.get(grant.role, {}) \
-                else _(ROLE_LABELS[grant.role])
-            lines.append(f"#{grant.id} {person.display_name if person else '?'} · {role}")
-            if grant.person_id != actor.person_id:
-                rows.append([(_("Remove #{id}").format(id=grant.id), RemoveRole(grant.id))])
+    for grant, place in found.values():
+        person = await service.person(grant.person_id)
+        role = _(RELATIONS[grant.role][grant.relation]) if grant.relation in RELATIONS.get(grant.role, {}) \
+            else _(ROLE_LABELS[grant.role])
+        lines.append(f"#{grant.id} {person.display_name if person else '?'} · {role}" + (f" · {place}" if place else ""))
+        if grant.person_id != actor.person_id:
+            rows.append([(_("Remove #{id}").format(id=grant.id), RemoveRole(grant.id))])
     await reply(update, "\n".join(lines), reply_markup=keyboard(rows[:40]))
 
 
@@ -243,6 +373,9 @@ async def on_rmrole_button(update: Update, context: BotContext, payload: RemoveR
     await context.services.invitations.remove_role(await context.actor(), payload.grant)
     await update.callback_query.answer()
     await reply(update, _("Role #{id} removed: their access ended now.").format(id=payload.grant))
+
+
+DIALOGUES = [Kind(NAMING_PLACE, on_place_input, cancelled=N_("Cancelled. Nothing was saved."))]
 
 
 def handlers() -> list[BaseHandler]:
@@ -256,6 +389,9 @@ def handlers() -> list[BaseHandler]:
         on_button(InviteForClass, on_invc_button),
         on_button(InviteForChild, on_invk_button),
         on_button(InviteRelation, on_invr_button),
+        on_button(InviteToSchool, on_invs_button),
+        on_button(InviteToVillage, on_invv_button),
+        on_button(InviteNewPlace, on_invn_button),
         on_button(RevokeInvitation, on_invx_button),
         on_button(RemoveRole, on_rmrole_button),
     ]

@@ -28,6 +28,8 @@ from bot.musts.forms import CHOICE, FORMS, KINDS, MULTI, SUMMARY, TALK, UPDATE, 
 from bot.musts.media import MAX_DOWNLOAD_BYTES
 from bot.musts.service import DRAFT_LIFETIME, Draft, FileTooLarge, MediaIn, PhotosAndVoiceOnly
 from bot.runtime.context import BotContext
+from bot.safety.buttons import CONCERN_LABEL, REPORT_LABEL, ReportAbout, ReportConcern
+from bot.safety.concerns import worries
 from handlers import dialogue, fallback
 from handlers.common import more_children, child_keyboard, keyboard, on_button, replace_or_reply, reply, rows_of
 from handlers.dialogue import Kind
@@ -126,6 +128,9 @@ async def _panel(context: BotContext, draft: Draft) -> tuple[str, list]:
                        "Then press Send.") if spec.media else _("Press a button to fill in, then press Send."))
     else:
         lines.append(_("All filled in. Press Send."))
+    if draft.kind == TALK:
+        # A talk can bring out that the child is in danger: the report is one press away, for this child.
+        rows.append([(_(REPORT_LABEL), ReportAbout(draft.child_id))])
     rows.append([(_("💾 Save") if draft.kind == TALK else _("📤 Send"), _step(draft, "s")),
                  (_("✖ Cancel"), _step(draft, "c"))])
     return "\n".join(lines), rows
@@ -192,6 +197,7 @@ async def on_care_button(update: Update, context: BotContext, payload: FormStep)
 
 async def _send(update: Update, context: BotContext) -> None:
     _ = context.gettext
+    sending = await context.services.musts.draft(await context.actor())
     done = await context.services.musts.submit(await context.actor())
     await dialogue.end(context, FORM)
     await update.callback_query.answer()
@@ -209,7 +215,10 @@ async def _send(update: Update, context: BotContext) -> None:
         if waiting:
             text += "\n" + _("{names} cannot be reached yet; it goes out as soon as they open the bot.").format(
                 names=_(", ").join(waiting))
-    await replace_or_reply(update, text)
+    # A worry in what was written (a talk's concerns, an update's health or mood) may be a child in danger.
+    worried = sending is not None and worries(done.kind, sending.fields)
+    concern = keyboard([[(_(CONCERN_LABEL), ReportConcern("t" if done.kind == TALK else "u", done.entry_id))]])
+    await replace_or_reply(update, text, reply_markup=concern if worried else None)
 
 
 # -- messages into an open form -----------------------------------------------------------------------------

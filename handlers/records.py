@@ -12,15 +12,16 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.access.people import Actor
-from bot.access.policy import ADMIN, CREATE_CHILD, TEACHER, can_in_school
+from bot.access.policy import ADMIN, CREATE_CHILD, READ_HISTORY, SET_VILLAGE, TEACHER, can, can_in_school, roles_for
 from bot.clock import unstamp
 from bot.dialogues import Dialogue
 from bot.errors import NotAllowed, StaleButton
 from bot.i18n import N_
-from bot.records.buttons import (EditChoice, EditField, EditGroup, NewChildAnswer, NewChildClass, NewChildDone,
-                                 OpenRecord, RecordHistory, RecordsPage)
+from bot.records.buttons import (ChildVillage, EditChoice, EditField, EditGroup, NewChildAnswer, NewChildClass,
+                                 NewChildDone, OpenRecord, RecordHistory, RecordsPage)
 from bot.records.fields import BY_KEY, CHOICE, FIELDS, GROUP_LABELS, GROUPS, FieldError, display
 from bot.records.service import ChildSummary
+from bot.safety.buttons import ReportAbout, report_label
 from bot.runtime.context import BotContext
 from handlers import dialogue
 from handlers.common import keyboard, on_button, reply, rows_of
@@ -119,7 +120,9 @@ async def child(update: Update, context: BotContext) -> None:
 
 
 def render_view(view, _) -> str:
-    lines = [f"📋 {view.child.name} · {view.child.class_name}", consent_label(view.consent, _)]
+    # The village, like the class, is where the child belongs: shown to whoever reaches the child.
+    place = " · ".join(p for p in (view.child.class_name, view.child.village_name) if p)
+    lines = [f"📋 {view.child.name} · {place}", consent_label(view.consent, _)]
     for group in GROUPS:
         shown = [f for f in FIELDS if f.group == group and f.key in view.fields and f.key != "name"]
         if not shown:
@@ -129,13 +132,20 @@ def render_view(view, _) -> str:
     return "\n".join(lines)
 
 
-def view_keyboard(view, _, can_history: bool) -> InlineKeyboardMarkup | None:
+def view_keyboard(view, _, can_history: bool, can_village: bool = False,
+                  can_report: str | None = None) -> InlineKeyboardMarkup | None:
+    """`can_report`: the label of the 🆘 button (a report, or 求助 for the family), None without one."""
     row = []
     if view.editable:
         row.append((_("Edit"), EditGroup(view.child.id)))
     if can_history:
         row.append((_("History"), RecordHistory(view.child.id)))
-    return keyboard([row] if row else [])
+    rows = [row] if row else []
+    if can_village:
+        rows.append([(_("🏠 Village"), ChildVillage(view.child.id))])
+    if can_report:
+        rows.append([(can_report, ReportAbout(view.child.id))])
+    return keyboard(rows)
 
 
 async def _send_view(update: Update, context: BotContext, child_id: int) -> None:
@@ -143,7 +153,11 @@ async def _send_view(update: Update, context: BotContext, child_id: int) -> None
     actor = await context.actor()
     view = await context.services.children.view(actor, child_id)
     await _answer(update)
-    markup = view_keyboard(view, _, actor.has_role(ADMIN, TEACHER))
+    place = view.child.place
+    # A school under no township has no villages to choose from: no button that leads nowhere.
+    markup = view_keyboard(view, _, can(actor.grants, READ_HISTORY, place),
+                           place.township_id is not None and can(actor.grants, SET_VILLAGE, place),
+                           report_label(_, roles_for(actor.grants, place)))
     await reply(update, render_view(view, _), reply_markup=markup, protect_content=True)
 
 
@@ -243,6 +257,32 @@ async def on_hist_button(update: Update, context: BotContext, payload: RecordHis
         lines.append(f"{moment(c.changed_at, context)} · {_(spec.label) if spec else c.field}: {old} → {new}"
                      f" · {names.get(c.changed_by, _('import'))}")
     await reply(update, "\n".join(lines), protect_content=True)
+
+
+# -- the village of the child's home: its child director then reaches the child ----------------------------------
+
+async def on_vill_button(update: Update, context: BotContext, payload: ChildVillage) -> None:
+    _ = context.gettext
+    actor = await context.actor()
+    back = [(_("Back to the record"), OpenRecord(payload.child))]
+    if payload.village is None:
+        child, villages = await context.services.children.village_choices(actor, payload.child)
+        await update.callback_query.answer()
+        if not villages:
+            await reply(update, _("No villages are registered in your township yet: the township's supervisor adds "
+                                  "one when inviting its child director."), reply_markup=keyboard([back]))
+            return
+        rows = rows_of([(("✅ " if v.id == child.village_id else "") + v.name, ChildVillage(child.id, v.id))
+                        for v in villages[:60]], 3)
+        rows += [[(_("No village recorded"), ChildVillage(child.id, 0))], back]
+        await reply(update, _("Where is {child}'s home? The village's child director will reach the child.").format(
+            child=child.name), reply_markup=keyboard(rows))
+        return
+    child = await context.services.children.set_village(actor, payload.child, payload.village or None)
+    await update.callback_query.answer()
+    text = _("Saved. Village: {village}").format(village=child.village_name) if child.village_name else \
+        _("Saved. No village is recorded for {child}.").format(child=child.name)
+    await reply(update, text, reply_markup=keyboard([back]))
 
 
 # -- /newchild: the newchild dialogue, state {class_id, step, values} ----------------------------------------------
@@ -402,6 +442,7 @@ def handlers() -> list[BaseHandler]:
         on_button(EditField, on_editf_button),
         on_button(EditChoice, on_editv_button),
         on_button(RecordHistory, on_hist_button),
+        on_button(ChildVillage, on_vill_button),
         on_button(NewChildClass, on_ncc_button),
         on_button(NewChildAnswer, on_nc_button),
         on_button(NewChildDone, on_ncd_button),

@@ -22,13 +22,14 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.access.invitations import RELATIONS
-from bot.access.policy import ROLE_LABELS
+from bot.access.policy import PROXY, ROLE_LABELS, TEACHER
 from bot.dialogues import Dialogue
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, format_datetime
 from bot.relay import Content, Partner, Received, RelayChoice, SendNow
 from bot.runtime.context import BotContext
 from bot.runtime.intake import answer_owed
+from bot.safety.buttons import CONCERN_LABEL, ReportAbout, ReportConcern, report_label
 from handlers import dialogue
 from handlers.common import CHANNEL, child_keyboard, keyboard, on_button, replace_or_reply, reply
 from handlers.dialogue import Kind
@@ -145,7 +146,12 @@ async def _mode_on(update: Update, context: BotContext, child_id: int, child_nam
         name=_who(partner, _), child=child_name)
     if others:
         text += "\n\n" + _("To write to someone else instead, press their name.")
-    await replace_or_reply(update, text, reply_markup=_partner_buttons(others, child_id, _) if others else None)
+    rows = [[(_who(p, _), RelayChoice("p", child_id, p.person_id))] for p in others]
+    # A child in danger is one press away from relay mode: /report for this child (求助 for the family).
+    actor = await context.actor()
+    if any(k.id == child_id for k in await context.services.safety.reporting_children(actor)):
+        rows.append([(report_label(_, {g.role for g in actor.grants}), ReportAbout(child_id))])
+    await replace_or_reply(update, text, reply_markup=keyboard(rows))
 
 
 async def on_relay_button(update: Update, context: BotContext, payload: RelayChoice) -> None:
@@ -176,13 +182,17 @@ async def _pass_on(update: Update, context: BotContext, child_id: int, recipient
         zone = (await context.services.preferences.delivery(update.effective_user.id)).timezone
         text = _("{name} is resting now (quiet hours); it will arrive at {time}.").format(
             name=sent.recipient.name, time=format_datetime(sent.held_until, context.locale, zone, "short"))
-        urgent = keyboard([[(_("🚨 Urgent: send it now"), SendNow(sent.relay_id))]])
+        rows = [[(_("🚨 Urgent: send it now"), SendNow(sent.relay_id))]]
     elif sent.reachable:
-        text, urgent = _("Sent to {name}.").format(name=sent.recipient.name), None
+        text, rows = _("Sent to {name}.").format(name=sent.recipient.name), []
     else:
-        text, urgent = _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept and will "
-                         "be delivered as soon as they open it: please ask them to press Start.").format(
-                             name=sent.recipient.name), None
+        text, rows = _("{name} has not opened Qinqing Bridge yet, or has blocked it. Your message is kept and will "
+                       "be delivered as soon as they open it: please ask them to press Start.").format(
+                           name=sent.recipient.name), []
+    if update.effective_message.text and (await context.actor()).has_role(PROXY, TEACHER):
+        # A carer's words about the child may tell of a danger: they can become a safety report, filled in.
+        rows.append([(_(CONCERN_LABEL), ReportConcern("r", sent.relay_id))])
+    urgent = keyboard(rows)
     # The relay is committed: whatever happens to the confirmation, the author is shown no error for it (they
     # would send it again, and the family would get it twice).
     try:

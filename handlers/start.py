@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.access.buttons import Join, NotNow
 from bot.access.invitations import RELATIONS, InvitationInvalid
-from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, ROLE_LABELS, TEACHER
+from bot.access.policy import ADMIN, DIRECTOR, FAMILY_ROLES, PROXY, ROLE_LABELS, SUPERVISOR, TEACHER
 from bot.runtime.context import BotContext
 from handlers import privacy
 from handlers.commands import set_chat_commands
@@ -44,6 +44,11 @@ def describe(preview, _) -> str:
     if inv.role == TEACHER:
         return _("as the class teacher of {klass} ({school})").format(klass=preview.class_name,
                                                                       school=preview.school_name)
+    if inv.role == SUPERVISOR:
+        return _("as the child-welfare supervisor of {township}").format(township=preview.township_name)
+    if inv.role == DIRECTOR:
+        return _("as the child director of {village} ({township})").format(village=preview.village_name,
+                                                                          township=preview.township_name)
     return _("as an admin of {school}").format(school=preview.school_name)
 
 
@@ -86,6 +91,14 @@ async def on_join_button(update: Update, context: BotContext, payload: Join) -> 
     elif grant.role == ADMIN:
         await reply(update,
             _("Next: add classes with /newclass, then /invite their teachers."))
+    elif grant.role == SUPERVISOR:
+        await reply(update,
+            _("Next: /invite the admin of each school of your township and the child director of each village. "
+              "/children shows the township's children."))
+    elif grant.role == DIRECTOR:
+        await reply(update,
+            _("The children whose home is in your village reach you here once their school records the village; "
+              "their records once their families have agreed. /children shows them."))
     else:
         await reply(update,
             _("The child's records and news will reach you here once the family has agreed. /children shows them."))

@@ -15,11 +15,14 @@ from storage.db import Repository
 
 @dataclass(frozen=True)
 class ChildPlace:
-    """Where a child belongs: enough to decide who reaches them."""
+    """Where a child belongs: enough to decide who reaches them. The township is its school's (None: a school
+    under no township); the village is where its home is (None: not recorded)."""
 
     id: int
     school_id: int
     class_id: int
+    village_id: int | None = None
+    township_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,13 @@ class ChildRow:
     class_id: int
     class_name: str
     name: str
+    village_id: int | None = None
+    township_id: int | None = None
+    village_name: str = ""
 
     @property
     def place(self) -> ChildPlace:
-        return ChildPlace(self.id, self.school_id, self.class_id)
+        return ChildPlace(self.id, self.school_id, self.class_id, self.village_id, self.township_id)
 
 
 @dataclass(frozen=True)
@@ -65,14 +71,17 @@ class RecordChange:
 
 
 _SELECT = (
-    "SELECT c.id, c.school_id, c.class_id, k.name AS class_name, COALESCE(f.value, '') AS name "
-    "FROM children c JOIN classes k ON k.id = c.class_id "
+    "SELECT c.id, c.school_id, c.class_id, k.name AS class_name, COALESCE(f.value, '') AS name, c.village_id, "
+    "s.township_id, COALESCE(v.name, '') AS village_name "
+    "FROM children c JOIN classes k ON k.id = c.class_id JOIN schools s ON s.id = c.school_id "
+    "LEFT JOIN villages v ON v.id = c.village_id "
     "LEFT JOIN child_fields f ON f.child_id = c.id AND f.field = 'name' "
 )
 
 
 def _row(r) -> ChildRow:
-    return ChildRow(r["id"], r["school_id"], r["class_id"], r["class_name"], r["name"])
+    return ChildRow(r["id"], r["school_id"], r["class_id"], r["class_name"], r["name"], r["village_id"],
+                    r["township_id"], r["village_name"])
 
 
 class ChildrenRepository(Repository):
@@ -87,25 +96,46 @@ class ChildrenRepository(Repository):
         return [_row(r) for r in await self._all(
             _SELECT + "WHERE c.school_id = ? ORDER BY class_name, name, c.id", (school_id,))]
 
+    async def in_township(self, township_id: int) -> list[ChildRow]:
+        """Every child of every school of the township."""
+        return [_row(r) for r in await self._all(
+            _SELECT + "WHERE s.township_id = ? ORDER BY class_name, name, c.id", (township_id,))]
+
+    async def in_village(self, village_id: int) -> list[ChildRow]:
+        return [_row(r) for r in await self._all(
+            _SELECT + "WHERE c.village_id = ? ORDER BY name, c.id", (village_id,))]
+
+    async def for_grant(self, grant) -> list[ChildRow]:
+        """The children one grant (storage.people.Grant) reaches: an admin's whole school, a teacher's class, a
+        supervisor's township, a director's village, anyone else's own child."""
+        if grant.role == "admin" and grant.school_id is not None:
+            return await self.in_school(grant.school_id)
+        if grant.role == "teacher" and grant.class_id is not None:
+            return await self.in_class(grant.class_id)
+        if grant.role == "supervisor" and grant.township_id is not None:
+            return await self.in_township(grant.township_id)
+        if grant.role == "director" and grant.village_id is not None:
+            return await self.in_village(grant.village_id)
+        if grant.child_id is not None:
+            row = await self.get(grant.child_id)
+            return [row] if row else []
+        return []
+
     async def reached_by(self, grants, roles: set[str] | frozenset[str] | None = None) -> list[ChildRow]:
-        """The children these grants (storage.people.Grant) reach, by name: an admin's whole school, a teacher's
-        class, anyone else's own child. Only grants of `roles` count, when given."""
+        """The children these grants reach (`for_grant`), by name. Only grants of `roles` count, when given."""
         found: dict[int, ChildRow] = {}
         for grant in grants:
             if roles is not None and grant.role not in roles:
                 continue
-            if grant.role == "admin":
-                rows = await self.in_school(grant.school_id)
-            elif grant.role == "teacher" and grant.class_id is not None:
-                rows = await self.in_class(grant.class_id)
-            elif grant.child_id is not None:
-                row = await self.get(grant.child_id)
-                rows = [row] if row else []
-            else:
-                rows = []
-            for row in rows:
+            for row in await self.for_grant(grant):
                 found.setdefault(row.id, row)
         return sorted(found.values(), key=lambda c: (c.name, c.id))
+
+    async def set_village(self, child_id: int, village_id: int | None) -> bool:
+        """Where the child's home is (None: not recorded). True if it changed."""
+        rows = await self._write("UPDATE children SET village_id = ? WHERE id = ? AND village_id IS NOT ? "
+                                 "RETURNING id", (village_id, child_id, village_id))
+        return bool(rows)
 
     async def fields(self, child_id: int) -> dict[str, str]:
         rows = await self._all("SELECT field, value FROM child_fields WHERE child_id = ?", (child_id,))

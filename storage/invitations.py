@@ -1,4 +1,5 @@
-"""Invitations: single-use, expiring, bound to a role, a school and where it applies a class or a child."""
+"""Invitations: single-use, expiring, bound to a role and a place: a school and where it applies a class or a
+child; a township (a supervisor's) or a village (a child director's)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from storage.db import Repository
 class Invitation:
     id: int
     role: str
-    school_id: int
+    school_id: int | None
     class_id: int | None
     child_id: int | None
     relation: str | None
@@ -21,6 +22,8 @@ class Invitation:
     used_at: str | None
     used_by: int | None
     revoked_at: str | None
+    township_id: int | None = None
+    village_id: int | None = None
 
     def state(self, now: str) -> str:
         """open, used, revoked or expired at `now` (a stamped moment: stamps compare as text)."""
@@ -39,27 +42,30 @@ class NewInvitation:
 
     code_hash: str
     role: str
-    school_id: int
+    school_id: int | None
     class_id: int | None
     child_id: int | None
     relation: str | None
     created_by: int | None
     created_at: str
     expires_at: str
+    township_id: int | None = None
+    village_id: int | None = None
 
 
 def _row(r) -> Invitation:
     return Invitation(r["id"], r["role"], r["school_id"], r["class_id"], r["child_id"], r["relation"],
-                      r["created_by"], r["created_at"], r["expires_at"], r["used_at"], r["used_by"], r["revoked_at"])
+                      r["created_by"], r["created_at"], r["expires_at"], r["used_at"], r["used_by"], r["revoked_at"],
+                      r["township_id"], r["village_id"])
 
 
 class InvitationsRepository(Repository):
     async def create(self, new: NewInvitation) -> Invitation:
         [row] = await self._write(
             "INSERT INTO invitations (code_hash, role, school_id, class_id, child_id, relation, created_by, "
-            "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            "created_at, expires_at, township_id, village_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (new.code_hash, new.role, new.school_id, new.class_id, new.child_id, new.relation, new.created_by,
-             new.created_at, new.expires_at))
+             new.created_at, new.expires_at, new.township_id, new.village_id))
         return _row(row)
 
     async def by_hash(self, code_hash: str) -> Invitation | None:
@@ -74,6 +80,14 @@ class InvitationsRepository(Repository):
         rows = await self._all(
             "SELECT * FROM invitations WHERE school_id = ? AND used_at IS NULL AND revoked_at IS NULL "
             "AND expires_at > ? ORDER BY id", (school_id, now))
+        return [_row(r) for r in rows]
+
+    async def open_in_township(self, township_id: int, now: str) -> list[Invitation]:
+        """The open invitations a township's supervisors made or manage: its supervisors', its villages'
+        directors' and its schools' admins' (an admin's invitation from a supervisor names the township)."""
+        rows = await self._all(
+            "SELECT * FROM invitations WHERE township_id = ? AND used_at IS NULL AND revoked_at IS NULL "
+            "AND expires_at > ? ORDER BY id", (township_id, now))
         return [_row(r) for r in rows]
 
     async def mark_used(self, invitation_id: int, person_id: int, now: str) -> bool:

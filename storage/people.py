@@ -9,15 +9,18 @@ from storage.db import Repository
 
 @dataclass(frozen=True)
 class Grant:
-    """One active role of one person: the school, and the class or child it is for."""
+    """One active role of one person: the school, and the class or child it is for; a supervisor's role is for a
+    township and a child director's for a village (of a township), with no school."""
 
     id: int
     person_id: int
     role: str
-    school_id: int
+    school_id: int | None
     class_id: int | None = None
     child_id: int | None = None
     relation: str | None = None
+    township_id: int | None = None
+    village_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -26,12 +29,14 @@ class NewGrant:
 
     person_id: int
     role: str
-    school_id: int
+    school_id: int | None
     class_id: int | None
     child_id: int | None
     relation: str | None
     granted_by: int | None
     granted_at: str
+    township_id: int | None = None
+    village_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,20 @@ class NewPerson:
 @dataclass(frozen=True)
 class School:
     id: int
+    name: str
+    township_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Township:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Village:
+    id: int
+    township_id: int
     name: str
 
 
@@ -65,22 +84,61 @@ class Person:
 
 def _grant(row) -> Grant:
     return Grant(row["id"], row["person_id"], row["role"], row["school_id"], row["class_id"], row["child_id"],
-                 row["relation"])
+                 row["relation"], row["township_id"], row["village_id"])
+
+
+def _school(row) -> School:
+    return School(row["id"], row["name"], row["township_id"])
 
 
 class PeopleRepository(Repository):
     # schools and classes
     async def school_by_name(self, name: str) -> School | None:
-        row = await self._one("SELECT id, name FROM schools WHERE name = ?", (name,))
-        return School(row["id"], row["name"]) if row else None
+        row = await self._one("SELECT id, name, township_id FROM schools WHERE name = ?", (name,))
+        return _school(row) if row else None
 
     async def school(self, school_id: int) -> School | None:
-        row = await self._one("SELECT id, name FROM schools WHERE id = ?", (school_id,))
-        return School(row["id"], row["name"]) if row else None
+        row = await self._one("SELECT id, name, township_id FROM schools WHERE id = ?", (school_id,))
+        return _school(row) if row else None
 
-    async def ensure_school(self, name: str, created_at: str) -> int:
-        await self._write("INSERT OR IGNORE INTO schools (name, created_at) VALUES (?, ?)", (name, created_at))
+    async def ensure_school(self, name: str, created_at: str, township_id: int | None = None) -> int:
+        """The school of this name, created (under `township_id`) if new. An existing school keeps its township:
+        whoever moves a school between townships does it with `place_school`."""
+        await self._write("INSERT OR IGNORE INTO schools (name, created_at, township_id) VALUES (?, ?, ?)",
+                          (name, created_at, township_id))
         return (await self._one("SELECT id FROM schools WHERE name = ?", (name,)))[0]
+
+    async def place_school(self, school_id: int, township_id: int) -> None:
+        """Put a school under a township (the operator's command line: a school that was under none)."""
+        await self._write("UPDATE schools SET township_id = ? WHERE id = ?", (township_id, school_id))
+
+    async def schools_in_township(self, township_id: int) -> list[School]:
+        rows = await self._all("SELECT id, name, township_id FROM schools WHERE township_id = ? ORDER BY name",
+                               (township_id,))
+        return [_school(r) for r in rows]
+
+    # townships and their villages
+    async def ensure_township(self, name: str, created_at: str) -> int:
+        await self._write("INSERT OR IGNORE INTO townships (name, created_at) VALUES (?, ?)", (name, created_at))
+        return (await self._one("SELECT id FROM townships WHERE name = ?", (name,)))[0]
+
+    async def township(self, township_id: int) -> Township | None:
+        row = await self._one("SELECT id, name FROM townships WHERE id = ?", (township_id,))
+        return Township(row["id"], row["name"]) if row else None
+
+    async def ensure_village(self, township_id: int, name: str) -> int:
+        await self._write("INSERT OR IGNORE INTO villages (township_id, name) VALUES (?, ?)", (township_id, name))
+        return (await self._one("SELECT id FROM villages WHERE township_id = ? AND name = ?",
+                                (township_id, name)))[0]
+
+    async def village(self, village_id: int) -> Village | None:
+        row = await self._one("SELECT id, township_id, name FROM villages WHERE id = ?", (village_id,))
+        return Village(row["id"], row["township_id"], row["name"]) if row else None
+
+    async def villages(self, township_id: int) -> list[Village]:
+        rows = await self._all("SELECT id, township_id, name FROM villages WHERE township_id = ? ORDER BY name, id",
+                               (township_id,))
+        return [Village(r["id"], r["township_id"], r["name"]) for r in rows]
 
     async def ensure_class(self, school_id: int, name: str) -> int:
         await self._write("INSERT OR IGNORE INTO classes (school_id, name) VALUES (?, ?)", (school_id, name))
@@ -137,14 +195,35 @@ class PeopleRepository(Repository):
         return _grant(row) if row else None
 
     async def grants_for_child(self, child_id: int, school_id: int, class_id: int) -> list[Grant]:
-        """Everyone who reaches this child: its own carers, its class teacher, its school's admins."""
+        """Everyone who reaches this child: its own carers, its class teacher, its school's admins, the supervisors
+        of the township its school is in and the director of its village (where there are such)."""
         # Each branch names `revoked_at IS NULL` and the order is `+id`, or SQLite scans the whole table
-        # instead of using one index a branch (migration 0008).
+        # instead of using one index a branch (migrations 0008 and 0014). A school under no township and a child
+        # without a village give NULL, which matches nobody.
         rows = await self._all(
             "SELECT * FROM roles WHERE (child_id = ? AND revoked_at IS NULL) "
             "OR (role = 'teacher' AND class_id = ? AND revoked_at IS NULL) "
-            "OR (role = 'admin' AND school_id = ? AND revoked_at IS NULL) ORDER BY +id",
-            (child_id, class_id, school_id))
+            "OR (role = 'admin' AND school_id = ? AND revoked_at IS NULL) "
+            "OR (role = 'supervisor' AND township_id = (SELECT township_id FROM schools WHERE id = ?) "
+            "AND revoked_at IS NULL) "
+            "OR (role = 'director' AND village_id = (SELECT village_id FROM children WHERE id = ?) "
+            "AND revoked_at IS NULL) ORDER BY +id",
+            (child_id, class_id, school_id, school_id, child_id))
+        return [_grant(r) for r in rows]
+
+    async def township_admins(self, township_id: int) -> list[Grant]:
+        """The township's supervisors and every admin of every school of the township: who is told when a
+        matter goes above one school."""
+        rows = await self._all(
+            "SELECT * FROM roles WHERE (role = 'supervisor' AND township_id = ? AND revoked_at IS NULL) "
+            "OR (role = 'admin' AND school_id IN (SELECT id FROM schools WHERE township_id = ?) "
+            "AND revoked_at IS NULL) ORDER BY +id", (township_id, township_id))
+        return [_grant(r) for r in rows]
+
+    async def grants_in_township(self, township_id: int) -> list[Grant]:
+        """The township's own roles: its supervisors and its villages' child directors."""
+        rows = await self._all("SELECT * FROM roles WHERE revoked_at IS NULL AND township_id = ? ORDER BY id",
+                               (township_id,))
         return [_grant(r) for r in rows]
 
     async def grants_in_school(self, school_id: int) -> list[Grant]:
@@ -155,16 +234,17 @@ class PeopleRepository(Repository):
     async def add_grant(self, grant: NewGrant) -> int:
         """The role's id; an identical active role is not given twice."""
         existing = await self._one(
-            "SELECT id FROM roles WHERE person_id = ? AND role = ? AND school_id = ? AND class_id IS ? "
-            "AND child_id IS ? AND revoked_at IS NULL",
-            (grant.person_id, grant.role, grant.school_id, grant.class_id, grant.child_id))
+            "SELECT id FROM roles WHERE person_id = ? AND role = ? AND school_id IS ? AND class_id IS ? "
+            "AND child_id IS ? AND township_id IS ? AND village_id IS ? AND revoked_at IS NULL",
+            (grant.person_id, grant.role, grant.school_id, grant.class_id, grant.child_id, grant.township_id,
+             grant.village_id))
         if existing:
             return existing[0]
         [(grant_id,)] = await self._write(
-            "INSERT INTO roles (person_id, role, school_id, class_id, child_id, relation, granted_by, granted_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO roles (person_id, role, school_id, class_id, child_id, relation, granted_by, granted_at, "
+            "township_id, village_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (grant.person_id, grant.role, grant.school_id, grant.class_id, grant.child_id, grant.relation,
-             grant.granted_by, grant.granted_at))
+             grant.granted_by, grant.granted_at, grant.township_id, grant.village_id))
         return grant_id
 
     async def revoke_grant(self, grant_id: int, by: int, at: str) -> bool:

@@ -1,6 +1,6 @@
 """Authorization, generated from the policy tables: every kind of person (no role, removed, wrong school,
-wrong class, each role) runs every command and presses every button the bot hands out to anyone, for
-two children whose every field holds a unique canary. Nobody ever receives a canary the policy does not
+wrong class, wrong township or village, each role) runs every command and presses every button the bot hands
+out to anyone, for two children whose every field holds a unique canary. Nobody ever receives a canary the policy does not
 let them see: not in a message, an edit, a caption, a button, an alert or a file."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from datetime import date
 import pytest
 
 from bot.runtime.app import build_application, initialized
-from bot.access.policy import ADMIN, FULL, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, entry_access, fields_allowed
+from bot.access.policy import (ADMIN, DIRECTOR, FULL, GUARDIAN, PARENT, PROXY, SUPERVISOR, TEACHER, VIEW,
+                               entry_access, fields_allowed)
 from bot.records.fields import FIELDS, NUMBER, CHOICE
 from storage.musts import Entry, Media, MustsRepository
-from storage.children import ChildPlace
+from storage.children import ChildrenRepository
 from tests.helpers import RecordingRequest, callback_update, message_update, unpaced, user
 from tests.world import World
 
@@ -22,7 +23,8 @@ COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child 
             "/invite", "/invite mother CANARYY", "/invite proxy CANARYX", "/invitations", "/people", "/privacy",
             "/mydata", "/deletions", "/template", "/import", "/newchild", "/cancel", "/language",
             "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/cancel",
-            "/video", "/video CANARYX", "/video CANARYY", "/video CANARYX 周日 19:30", "/videos", "/calendar"]
+            "/video", "/video CANARYX", "/video CANARYY", "/video CANARYX 周日 19:30", "/videos", "/calendar",
+            "/invite admin", "/invite director"]
 
 # Care entries for each child: an update with two photos and a talk record, each holding a canary. Updates and
 # photos are for everyone who reaches the child; talk notes only for its teacher, proxy parent and admins.
@@ -65,7 +67,8 @@ def needles(value: str) -> list[str]:
 
 
 PEOPLE = {
-    # name: (role, where) — where: class name, child tag, or None for school-wide
+    # name: (role, where) — where: class name, child tag, or None for school-wide; a supervisor's township (None:
+    # the school's), a director's village
     "admin": (ADMIN, None),
     "admin_elsewhere": (ADMIN, "other-school"),
     "teacher": (TEACHER, "三年级一班"),
@@ -75,6 +78,10 @@ PEOPLE = {
     "grandma_x": (GUARDIAN, "X"),
     "removed_mother_x": (PARENT, "X"),
     "stranger": (None, None),
+    "supervisor": (SUPERVISOR, None),
+    "supervisor_elsewhere": (SUPERVISOR, "别的镇"),
+    "director_x": (DIRECTOR, "青山村"),              # X's home is in 青山村, Y's in 石桥村
+    "director_elsewhere": (DIRECTOR, "别的村"),
 }
 
 
@@ -82,13 +89,22 @@ async def build_world(services) -> tuple[World, dict]:
     world = await World.build(services, classes=("三年级一班", "三年级二班"))
     async with services.db.transaction() as conn:
         other_school = await services.people.within(conn).ensure_school("别的学校", "2026-03-01T00:00:00")
+    await world.township("青山镇", ("青山村", "石桥村"))
+    await world.township("别的镇", ("别的村",), school_id=other_school)
     canaries = {"X": canary_values("X", 1), "Y": canary_values("Y", 2)}
-    for tag in ("X", "Y"):
+    for tag, village in (("X", "青山村"), ("Y", "石桥村")):
         await world.child(f"CANARY{tag}", klass="三年级一班", **{k: v for k, v in canaries[tag].items() if k != "name"})
         world.children[tag] = world.children[f"CANARY{tag}"]
+        await world.home(f"CANARY{tag}", village)
     for name, (role, where) in PEOPLE.items():
         if role is None:
             await world.person(name)
+        elif role == SUPERVISOR:
+            township = await services.db.fetch_one("SELECT id FROM townships WHERE name = ?", (where,)) if where \
+                else None
+            await world.person(name, SUPERVISOR, township_id=township[0] if township else None)
+        elif role == DIRECTOR:
+            await world.person(name, DIRECTOR, village=where)
         elif role == ADMIN:
             await world.person(name, ADMIN, school_id=other_school if where else None)
         elif role == TEACHER:
@@ -124,7 +140,8 @@ async def build_world(services) -> tuple[World, dict]:
     return world, canaries
 
 
-OUTSIDERS = ("stranger", "removed_mother_x", "admin_elsewhere", "teacher_other_class")
+OUTSIDERS = ("stranger", "removed_mother_x", "admin_elsewhere", "teacher_other_class", "supervisor_elsewhere",
+             "director_elsewhere")
 
 
 async def tables(db) -> dict[str, list[tuple]]:
@@ -182,7 +199,7 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
         world, canaries = await build_world(services)
 
         # What the most trusted people are shown: every button they get is pressed by the actor too.
-        for insider in ("admin", "teacher", "mother_x", "mother_y"):
+        for insider in ("admin", "teacher", "mother_x", "mother_y", "supervisor"):
             await run_session(feed, user(world.telegram[insider], "zh-hans", insider))
         buttons = callback_data(recorder.calls) | await video_buttons(services)
         recorder.clear()
@@ -199,7 +216,7 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
 
         grants = (await world.actor(actor)).grants
         for tag in ("X", "Y"):
-            place = ChildPlace(world.children[tag], world.school_id, world.class_ids["三年级一班"])
+            place = (await ChildrenRepository(services.db).get(world.children[tag])).place
             allowed = fields_allowed(grants, place, VIEW, consented=True)
             for key, value in canaries[tag].items():
                 if key in allowed:
@@ -209,7 +226,7 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
             if "personality" in allowed:
                 # The control: what they may see does reach them, so the absences above mean something.
                 assert canaries[tag]["personality"] in said, f"{actor} never saw {tag}'s record"
-                assert actor not in ("stranger", "removed_mother_x", "admin_elsewhere", "teacher_other_class")
+                assert actor not in OUTSIDERS
             for kind, needle in (("update", f"UPDNOTE{tag}"), ("update", f"PHOTOFILE{tag}"),
                                  ("talk", f"TALKNOTE{tag}")):
                 if entry_access(grants, place, kind, consented=True) == FULL:

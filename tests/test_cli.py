@@ -64,3 +64,43 @@ def test_migrate_creates_the_database(tmp_path):
 def test_help_is_translated(tmp_path):
     assert "离线沙盒" in run(["--help"], {}, tmp_path).stdout
     assert "offline sandbox" in run(["--help"], {"LANG": "en"}, tmp_path).stdout
+
+
+def test_invite_bootstraps_a_townships_supervisor(tmp_path):
+    import sqlite3
+
+    database = tmp_path / "q.sqlite3"
+    env = {"LANG": "zh_CN.UTF-8", "TELEGRAM_BOT_TOKEN": "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+           "DATABASE_PATH": str(database)}
+    assert run(["migrate"], env, tmp_path).returncode == 0
+    with sqlite3.connect(database) as conn:  # as the bot leaves it after its first start: no network needed
+        conn.execute("INSERT INTO settings_kv (key, value) VALUES ('bot_username', 'QinqingBridgeBot')")
+        conn.execute("INSERT INTO townships (name, created_at) VALUES ('别的镇', '2026-03-02T08:00:00.000+00:00')")
+        conn.execute("INSERT INTO schools (name, created_at, township_id) VALUES ('别的学校', "
+                     "'2026-03-02T08:00:00.000+00:00', 1)")
+
+    result = run(["invite", "--township", "青山镇", "--qr", str(tmp_path / "qr.png")], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "青山镇 乡镇儿童督导员的邀请（只能用一次，7 天内有效）："
+    assert lines[1].startswith("https://t.me/QinqingBridgeBot?start=")
+    assert (tmp_path / "qr.png").read_bytes().startswith(b"\x89PNG")
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT i.role, i.school_id, t.name FROM invitations i "
+                            "JOIN townships t ON t.id = i.township_id").fetchall() == [("supervisor", None, "青山镇")]
+
+    # A school joins the township from the command line; one under another township is refused.
+    placed = run(["invite", "--school", "希望小学", "--township", "青山镇"], env, tmp_path)
+    assert placed.returncode == 0, placed.stderr
+    refused = run(["invite", "--school", "别的学校", "--township", "青山镇"], env, tmp_path)
+    assert refused.returncode == 2 and "另一个乡镇" in refused.stderr
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT s.name, t.name FROM schools s JOIN townships t ON t.id = s.township_id "
+                            "ORDER BY s.id").fetchall() == [("别的学校", "别的镇"), ("希望小学", "青山镇")]
+        assert conn.execute("SELECT COUNT(*) FROM invitations").fetchone() == (2,)
+
+    for args in (["invite"], ["invite", "--role", "supervisor", "--school", "希望小学"],
+                 ["invite", "--township", "镇" * 41]):
+        bad = run(args, {**env, "LANG": "en"}, tmp_path)
+        assert bad.returncode == 2 and bad.stdout == "", args
+        assert "--school" in bad.stderr or "--township" in bad.stderr or "at most" in bad.stderr

@@ -71,8 +71,10 @@ async def test_a_mother_and_a_proxy_parent_talk_through_the_bot(tmp_path):
 
         # The proxy parent in relay mode, to the mother.
         await proxy.send_command("relay")
-        await proxy.wait_message(timeout=10, predicate=lambda m: bool(m.buttons))
-        await proxy.press(_("{name} ({role})").format(name="李妈妈", role=_("mother")))
+        mum_button = _("{name} ({role})").format(name="李妈妈", role=_("mother"))
+        # (The confirmations of her replies carry "🆘 这是安全问题": wait for the choice itself.)
+        await proxy.wait_message(timeout=10, predicate=lambda m: mum_button in str(m.buttons))
+        await proxy.press(mum_button)
         await proxy.wait_until(lambda: any("李妈妈" in (m.text or "") and "/cancel" in m.text for m in proxy.messages),
                                timeout=10)
         await proxy.send_photo(caption="今天的午饭")
@@ -103,7 +105,7 @@ async def test_a_mother_and_a_proxy_parent_talk_through_the_bot(tmp_path):
         await mother.press(_("{name} ({role})").format(name="王奶奶", role=_("grandmother (father's side)")),
                            message_id=relay_mode.message_id)
         aunt_button = _("{name} ({role})").format(name="赵阿姨", role=_("proxy parent"))
-        await mother.wait_until(lambda: relay_mode.buttons == [[aunt_button]], timeout=10)
+        await mother.wait_until(lambda: relay_mode.buttons == [[aunt_button], [_("🆘 Ask for help")]], timeout=10)
         await mother.send_text("妈，小明的药在柜子里")
         # handlers.delivery's notice (its wording is that module's): any message about her but the confirmation.
         await mother.wait_message(timeout=10, predicate=lambda m: "王奶奶" in (m.text or "")

@@ -175,7 +175,7 @@ async def test_edit_a_field_with_buttons_and_the_history_shows_it_in_school_time
     teacher = en(world, "王老师")
     await feed(message_update("/child", from_user=teacher))
     view = last(recorder, teacher)
-    assert "Date of birth：2016-05-01" in view.text and labels(view) == ["Edit", "History"]
+    assert "Date of birth：2016-05-01" in view.text and labels(view) == ["Edit", "History", "🆘 Report a danger"]
     await feed(callback_update(button(view, "Edit"), from_user=teacher))
     await feed(callback_update(button(last(recorder, teacher), "Basic information"), from_user=teacher))
     await feed(callback_update(button(last(recorder, teacher), "Sex"), from_user=teacher))
@@ -245,7 +245,7 @@ async def test_the_edit_goes_with_an_erased_record(feed, recorder, world):
 async def test_a_parent_may_not_edit_nor_read_the_history(feed, recorder, world):
     mother = en(world, "李妈妈")
     await feed(message_update("/child", from_user=mother))
-    assert labels(last(recorder, mother)) == []
+    assert labels(last(recorder, mother)) == ["🆘 Ask for help"]  # nothing to edit or read back; 求助 is hers
     recorder.clear()
     await feed(callback_update(EditField(world.children["小明"], "mother_phone").pack(), from_user=mother))
     await feed(callback_update(f"hist:{world.children['小明']}", from_user=mother))

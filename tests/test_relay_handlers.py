@@ -72,7 +72,7 @@ async def test_a_parent_is_in_relay_mode_to_the_proxy_parent_at_once_and_may_swi
     await feed(message_update("/relay", from_user=mother))
     menu = recorder.sent(chat_id=mother["id"])[-1]
     assert "赵阿姨 (proxy parent)" in menu.text and "小明" in menu.text and "/cancel" in menu.text
-    assert labels(menu) == ["王老师 (class teacher)", "李爸爸 (father)"]
+    assert labels(menu) == ["王老师 (class teacher)", "李爸爸 (father)", "🆘 Ask for help"]
 
     await feed(message_update("hello from the city", from_user=mother))
     [row] = await outbox(world)

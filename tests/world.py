@@ -16,8 +16,8 @@ from babel.dates import format_date
 
 from bot.access.consent import RULES_VERSION
 from bot.access.people import Actor
-from bot.access.policy import (ADMIN, EXPORT, GUARDIAN, PARENT, PROXY, TEACHER, VIEW, fields_allowed,
-                               roles_for)
+from bot.access.policy import (ADMIN, DIRECTOR, EXPORT, GUARDIAN, PARENT, PROXY, SUPERVISOR, TEACHER, VIEW,
+                               fields_allowed, roles_for)
 from bot.clock import SystemClock, stamp
 from bot.records.fields import (BY_KEY, CHOICE, DATE, FIELDS, ID_CARD, ID_CHECK, ID_WEIGHTS, NUMBER, PHONE,
                                 normalise)
@@ -56,6 +56,8 @@ class World:
     children: dict[str, int] = field(default_factory=dict)   # child name (or key) → child id
     languages: dict[str, str] = field(default_factory=dict)  # name → Telegram language_code
     canaries: list[Canary] = field(default_factory=list)
+    township_id: int | None = None                           # the school's township (`World.township`)
+    villages: dict[str, int] = field(default_factory=dict)   # village name → id
     _next_user: int = 7000
 
     @classmethod
@@ -71,11 +73,38 @@ class World:
                                                   world.school_id, name)
         return world
 
+    async def township(self, name: str = "青山镇", villages: tuple[str, ...] = ("青山村",), *,
+                       school_id: int | None = None) -> int:
+        """Put the school (the world's, or `school_id`) under a township, created once with these villages.
+        The world's own township is the first one made."""
+        async with self.services.db.transaction() as conn:
+            await conn.execute("INSERT OR IGNORE INTO townships (name, created_at) VALUES (?, ?)", (name, NOW))
+            township_id = await _id(conn, "SELECT id FROM townships WHERE name = ?", name)
+            await conn.execute("UPDATE schools SET township_id = ? WHERE id = ?",
+                               (township_id, school_id or self.school_id))
+            for village in villages:
+                await conn.execute("INSERT OR IGNORE INTO villages (township_id, name) VALUES (?, ?)",
+                                   (township_id, village))
+                self.villages[village] = await _id(
+                    conn, "SELECT id FROM villages WHERE township_id = ? AND name = ?", township_id, village)
+        if self.township_id is None:
+            self.township_id = township_id
+        return township_id
+
+    async def home(self, child: str, village: str | None) -> None:
+        """Record the village the child's home is in (None: not recorded)."""
+        async with self.services.db.transaction() as conn:
+            await conn.execute("UPDATE children SET village_id = ? WHERE id = ?",
+                               (self.villages[village] if village else None, self.children[child]))
+
     async def person(self, name: str, role: str | None = None, *, klass: str | None = None, child: str | None = None,
                      relation: str | None = None, school_id: int | None = None, user_id: int | None = None,
-                     display: str | None = None, language: str | None = None) -> int:
+                     display: str | None = None, language: str | None = None, township_id: int | None = None,
+                     village: str | None = None) -> int:
         """A person (by name, created once) and, if given, a role for them. Returns their Telegram user id.
-        `display` is the name the bot shows (the key by default); `language` their app's language code."""
+        `display` is the name the bot shows (the key by default); `language` their app's language code. A
+        supervisor's role is for `township_id` (the world's township by default), a child director's for
+        `village`; neither has a school."""
         if name not in self.telegram:
             self._next_user += 1
             self.telegram[name] = user_id or self._next_user
@@ -95,17 +124,23 @@ class World:
                                    (person_id, external))
             self.people[name] = person_id
             if role is not None:
-                place = (person_id, role, school_id or self.school_id, self.class_ids[klass] if klass else None,
-                         self.children[child] if child else None)
+                township = village_id = None
+                if role in (SUPERVISOR, DIRECTOR):
+                    village_id = self.villages[village] if role == DIRECTOR else None
+                    township = township_id or (await _id(conn, "SELECT township_id FROM villages WHERE id = ?",
+                                                         village_id) if village_id else self.township_id)
+                place = (person_id, role, None if township else school_id or self.school_id,
+                         self.class_ids[klass] if klass else None, self.children[child] if child else None,
+                         township, village_id)
                 same = await conn.execute_fetchall(
-                    "SELECT id FROM roles WHERE person_id = ? AND role = ? AND school_id = ? AND class_id IS ? "
-                    "AND child_id IS ? AND revoked_at IS NULL", place)
+                    "SELECT id FROM roles WHERE person_id = ? AND role = ? AND school_id IS ? AND class_id IS ? "
+                    "AND child_id IS ? AND township_id IS ? AND village_id IS ? AND revoked_at IS NULL", place)
                 if same:
                     grant = same[0][0]
                 else:
                     cur = await conn.execute(
-                        "INSERT INTO roles (person_id, role, school_id, class_id, child_id, relation, granted_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)", (*place, relation, NOW))
+                        "INSERT INTO roles (person_id, role, school_id, class_id, child_id, township_id, village_id, "
+                        "relation, granted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*place, relation, NOW))
                     grant = cur.lastrowid
                 self.grants.setdefault(name, []).append(grant)
         return self.telegram[name]
@@ -185,10 +220,12 @@ class World:
         A stranger, or a person without roles, sees nothing."""
         places = {}
         for key in {c.child for c in self.canaries}:
-            row = await self.services.db.fetch_one("SELECT id, school_id, class_id FROM children WHERE id = ?",
-                                                   (self.children[key],))
+            row = await self.services.db.fetch_one(
+                "SELECT c.id, c.school_id, c.class_id, c.village_id, s.township_id FROM children c "
+                "JOIN schools s ON s.id = c.school_id WHERE c.id = ?", (self.children[key],))
             if row is not None:
-                places[key] = (ChildPlace(row["id"], row["school_id"], row["class_id"]),
+                places[key] = (ChildPlace(row["id"], row["school_id"], row["class_id"], row["village_id"],
+                                          row["township_id"]),
                                await self.services.consent.consented(row["id"]))
         found: dict[str, dict[str, set[Canary]]] = {}
         for name in self.telegram:

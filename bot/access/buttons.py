@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from bot.access.invitations import RELATIONS
-from bot.access.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, TEACHER
+from bot.access.policy import ADMIN, DIRECTOR, FAMILY_ROLES, GUARDIAN, PARENT, PROXY, TEACHER
 from bot.payloads import payload
 
-INVITABLE = (TEACHER, PARENT, GUARDIAN, PROXY)
+INVITABLE = (TEACHER, PARENT, GUARDIAN, PROXY, ADMIN, DIRECTOR)
 FOR_A_CHILD = (PROXY, *FAMILY_ROLES)
+FOR_A_PLACE = (ADMIN, DIRECTOR)  # a supervisor's: a school's admin, a village's child director
 FAMILY = FAMILY_ROLES
 RELATION_KEYS = tuple(key for relations in RELATIONS.values() for key in relations)
 
@@ -48,6 +49,28 @@ class InviteRelation:
     role: Literal[FAMILY]
     child: int
     relation: Literal[RELATION_KEYS]
+
+
+@payload("invs")
+class InviteToSchool:
+    """A supervisor invites an admin for this school of the township."""
+
+    school: int
+
+
+@payload("invv")
+class InviteToVillage:
+    """A supervisor invites the child director of this village of the township."""
+
+    village: int
+
+
+@payload("invn")
+class InviteNewPlace:
+    """A supervisor's school or village is not listed yet: its name is typed next (the invite-place dialogue)."""
+
+    role: Literal[FOR_A_PLACE]
+    township: int
 
 
 @payload("invx")

@@ -17,7 +17,12 @@ class Actor:
         return self.person_id is not None and bool(self.grants)
 
     def schools(self) -> set[int]:
-        return {g.school_id for g in self.grants}
+        """The schools of the person's school roles (a supervisor's or a child director's role is for none)."""
+        return {g.school_id for g in self.grants if g.school_id is not None}
+
+    def townships(self, *roles: str) -> set[int]:
+        """The townships of the person's roles (of `roles`, when given)."""
+        return {g.township_id for g in self.grants if g.township_id is not None and (not roles or g.role in roles)}
 
     def has_role(self, *roles: str) -> bool:
         return any(g.role in roles for g in self.grants)

@@ -2,7 +2,9 @@
 is generated from these tables.
 
 A person's reach comes from their roles: an admin reaches every child of their school, a teacher the
-children of their class, a proxy parent, parent or guardian the child they were invited for. What they
+children of their class, a proxy parent, parent or guardian the child they were invited for; above the
+schools, a township's child-welfare supervisor (儿童督导员) reaches every child of every school of the
+township, and a village's child director (儿童主任) the children whose home is in the village. What they
 may see of a child's record is decided per field group (bot.records.fields.GROUPS), and nothing beyond the
 child's name is shown to anyone until a parent or guardian has consented.
 """
@@ -18,21 +20,33 @@ from storage.children import ChildPlace
 from storage.people import Grant
 
 ADMIN, TEACHER, PROXY, PARENT, GUARDIAN = "admin", "teacher", "proxy", "parent", "guardian"
-ROLES = (ADMIN, TEACHER, PROXY, PARENT, GUARDIAN)
+SUPERVISOR, DIRECTOR = "supervisor", "director"
+ROLES = (ADMIN, TEACHER, PROXY, PARENT, GUARDIAN, SUPERVISOR, DIRECTOR)
 FAMILY_ROLES = (PARENT, GUARDIAN)  # the ones whose consent counts
+# The public child-welfare staff above the schools (民政): their roles are for a township or a village.
+TOWNSHIP_ROLES = (SUPERVISOR, DIRECTOR)
+# Who handles a child's safety report (told, acknowledges, acts) and who may file one; family members ask for
+# help (求助) instead, which reaches the same people.
+HANDLER_ROLES = (ADMIN, TEACHER, SUPERVISOR, DIRECTOR)
+REPORTER_ROLES = (ADMIN, TEACHER, PROXY, SUPERVISOR, DIRECTOR)
 ROLE_LABELS = {
     ADMIN: N_("school admin"),
     TEACHER: N_("class teacher"),
     PROXY: N_("proxy parent"),
     PARENT: N_("parent"),
     GUARDIAN: N_("guardian"),
+    SUPERVISOR: N_("township child-welfare supervisor"),
+    DIRECTOR: N_("village child director"),
 }
 
 VIEW, EDIT, EXPORT = "view", "edit", "export"
 
 _ALL = frozenset({VIEW, EDIT, EXPORT})
 # role → field group → actions. A proxy parent sees what care needs, not how to reach the parents
-# (they talk through the bot), nor ID numbers or support received.
+# (they talk through the bot), nor ID numbers or support received. A supervisor reads and exports the
+# township's records as an admin does (its ledgers and cases) but keeps none: the record is the school's. A
+# child director visits the family and supervises the guardianship, so sees how to reach them and how the child
+# is looked after, but not ID numbers or support received; the village keeps its own registers of those.
 FIELD_POLICY: dict[str, dict[str, frozenset[str]]] = {
     ADMIN: {group: _ALL for group in GROUPS},
     TEACHER: {group: frozenset({VIEW, EDIT}) for group in GROUPS},
@@ -41,6 +55,10 @@ FIELD_POLICY: dict[str, dict[str, frozenset[str]]] = {
     PROXY: {IDENTITY: frozenset({VIEW}), CARE: frozenset({VIEW}), FAMILY: frozenset({VIEW}),
             GUARDIANSHIP: frozenset({VIEW}), CONTACTS: frozenset(), ID_NUMBER: frozenset(),
             SUPPORT: frozenset()},
+    SUPERVISOR: {group: frozenset({VIEW, EXPORT}) for group in GROUPS},
+    DIRECTOR: {IDENTITY: frozenset({VIEW}), CARE: frozenset({VIEW}), FAMILY: frozenset({VIEW}),
+               GUARDIANSHIP: frozenset({VIEW}), CONTACTS: frozenset({VIEW}), ID_NUMBER: frozenset(),
+               SUPPORT: frozenset()},
 }
 
 # What a role may do beyond reading and editing fields.
@@ -49,18 +67,27 @@ MANAGE_INVITATIONS, REMOVE_ROLE, CREATE_CHILD, IMPORT_ROSTER = (
     "manage_invitations", "remove_role", "create_child", "import_roster")
 READ_AUDIT, READ_HISTORY, CONSENT, REQUEST_DELETION, DECIDE_DELETION = (
     "read_audit", "read_history", "consent", "request_deletion", "decide_deletion")
+# A supervisor's, in its township: a school's admins and a village's child director join on its invitation.
+INVITE_ADMIN, INVITE_DIRECTOR = "invite_admin", "invite_director"
+# Who records where a child's home is (the village): the staff who keep the record.
+SET_VILLAGE = "set_village"
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     ADMIN: frozenset({INVITE_TEACHER, INVITE_PROXY, INVITE_FAMILY, MANAGE_INVITATIONS, REMOVE_ROLE, CREATE_CHILD,
-                      IMPORT_ROSTER, READ_AUDIT, READ_HISTORY, DECIDE_DELETION}),
-    TEACHER: frozenset({INVITE_PROXY, INVITE_FAMILY, CREATE_CHILD, IMPORT_ROSTER, READ_HISTORY}),
+                      IMPORT_ROSTER, READ_AUDIT, READ_HISTORY, DECIDE_DELETION, SET_VILLAGE}),
+    TEACHER: frozenset({INVITE_PROXY, INVITE_FAMILY, CREATE_CHILD, IMPORT_ROSTER, READ_HISTORY, SET_VILLAGE}),
     PROXY: frozenset(),
     PARENT: frozenset({CONSENT, REQUEST_DELETION}),
     GUARDIAN: frozenset({CONSENT, REQUEST_DELETION}),
+    SUPERVISOR: frozenset({INVITE_ADMIN, INVITE_DIRECTOR, MANAGE_INVITATIONS, REMOVE_ROLE, READ_HISTORY}),
+    DIRECTOR: frozenset(),
 }
 
-# Before consent, staff see only the name, so they can invite the family; nobody else sees anything.
-BEFORE_CONSENT: dict[str, frozenset[str]] = {ADMIN: frozenset({"name"}), TEACHER: frozenset({"name"})}
+# Before consent, staff see only the name, so they can invite the family (or, above the school, know whom a
+# matter concerns); nobody else sees anything. Supervisors and child directors are public child-welfare staff:
+# like a school's staff they see the child's name before consent and the record only after it.
+BEFORE_CONSENT: dict[str, frozenset[str]] = {role: frozenset({"name"})
+                                             for role in (ADMIN, TEACHER, SUPERVISOR, DIRECTOR)}
 
 
 def reaches(grant: Grant, child: ChildPlace) -> bool:
@@ -68,7 +95,11 @@ def reaches(grant: Grant, child: ChildPlace) -> bool:
         return grant.school_id == child.school_id
     if grant.role == TEACHER:
         return grant.class_id == child.class_id and grant.school_id == child.school_id
-    return grant.child_id == child.id
+    if grant.role == SUPERVISOR:
+        return grant.township_id is not None and grant.township_id == child.township_id
+    if grant.role == DIRECTOR:
+        return grant.village_id is not None and grant.village_id == child.village_id
+    return grant.child_id is not None and grant.child_id == child.id
 
 
 def roles_for(grants: Iterable[Grant], child: ChildPlace) -> set[str]:
@@ -104,16 +135,32 @@ def can(grants: Iterable[Grant], capability: str, child: ChildPlace | None = Non
 
 
 def can_in_school(grants: Iterable[Grant], capability: str, school_id: int | None) -> bool:
-    """School-wide capabilities (invite teachers, manage invitations, remove roles, read the audit)."""
-    return any(g.school_id == school_id and capability in CAPABILITIES[g.role] for g in grants)
+    """School-wide capabilities (invite teachers, manage invitations, remove roles, read the audit). A school's
+    own roles only: a supervisor's role is for no school, and no school is None."""
+    return school_id is not None and any(g.school_id == school_id and capability in CAPABILITIES[g.role]
+                                         for g in grants)
 
 
-def may_invite(grants: Iterable[Grant], role: str, child: ChildPlace | None, school_id: int | None) -> bool:
-    """Admins invite teachers (to their school) and proxy parents; teachers invite parents, guardians
-    and proxy parents for a child of their class."""
+def can_in_township(grants: Iterable[Grant], capability: str, township_id: int | None) -> bool:
+    """Township-wide capabilities of its supervisors (invite schools' admins and villages' child directors,
+    manage those invitations, remove those roles)."""
+    return township_id is not None and any(g.role == SUPERVISOR and g.township_id == township_id
+                                           and capability in CAPABILITIES[g.role] for g in grants)
+
+
+def may_invite(grants: Iterable[Grant], role: str, child: ChildPlace | None, school_id: int | None,
+               township_id: int | None = None) -> bool:
+    """A township's supervisor invites the admins of its schools and the child directors of its villages
+    (`township_id` is the school's or the village's township); admins invite teachers (to their school) and
+    proxy parents; teachers invite parents, guardians and proxy parents for a child of their class."""
     grants = list(grants)
+    if role == SUPERVISOR:
+        return False  # supervisors come from the command line, by whoever runs the server
     if role == ADMIN:
-        return False  # further admins come from the command line, by whoever runs the server
+        # The first admin of a school under no township, too, comes from the command line.
+        return can_in_township(grants, INVITE_ADMIN, township_id)
+    if role == DIRECTOR:
+        return can_in_township(grants, INVITE_DIRECTOR, township_id)
     if role == TEACHER:
         return can_in_school(grants, INVITE_TEACHER, school_id)
     if child is None:
@@ -124,13 +171,16 @@ def may_invite(grants: Iterable[Grant], role: str, child: ChildPlace | None, sch
 
 # Care entries (bot.musts.forms): who writes each kind, and how much of it each role reads. FULL is the entry with
 # its photos; FACT is only that it happened ("a talk took place on 20 November"): talk notes hold what a child
-# confided, so the family hears that the talk was held, and only the child's teacher, proxy parent and the
-# school's admins read them. Nothing is written or read before consent.
+# confided, so the family, the supervisor and the child director hear that the talk was held, and only the child's
+# teacher, proxy parent and the school's admins read them (a worry in a talk becomes a safety report, which
+# reaches the township). A child director sees how the child lives (updates, good news), not its scores, nor the
+# monthly summary, which lists them. Nothing is written or read before consent.
 FULL, FACT = "full", "fact"
-_SHARED = {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FULL, GUARDIAN: FULL}
+_SHARED = {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FULL, GUARDIAN: FULL, SUPERVISOR: FULL}
 ENTRY_READ: dict[str, dict[str, str]] = {
-    "update": _SHARED, "score": _SHARED, "goodnews": _SHARED, "summary": _SHARED,
-    "talk": {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FACT, GUARDIAN: FACT},
+    "update": {**_SHARED, DIRECTOR: FULL}, "score": _SHARED, "goodnews": {**_SHARED, DIRECTOR: FULL},
+    "summary": _SHARED,
+    "talk": {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FACT, GUARDIAN: FACT, SUPERVISOR: FACT, DIRECTOR: FACT},
 }
 ENTRY_WRITE: dict[str, frozenset[str]] = {kind: frozenset({TEACHER, PROXY}) for kind in ENTRY_READ}
 

@@ -1,6 +1,8 @@
 """The guardian's rights over a child's record: a copy of everything (/mydata: the document is made here, the
 data come from each feature's `export`) and erasure on request, confirmed by an admin of the school. The person
-who asked hears the outcome through the outbox, in the same transaction as the decision."""
+who asked hears the outcome through the outbox, in the same transaction as the decision. While a safety case about
+the child is open the erasure is held (the law requires keeping the record): the school's admins are told, the
+family is answered as for any request, so it learns nothing of the case."""
 
 from __future__ import annotations
 
@@ -8,13 +10,14 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.access.consent import GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
 from bot.access.people import Actor
-from bot.access.policy import DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
+from bot.access.policy import ADMIN, DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
 from bot.clock import Clock, stamp
-from bot.errors import NoConsent, NotAllowed, StaleButton
-from bot.i18n import translator
+from bot.errors import NoConsent, NotAllowed, StaleButton, UserError
+from bot.i18n import N_, translator
 from bot.musts.media import MediaStore
 from bot.notices import Notice, Outbox
 from bot.preferences import PreferencesService
@@ -23,8 +26,22 @@ from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
 from storage.deletions import DeletionDecision, DeletionRequest, DeletionsRepository, NewDeletionRequest
+from storage.people import PeopleRepository
 
 log = logging.getLogger(__name__)
+
+
+class ErasureHeld(UserError):
+    """An erasure confirmed while a safety case about the child is open: the law requires keeping the record."""
+
+    msgid = N_("This record cannot be erased while a safety case about the child is open: the law requires "
+               "keeping it (legal retention). The request stays open; erase it once the case is closed.")
+
+
+class Retention(Protocol):
+    """What must keep a record from erasure for now (bot.safety.service.SafetyService)."""
+
+    async def has_open_case(self, child_id: int) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -116,7 +133,8 @@ def export_document(data: dict, mine: OwnChild, _, exported_at: str) -> bytes:
 
 class PrivacyService:
     def __init__(self, db: Database, children: ChildrenRepository, deletions: DeletionsRepository,
-                 clock: Clock, media: MediaStore, outbox: Outbox, preferences: PreferencesService) -> None:
+                 clock: Clock, media: MediaStore, outbox: Outbox, preferences: PreferencesService,
+                 retention: Retention | None = None) -> None:
         self._db = db
         self._children = children
         self._deletions = deletions
@@ -125,6 +143,11 @@ class PrivacyService:
         self._media = media
         self._outbox = outbox
         self._preferences = preferences
+        self._retention = retention
+        self._people = PeopleRepository(db)
+
+    async def _held(self, child_id: int) -> bool:
+        return self._retention is not None and await self._retention.has_open_case(child_id)
 
     async def request_deletion(self, actor: Actor, child_id: int) -> int:
         row = await self._children.get(child_id)
@@ -136,7 +159,27 @@ class PrivacyService:
                 NewDeletionRequest(child_id, row.school_id, actor.person_id, now))
             await self._audit.within(conn).record(AuditEntry(now, actor.person_id, child_id, "request_deletion",
                                                              f"request={request_id}"))
+            if await self._held(child_id):
+                # The family is answered as for any request: they must not learn from it that a case exists.
+                await self._audit.within(conn).record(AuditEntry(now, None, child_id, "erasure_held",
+                                                                 f"request={request_id}"))
+                await self._outbox.post(conn, await self._held_notes(row, request_id))
         return request_id
+
+    async def _held_notes(self, child: ChildRow, request_id: int) -> list[Notice]:
+        """The note to the school's admins that an erasure request waits for a safety case to close."""
+        notes = []
+        for grant in await self._people.grants_in_school(child.school_id):
+            if grant.role != ADMIN:
+                continue
+            _ = translator(await self._preferences.locale_of(grant.person_id)).gettext
+            notes.append(Notice(
+                f"erasure:{request_id}:held:{grant.person_id}", grant.person_id, child_id=child.id,
+                needs_consent=False, protect=True,
+                text=_("A request to erase {name}'s record is held: a safety case about {name} is open, and the law "
+                       "requires keeping the record while it is (legal retention). It can be erased in /deletions "
+                       "once the case is closed. The family has not been told why.").format(name=child.name)))
+        return notes
 
     async def open_requests(self, actor: Actor) -> list[DeletionRequest]:
         found = []
@@ -151,6 +194,10 @@ class PrivacyService:
         request = await self._deletions.get(request_id)
         if request is None or not can_in_school(actor.grants, DECIDE_DELETION, request.school_id):
             raise NotAllowed("deletion", StaleButton.msgid)
+        if erase and await self._held(request.child_id):
+            await self._audit.record(AuditEntry(stamp(self._clock.now()), actor.person_id, request.child_id,
+                                                "erasure_held", f"request={request_id}"))
+            raise ErasureHeld()
         notice = await self._outcome(request, actor, erase)
         now = stamp(self._clock.now())
         async with self._db.transaction() as conn:

@@ -545,6 +545,14 @@ class MustsService:
         await self._audited(actor, child.id, "view_timeline", f"page={page + 1}")
         return Timeline(child.id, child.name, items, page, pages)
 
+    async def written_by(self, actor: Actor, entry_id: int) -> Entry:
+        """An entry this person wrote, to carry their own words on (a worry into a safety report); anyone else's,
+        or none, is a stale button."""
+        entry = await self.repo.entry(entry_id)
+        if entry is None or actor.person_id is None or entry.author_id != actor.person_id:
+            raise StaleButton()
+        return entry
+
     async def entry_media(self, actor: Actor, entry_id: int) -> tuple[Entry, list[Media]]:
         """An entry's photos and voice notes, for someone who may read the entry in full."""
         entry = await self.repo.entry(entry_id)

@@ -51,6 +51,14 @@ class EditChoice:
     value: Annotated[str, 16]
 
 
+@payload("vill")
+class ChildVillage:
+    """Where the child's home is: no village yet shows the township's villages; a village (0: none) records it."""
+
+    child: int
+    village: int | None = None
+
+
 @payload("hist")
 class RecordHistory:
     child: int

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.access.consent import ConsentService
 from bot.access.people import Actor
 from bot.access.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, INVITE_TEACHER, READ_AUDIT, READ_HISTORY,
-                               TEACHER, VIEW, can, can_in_school, fields_allowed, roles_for)
+                               SET_VILLAGE, VIEW, can, can_in_school, fields_allowed, roles_for)
 from bot.clock import Clock, stamp
 from bot.errors import NotAllowed
 from bot.i18n import N_
@@ -16,7 +16,7 @@ from bot.records.fields import BY_KEY, FIELDS, FieldError, normalise
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildRow, ChildrenRepository, FieldChange, NewChild, RecordChange
 from storage.db import Database
-from storage.people import PeopleRepository
+from storage.people import PeopleRepository, Village
 
 # What a person who does not reach a child is told: nothing of whether the child exists.
 CANNOT_SEE = N_("You cannot see this child's record.")
@@ -50,14 +50,7 @@ class ChildrenService:
         """The children this person reaches, each once. Before consent only staff see a child listed."""
         seen: dict[int, ChildRow] = {}
         for grant in actor.grants:
-            if grant.role == ADMIN:
-                rows = await self._children.in_school(grant.school_id)
-            elif grant.role == TEACHER and grant.class_id is not None:
-                rows = await self._children.in_class(grant.class_id)
-            else:
-                row = await self._children.get(grant.child_id) if grant.child_id else None
-                rows = [row] if row else []
-            for row in rows:
+            for row in await self._children.for_grant(grant):
                 seen.setdefault(row.id, row)
         summaries = []
         for row in seen.values():
@@ -161,6 +154,27 @@ class ChildrenService:
         await self._audit_entry(actor, child_id, "view_history")
         # Old values are record contents too: only the fields this person may see now.
         return [c for c in await self._children.history(child_id) if c.field in allowed]
+
+    async def village_choices(self, actor: Actor, child_id: int) -> tuple[ChildRow, list[Village]]:
+        """The villages of the child's township, for a teacher or admin recording where the child's home is (the
+        village's child director then reaches the child). None are offered for a school under no township."""
+        row = await self._reachable(actor, child_id)
+        if not can(actor.grants, SET_VILLAGE, row.place):
+            raise NotAllowed("village")
+        return row, (await self._people.villages(row.township_id) if row.township_id is not None else [])
+
+    async def set_village(self, actor: Actor, child_id: int, village_id: int | None) -> ChildRow:
+        """Record the village of the child's home (None: not recorded); returns the child as it is now. A village
+        of another township is refused: its director must never reach the child."""
+        row, villages = await self.village_choices(actor, child_id)
+        if village_id is not None and village_id not in {v.id for v in villages}:
+            raise NotAllowed("village")
+        now = stamp(self._clock.now())
+        async with self._db.transaction() as conn:
+            if await self._children.within(conn).set_village(child_id, village_id):
+                await self._audit.within(conn).record(AuditEntry(now, actor.person_id, child_id, "set_village",
+                                                                 f"village={village_id or ''}"))
+        return await self._children.get(child_id)
 
     def check_field(self, key: str, raw: object) -> str:
         """One value checked as a dialogue collects it; FieldError if it does not fit."""

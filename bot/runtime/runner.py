@@ -96,12 +96,14 @@ async def fetch_media_job(context: BotContext) -> None:
 
 
 async def schedule_job(context: BotContext) -> None:
-    """Everything the database says is due: video-call reminders and questions, then the care calendar. The
-    database is the schedule, so this one job replaces a timer per reminder, and a restart resumes it."""
+    """Everything the database says is due: safety reports nobody has acknowledged (told again, or the township
+    told), video-call reminders and questions, then the care calendar. The database is the schedule, so this one
+    job replaces a timer per reminder, and a restart resumes it."""
     services = context.services
-    for name, service in (("video", services.video), ("calendar", services.calendar)):
+    for name, due in (("safety", services.safety.escalate), ("video", services.video.run_due),
+                      ("calendar", services.calendar.run_due)):
         try:
-            sent = await service.run_due()
+            sent = await due()
         except Exception:  # one part failing must not hold up the other
             log.exception("the %s schedule failed; it is tried again at the next run", name)
             continue

@@ -24,7 +24,7 @@ from babel.dates import format_date, format_skeleton
 from bot import deadlines
 from bot.access.consent import ConsentService
 from bot.access.people import Actor
-from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, reaches, roles_for
+from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, TOWNSHIP_ROLES, reaches, roles_for
 from bot.clock import Clock, stamp, unstamp
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, UserError
 from bot.i18n import N_, translator
@@ -137,8 +137,9 @@ class VideoService:
     # -- whose children -------------------------------------------------------------------------------------
 
     async def children(self, actor: Actor) -> list[ChildRow]:
-        """Every child this person reaches, by name."""
-        return await self._children.reached_by(actor.grants)
+        """Every child this person reaches as family or carer, by name (a supervisor's township is not theirs to
+        call)."""
+        return await self._children.reached_by([g for g in actor.grants if g.role not in TOWNSHIP_ROLES])
 
     async def _child(self, actor: Actor, child_id: int, wanted: tuple[str, ...]) -> ChildRow:
         """The child, if this person has one of the `wanted` roles for it and its family has consented."""
