@@ -22,6 +22,19 @@ ACTION_LABELS = {
     "consent_withdrawn": N_("withdrew consent"), "request_deletion": N_("asked for erasure"),
     "erase": N_("erased the record"), "decline_deletion": N_("declined erasure"),
     "revoke_invitation": N_("revoked an invitation"), "remove_role": N_("removed a role"),
+    "set_village": N_("recorded the home village"),
+    "erasure_held": N_("erasure held: a safety case is open"),
+    # Mandatory reporting (bot.safety.service): the detail names the report by its id, never what it says.
+    "safety_report": N_("filed a safety report or asked for help"), "safety_ack": N_("acknowledged a safety report"),
+    "safety_view": N_("viewed a safety case"), "safety_state": N_("changed a safety case's state"),
+    "safety_feedback": N_("recorded the police feedback"), "safety_note": N_("added a note to a safety case"),
+    "safety_close_request": N_("asked to close a safety case"), "safety_close": N_("confirmed closing a safety case"),
+    "safety_add_person": N_("added someone to a safety case"),
+    "safety_retell": N_("told again: nobody had acknowledged the report"),
+    "safety_escalate": N_("told the township: nobody had acknowledged the report"),
+    "safety_feedback_reminder": N_("reminded to ask the police for feedback"),
+    "safety_ledger": N_("exported the mandatory reporting ledger"),
+    "safety_ledger_row": N_("exported in the mandatory reporting ledger"),
 }
 LISTED = 30
 

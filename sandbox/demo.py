@@ -318,6 +318,40 @@ class Scenes:
         await _expect(mother.wait_message(predicate=lambda m: m.text == relay_off
                                           and m.message_id > held.message_id))
 
+        self.transcript.scene(_("Xiaoming tells his proxy parent that a neighbour hit him: she reports it at once; "
+                                "the principal and the teacher are told in the night and acknowledge"))
+        await proxy.send_command("report")
+        # Each step of the report is one screen: wait for its question, then answer on that very message.
+        steps = [(_("Is the child in danger right now?"), _("No danger right now")),
+                 (_("What is happening? Choose all that apply, then press Next."), _("Suspected domestic violence")),
+                 (_("What is happening? Choose all that apply, then press Next."), _("Next ▶")),
+                 (_("When was it found? Press a button, or type the time (for example 14:30 or 昨天 20:00)."),
+                  _("Just now"))]
+        for question, label in steps:
+            screen = await _expect(_screen(proxy, question, unpressed=label))
+            await proxy.press(label, message_id=screen.message_id)
+        await _expect(_screen(proxy, _("Where was it? Type the place (at home, at school, on the way …), send a "
+                                       "location, or press Skip.")))
+        await proxy.send_text(_("at the neighbour's house"))
+        await _expect(_screen(proxy, _("What happened? Write it, or send a voice note. You can send several.")))
+        worry = _("Xiaoming says the neighbour hit him after drinking; there is a bruise on his arm.")
+        await proxy.send_text(worry)
+        for question, label in ((worry, _("Next ▶")), (_("Photos can help (an injury, the place). Send them now, or press Skip. "
+                                                     "Only the people told about the report see them."), _("Skip")),
+                                (_("Has it been reported to the police (110)? Press a button, or type the "
+                                  "time of the call."), _("Just now")),
+                                (_("Which police station took it? Type it, or press Skip."), _("Skip")),
+                                (_("The receipt or incident number, if you have one? Type it, or press Skip."),
+                                 _("Skip")),
+                                (_("Check it and press Send: everyone who must know is told at once."),
+                                 _("📤 Send the report"))):
+            screen = await _expect(_screen(proxy, question))
+            await proxy.press(label, message_id=screen.message_id)
+        alert = await _expect(principal.wait_message(predicate=lambda m: "🆘" in (m.text or "")))
+        await _expect(teacher.wait_message(predicate=lambda m: "🆘" in (m.text or "")))
+        await principal.press("✅ " + _("Received"), message_id=alert.message_id)
+        await _expect(proxy.wait_message(predicate=lambda m: (m.text or "").startswith("✅")))
+
         self.transcript.scene(_("Someone without an invitation finds the bot"))
         await neighbour.start()
         await _expect(neighbour.wait_message())
@@ -331,6 +365,21 @@ class Scenes:
         await _expect(mother.wait_until(lambda: choice.edits))
         await mother.send_command("help")
         await _expect(mother.wait_message())
+
+
+async def _screen(person, text: str, unpressed: str | None = None):
+    """The person's newest message with buttons, once its text contains `text` (a step's question) and, for a
+    choice that toggles, its `unpressed` button is there (a chosen one shows as "✔ …")."""
+    def newest():
+        with_buttons = [m for m in person.messages if m.buttons and not m.deleted]
+        return with_buttons[-1] if with_buttons else None
+
+    def ready() -> bool:
+        m = newest()
+        return m is not None and text in (m.text or "") and (
+            unpressed is None or any(unpressed in row for row in m.buttons))
+    await person.wait_until(ready)
+    return newest()
 
 
 def _has_button(person, label: str) -> bool:

@@ -1,12 +1,19 @@
 """Authorization, generated from the policy tables: every kind of person (no role, removed, wrong school,
 wrong class, wrong township or village, each role) runs every command and presses every button the bot hands
 out to anyone, for two children whose every field holds a unique canary. Nobody ever receives a canary the policy does not
-let them see: not in a message, an edit, a caption, a button, an alert or a file."""
+let them see: not in a message, an edit, a caption, a button, an alert or a file.
+
+The children have safety reports (强制报告), every word of them a canary (tests.world.World.report): one a teacher
+filed and the admin acts on, one the proxy parent filed and the school closed, and a mother's request for help. Every
+person also presses every safety button with the reports' real ids and with ids that name nothing, and then receives
+what the outbox holds for them. A report is read whole by those it was told to at once (a handler's role that reaches
+the child), in part by its reporter, and by nobody else: tests.world.report_reads."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
+from typing import get_args
 
 import pytest
 
@@ -14,17 +21,18 @@ from bot.runtime.app import build_application, initialized
 from bot.access.policy import (ADMIN, DIRECTOR, FULL, GUARDIAN, PARENT, PROXY, SUPERVISOR, TEACHER, VIEW,
                                entry_access, fields_allowed)
 from bot.records.fields import FIELDS, NUMBER, CHOICE
+from bot.safety.buttons import Act
 from storage.musts import Entry, Media, MustsRepository
 from storage.children import ChildrenRepository
-from tests.helpers import RecordingRequest, callback_update, message_update, unpaced, user
-from tests.world import World
+from tests.helpers import RecordingRequest, callback_update, deliver_outbox, message_update, unpaced, user
+from tests.world import World, report_reads
 
 COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child CANARYY", "/audit", "/audit CANARYY",
             "/invite", "/invite mother CANARYY", "/invite proxy CANARYX", "/invitations", "/people", "/privacy",
             "/mydata", "/deletions", "/template", "/import", "/newchild", "/cancel", "/language",
             "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/cancel",
             "/video", "/video CANARYX", "/video CANARYY", "/video CANARYX 周日 19:30", "/videos", "/calendar",
-            "/invite admin", "/invite director"]
+            "/invite admin", "/invite director", "/report", "/cancel", "/report CANARYX", "/cancel", "/reports"]
 
 # Care entries for each child: an update with two photos and a talk record, each holding a canary. Updates and
 # photos are for everyone who reaches the child; talk notes only for its teacher, proxy parent and admins.
@@ -71,9 +79,12 @@ PEOPLE = {
     # the school's), a director's village
     "admin": (ADMIN, None),
     "admin_elsewhere": (ADMIN, "other-school"),
+    "admin_sibling": (ADMIN, "sibling-school"),      # another school of X's and Y's township
     "teacher": (TEACHER, "三年级一班"),
     "teacher_other_class": (TEACHER, "三年级二班"),
+    "removed_teacher": (TEACHER, "三年级一班"),       # told of the reports, then removed from the school
     "proxy_x": (PROXY, "X"),
+    "proxy_y": (PROXY, "Y"),
     "mother_x": (PARENT, "X"),
     "grandma_x": (GUARDIAN, "X"),
     "removed_mother_x": (PARENT, "X"),
@@ -81,6 +92,7 @@ PEOPLE = {
     "supervisor": (SUPERVISOR, None),
     "supervisor_elsewhere": (SUPERVISOR, "别的镇"),
     "director_x": (DIRECTOR, "青山村"),              # X's home is in 青山村, Y's in 石桥村
+    "director_y": (DIRECTOR, "石桥村"),
     "director_elsewhere": (DIRECTOR, "别的村"),
 }
 
@@ -89,7 +101,9 @@ async def build_world(services) -> tuple[World, dict]:
     world = await World.build(services, classes=("三年级一班", "三年级二班"))
     async with services.db.transaction() as conn:
         other_school = await services.people.within(conn).ensure_school("别的学校", "2026-03-01T00:00:00")
-    await world.township("青山镇", ("青山村", "石桥村"))
+    township = await world.township("青山镇", ("青山村", "石桥村"))
+    async with services.db.transaction() as conn:
+        sibling_school = await services.people.within(conn).ensure_school("阳光小学", "2026-03-01T00:00:00", township)
     await world.township("别的镇", ("别的村",), school_id=other_school)
     canaries = {"X": canary_values("X", 1), "Y": canary_values("Y", 2)}
     for tag, village in (("X", "青山村"), ("Y", "石桥村")):
@@ -106,7 +120,8 @@ async def build_world(services) -> tuple[World, dict]:
         elif role == DIRECTOR:
             await world.person(name, DIRECTOR, village=where)
         elif role == ADMIN:
-            await world.person(name, ADMIN, school_id=other_school if where else None)
+            await world.person(name, ADMIN, school_id={"other-school": other_school,
+                                                       "sibling-school": sibling_school}.get(where))
         elif role == TEACHER:
             await world.person(name, TEACHER, klass=where)
         else:
@@ -132,23 +147,35 @@ async def build_world(services) -> tuple[World, dict]:
     sent = await video.propose(await world.actor("teacher"), world.children["X"], 6, "19:30", 30, None)
     await video.accept(await world.actor("mother_x"), sent.proposal_id)
     await video.propose(await world.actor("teacher"), world.children["Y"], 5, "10:00", 30, None)
-    # A waiting erasure request, so that the admins' /deletions hands out its buttons too.
+    # The safety reports: X's teacher's, which the admin acts on; X's proxy parent's, which the school closed; Y's
+    # mother's request for help, on which Y's village director wrote.
+    await world.report("X", "teacher", handler="admin")
+    await world.report("X", "proxy_x", handler="admin", closer="supervisor")
+    await world.report("Y", "mother_y", handler="director_y")
+    # A waiting erasure request (held: Y's case is open), so that the admins' /deletions hands out its buttons too.
     await services.privacy.request_deletion(await world.actor("mother_y"), world.children["Y"])
     async with services.db.transaction() as conn:
         await services.people.within(conn).revoke_grant(world.grants["removed_mother_x"][0], world.people["admin"],
                                                         "2026-03-01T00:00:00")
+    await services.invitations.remove_role(await world.actor("admin"), world.grants["removed_teacher"][0])
     return world, canaries
 
 
-OUTSIDERS = ("stranger", "removed_mother_x", "admin_elsewhere", "teacher_other_class", "supervisor_elsewhere",
-             "director_elsewhere")
+OUTSIDERS = ("stranger", "removed_mother_x", "removed_teacher", "admin_elsewhere", "admin_sibling",
+             "teacher_other_class", "supervisor_elsewhere", "director_elsewhere")
 
 
-async def tables(db) -> dict[str, list[tuple]]:
-    """Every table but the inbox and language choices (anyone may choose a language)."""
+async def tables(db, person_id: int | None = None) -> dict[str, list[tuple]]:
+    """Every table but the inbox and language choices (anyone may choose a language), and without the audit of what
+    `person_id` did about no child (an admin's export of the safety ledger of their own school, which holds none of
+    these children, is audited as every export is)."""
     names = [r[0] for r in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {n: [tuple(r) for r in await db.fetch_all(f"SELECT * FROM {n}")]
-            for n in names if n not in ("inbox", "user_preferences")}
+    found = {n: [tuple(r) for r in await db.fetch_all(f"SELECT * FROM {n}")]
+             for n in names if n not in ("inbox", "user_preferences")}
+    if person_id is not None:
+        own = await db.fetch_all("SELECT * FROM audit_log WHERE actor_id = ? AND child_id IS NULL", (person_id,))
+        found["audit_log"] = [r for r in found["audit_log"] if r not in {tuple(o) for o in own}]
+    return found
 
 
 def everything_said(calls) -> str:
@@ -182,6 +209,23 @@ async def video_buttons(services) -> set[str]:
     return found | {"cal:due"}
 
 
+async def safety_buttons(services, world: World) -> set[str]:
+    """Every safety button (bot.safety.buttons) with the world's real ids, and with ids that name nothing: 收到 and
+    the case of each report, every action on it, the 🆘 of each child, the reporting flow's steps, "这是安全问题"
+    under each care entry, the list of cases and the ledger."""
+    reports = [*world.reports, 999]
+    children = [world.children["X"], world.children["Y"], 999]
+    entries = [r["id"] for r in await services.db.fetch_all("SELECT id FROM care_entries")] + [999]
+    found = {"sfl", "sfe", "sfs:d:y", "sfs:d:n", "sfs:s:next", "sfs:x:send", "sfk:r:1", "sfk:r:999"}
+    for report in reports:
+        found |= {f"sfa:{report}", f"sfo:{report}"} | {f"sfx:{report}:{act}" for act in get_args(Act)}
+        found |= {f"sfx:{report}:acc:skip", f"sfx:{report}:help:counsel", f"sfx:{report}:close:safe",
+                  f"sfx:{report}:visit:today", f"sfx:{report}:visit:better"}
+    found |= {f"sfc:{child}" for child in children} | {f"sfs:c:{child}" for child in children}
+    found |= {f"sfk:{source}:{entry}" for source in ("t", "u") for entry in entries}
+    return found
+
+
 async def run_session(feed, who: dict) -> None:
     for command in COMMANDS:
         await feed(message_update(command, from_user=who))
@@ -201,17 +245,22 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
         # What the most trusted people are shown: every button they get is pressed by the actor too.
         for insider in ("admin", "teacher", "mother_x", "mother_y", "supervisor"):
             await run_session(feed, user(world.telegram[insider], "zh-hans", insider))
-        buttons = callback_data(recorder.calls) | await video_buttons(services)
+        buttons = callback_data(recorder.calls) | await video_buttons(services) | await safety_buttons(services, world)
         recorder.clear()
 
         me = user(world.telegram[actor], "zh-hans", actor)
-        before = await tables(services.db)
+        person = world.people[actor]
+        before = await tables(services.db, person)
         await run_session(feed, me)
         for data in sorted(buttons):
             await feed(callback_update(data, from_user=me))
         said = everything_said(recorder.calls)
         if actor in OUTSIDERS:
-            assert await tables(services.db) == before, f"{actor} changed something"
+            assert await tables(services.db, person) == before, f"{actor} changed something"
+        # Then what waits in the outbox for them (the reports' notices, what their presses caused) reaches them.
+        recorder.clear()
+        await deliver_outbox(app)
+        said += "\n" + everything_said(c for c in recorder.calls if str(c.params.get("chat_id")) == str(me["id"]))
         assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
         grants = (await world.actor(actor)).grants
@@ -234,6 +283,15 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
                     assert needle in said, f"{actor} never saw {tag}'s {kind} ({needle})"
                 else:
                     assert needle not in said, f"{actor} received {tag}'s {kind} ({needle})"
+        for filed in world.reports.values():
+            place = (await ChildrenRepository(services.db).get(world.children[filed.child])).place
+            reads = report_reads(grants, person, place, world.people[filed.reporter])
+            for canary in (c for c in world.canaries if c.report == filed.id):
+                if canary.what in reads:
+                    # The control: the case (and its photo button) showed it to them.
+                    assert canary.value in said, f"{actor} never read report {filed.id}'s {canary.what}"
+                else:
+                    assert canary.value not in said, f"{actor} received report {filed.id}'s {canary.what}"
 
 
 def test_the_canaries_are_unique_and_valid():

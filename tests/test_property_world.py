@@ -3,9 +3,10 @@ world's people and a stranger send real commands with arbitrary arguments, typed
 built from the real prefixes in bot.payloads.REGISTRY: valid payloads of real classes with the world's real ids,
 forged ones ('²', 25-digit ids, empty and extra fields), and the buttons the bot itself showed to anyone in the
 example. Every update goes through the production application. The test fails on any ERROR log, on a press
-not answered exactly once, and on any canary (a unique value in every child field) reaching someone
-bot.access.policy does not entitle to that field of that child: in a reply, an edit, a popup, a button, a file,
-or a message left in the outbox for someone else.
+not answered exactly once, and on any canary (a unique value in every child field, and in every word of the world's
+safety reports) reaching someone bot.access.policy does not entitle to that field of that child, or to that report
+(tests.world.report_reads): in a reply, an edit, a popup, a button, a file, or a message left in the outbox for
+someone else.
 
 Each example starts from a fresh copy of the seeded database, so a failing batch replays exactly. Counting
 across examples shows that the presses reach the features rather than the fallback's "no longer valid"."""
@@ -31,6 +32,7 @@ from bot.i18n import SUPPORTED_LOCALES, translator
 from bot.payloads import REGISTRY, SQLITE_MAX
 from bot.runtime.app import build_application, initialized
 from bot.runtime.runner import telegram_handle
+from bot.safety.buttons import Acknowledge, CaseAction, OpenCase
 from bot.settings import Settings
 from handlers.commands import COMMANDS
 from tests.helpers import BOT_TOKEN, RecordingRequest, callback_update, message_update, outbox, unpaced
@@ -46,6 +48,7 @@ WORDS = ["小明", "小刚", "周日", "周三", "19:30", "30", "45", "亲情室
          "否", "取消", "mother", "father", "grandmother_p", "proxy", "teacher", "parent", "guardian", "en", "zh_CN",
          "off", "22:00", "07:00", "Asia/Shanghai", "Europe/Berlin", "1", "0", "-1", "²", "1" * 25, "ok", "yes"]
 STALE = {translator(locale).gettext(StaleButton.msgid) for locale in SUPPORTED_LOCALES}
+CASE_PREFIXES = (Acknowledge.prefix, OpenCase.prefix, CaseAction.prefix)
 
 
 def _prefixes() -> list[type]:
@@ -60,10 +63,11 @@ def strategies(world: World):
     people = st.sampled_from([str(i) for i in world.people.values()])
     grants = st.sampled_from([str(g) for grants in world.grants.values() for g in grants])
     classes = st.sampled_from([str(i) for i in world.class_ids.values()])
+    reports = st.sampled_from([str(i) for i in world.reports])
     # Rows made during the example (invitations, entries, relays, calls …) have small ids too.
     small = st.integers(1, 8).map(str)
-    real_ids = st.one_of(children, people, grants, classes, small)
-    by_name = {"child": children, "person": people, "grant": grants, "klass": classes}
+    real_ids = st.one_of(children, people, grants, classes, reports, small)
+    by_name = {"child": children, "person": people, "grant": grants, "klass": classes, "report": reports}
     names = [c.value for c in world.canaries if c.field == "name"]
     token = st.from_regex(r"[A-Za-z0-9_.+/-]{1,16}", fullmatch=True)
     words = st.sampled_from(WORDS + names)
@@ -256,3 +260,5 @@ def test_the_worlds_people_reach_the_features_and_nothing_leaks_or_logs_an_error
     assert REGISTRY, "no button payload is declared yet"
     assert tally.reached >= REACHED_PRESSES * tally.presses, report
     assert len(reached) >= REACHED_PREFIXES * len(REGISTRY), report
+    # The safety reports' own buttons (收到, the case, its actions) with the reports' real ids reached the service.
+    assert sum(tally.by_prefix[p] for p in CASE_PREFIXES) > 0, report

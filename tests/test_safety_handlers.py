@@ -1,19 +1,23 @@
 """Reporting a child in danger through the production application: /report step by step (buttons, typing where a
 step takes it, a hint where it does not), the people told and their "✅ Received", the case's actions, /reports and
 the ledger, and the refusals: a second acknowledgement, the child's family, a forged id, a removed person's old
-button, closing by one person alone."""
+button, closing by one person alone; and what /audit says of it all, in words."""
 
 from __future__ import annotations
 
+import ast
 import io
 import itertools
 import time
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from bot.access.policy import ADMIN, DIRECTOR, PARENT, PROXY, SUPERVISOR, TEACHER
+from bot.i18n import translator
 from bot.safety.service import HIDDEN
+from handlers.audit import ACTION_LABELS
 from handlers.commands import commands_for
 from tests.helpers import DocumentRecorder, callback_update, deliver_outbox, labels, last, message_update, outbox, who
 from tests.world import World
@@ -393,6 +397,51 @@ async def test_reports_lists_open_cases_and_the_ledger_is_for_admins_and_supervi
     assert len(recorder.files) == 1
 
 
+async def test_the_audit_log_tells_what_was_done_with_a_report_in_words(app, feed, recorder, world):
+    report_id = await quick_report(feed, recorder, world)
+    admin = chat(feed, recorder, world, ADMIN_)
+    await admin.press_data(f"sfa:{report_id}")
+    await admin.press_data(f"sfo:{report_id}")
+    await admin.press("📝 Police feedback")
+    await admin.say("派出所已立案")
+    await admin.press("🗒 Add a note")
+    await admin.say("已联系民政所")
+    await admin.press("📁 Ask to close")
+    await admin.press("The child is safe now")
+    teacher = chat(feed, recorder, world, TEACHER_)
+    await teacher.press_data(f"sfo:{report_id}")
+    await teacher.press("✅ Confirm the closing")
+    await admin.press_data("sfe")
+    await admin.say("/audit 小明")
+    log = admin.last().text.splitlines()[1:]
+    assert [line for line in log if "safety_" in line] == []
+    report = f"report={report_id}"
+    for who_, what in ((PROXY_, f"filed a safety report or asked for help {report} kind=report"),
+                       (ADMIN_, f"acknowledged a safety report {report}"), (ADMIN_, f"viewed a safety case {report}"),
+                       (ADMIN_, f"recorded the police feedback {report}"),
+                       (ADMIN_, f"added a note to a safety case {report} visit=0"),
+                       (ADMIN_, f"asked to close a safety case {report}"),
+                       (TEACHER_, f"confirmed closing a safety case {report}"),
+                       (ADMIN_, f"exported in the mandatory reporting ledger {report}")):
+        assert any(f" · {who_} · {what}" in line for line in log), (who_, what, log)
+
+
+def test_every_action_a_report_is_audited_by_has_words_in_both_languages():
+    """Generated from the code: every action bot.safety records in the audit log (and the erasure held for a case, and
+    the village a child's home is in) is labelled in /audit, in Chinese too."""
+    recorded = {"set_village", "erasure_held"}
+    for path in (Path(__file__).resolve().parents[1] / "bot" / "safety").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "AuditEntry":
+                action = node.args[3]
+                assert isinstance(action, ast.Constant), f"{path}:{node.lineno}: an action named at run time"
+                recorded.add(action.value)
+    assert len(recorded) > 10
+    assert sorted(recorded - set(ACTION_LABELS)) == []
+    zh = translator("zh_CN").gettext
+    assert [a for a in sorted(recorded) if zh(ACTION_LABELS[a]) == ACTION_LABELS[a]] == []
+
+
 def test_the_menus_offer_report_and_reports_to_the_right_roles():
     for role in (ADMIN, TEACHER, PROXY, SUPERVISOR, DIRECTOR, PARENT, "guardian"):
         assert "report" in dict(commands_for([role])), role
@@ -488,3 +537,14 @@ async def test_an_updates_health_note_offers_a_report_and_a_calm_one_does_not(fe
     await proxy.press("🆘 This is a safety problem")
     state = (await world.services.dialogues.current(world.people[PROXY_])).state
     assert "发烧39度，身上有伤" in state["desc"] and state["child"] == world.children["小明"]
+
+
+def test_a_typed_just_now_is_the_present_moment():
+    """A grandmother types the button's own words instead of pressing it: 刚才 is now, not an error."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.safety.moments import parse_moment
+    now = datetime(2026, 12, 6, 2, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for typed in ("刚才", "刚刚", "现在。", "Just now"):
+        assert parse_moment(typed, now) == now, typed

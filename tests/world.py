@@ -3,46 +3,87 @@ consents. Handler tests then act as any of these people by their Telegram user i
 
 The rows are written with plain SQL against the schema (the migrations), not through the repositories: the
 world is what a database looks like after the bot ran, and it must not break when a repository's signature
-changes. `World.seeded` builds the same school every time, with a canary in every child's field, for the
-property and forged-button tests: a test can tell which child's which field reached whom."""
+changes. `World.seeded` builds the same school every time, with a canary in every child's field and in every word of
+its safety reports, for the property, forged-button and bad-input tests: a test can tell which child's which field,
+or which report's which word, reached whom. (A report is filed through bot.safety.service, which decides whom it
+tells: that is the service's to say, not the world's.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import phonenumbers
 from babel.dates import format_date
 
 from bot.access.consent import RULES_VERSION
 from bot.access.people import Actor
-from bot.access.policy import (ADMIN, DIRECTOR, EXPORT, GUARDIAN, PARENT, PROXY, SUPERVISOR, TEACHER, VIEW,
-                               fields_allowed, roles_for)
+from bot.access.policy import (ADMIN, DIRECTOR, EXPORT, GUARDIAN, HANDLER_ROLES, PARENT, PROXY, SUPERVISOR, TEACHER,
+                               VIEW, fields_allowed, roles_for)
 from bot.clock import SystemClock, stamp
 from bot.records.fields import (BY_KEY, CHOICE, DATE, FIELDS, ID_CARD, ID_CHECK, ID_WEIGHTS, NUMBER, PHONE,
                                 normalise)
 from bot.services import Services, open_services
 from bot.settings import Settings
 from storage.children import ChildPlace
+from storage.safety import ReportDraft
 from tests.helpers import BOT_TOKEN, user
 
 NOW = stamp(datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc))
 TODAY = date(2026, 3, 2)
 STRANGER = "stranger"
 
+# A safety report's words (`World.report`), each a canary: what the reporter answered, and what a handler wrote on the
+# case. Whoever handles the case reads them all; a reporter who does not handle it reads their own answers and the
+# police feedback, never the handlers' notes (bot.safety.service); nobody else reads any.
+REPORT_ANSWERS = ("place", "description", "police_station", "police_receipt", "photo")
+REPORT_NOTES = ("accepted", "note", "visit", "outcome", "feedback", "close")
+REPORTER_READS = frozenset(REPORT_ANSWERS + ("feedback",))
+REPORT_GROUP = "report"
+
 
 @dataclass(frozen=True)
 class Canary:
-    """One child's one field, stored with a value no other field of any child has."""
+    """One child's one field, stored with a value no other field of any child has; or one of the words of a safety
+    report about the child (`report` is its id, `field` "report.<what>", as in REPORT_ANSWERS and REPORT_NOTES)."""
 
     child: str                # the world's key for the child
     field: str                # bot.records.fields key
     value: str                # as stored
     forms: tuple[str, ...]    # how the value may read in a message (a phone formatted, a date in words)
+    report: int | None = None
 
     @property
     def group(self) -> str:
-        return BY_KEY[self.field].group
+        return REPORT_GROUP if self.report is not None else BY_KEY[self.field].group
+
+    @property
+    def what(self) -> str:
+        """The field's key, or for a report's canary what it is (REPORT_ANSWERS, REPORT_NOTES)."""
+        return self.field.removeprefix("report.")
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A report the world holds: its id, the child's key and the reporter's name."""
+
+    id: int
+    child: str
+    reporter: str
+
+
+def report_reads(grants, person_id: int | None, place: ChildPlace, reporter_id: int) -> frozenset[str]:
+    """What of a report about this child this person reads, by bot.access.policy: all of it if one of their roles
+    that handles reports (HANDLER_ROLES) reaches the child, for those are the people told at once (the school's
+    admins, the class teacher, the township's supervisor, the village's director); REPORTER_READS if they reported it
+    and still reach the child; else nothing. (Someone who gains such a role after the report was filed was not told:
+    this errs on their side, never on the family's.)"""
+    roles = roles_for(grants, place)
+    if roles & set(HANDLER_ROLES):
+        return frozenset(REPORT_ANSWERS + REPORT_NOTES)
+    if person_id is not None and person_id == reporter_id and roles:
+        return REPORTER_READS
+    return frozenset()
 
 
 @dataclass
@@ -58,6 +99,7 @@ class World:
     canaries: list[Canary] = field(default_factory=list)
     township_id: int | None = None                           # the school's township (`World.township`)
     villages: dict[str, int] = field(default_factory=dict)   # village name → id
+    reports: dict[int, Filed] = field(default_factory=dict)  # report id → the report (`World.report`)
     _next_user: int = 7000
 
     @classmethod
@@ -168,6 +210,36 @@ class World:
                                "VALUES (?, ?, ?, ?, ?)", (self.children[child], self.people[by], decision,
                                                           RULES_VERSION, NOW))
 
+    async def report(self, child: str, by: str, *, handler: str | None = None, closer: str | None = None) -> int:
+        """A safety report about `child` filed by `by` through bot.safety.service (which decides whom it tells),
+        its every free-text answer and its photo a canary. With `handler`, that person's words on the case as well:
+        the police accepted it, a note, a home visit and its outcome, the police feedback. With `closer` too, the
+        handler asks to close it (the reason a canary) and the closer confirms. Returns the report's id; its canaries
+        join `self.canaries`."""
+        safety, now = self.services.safety, self.services.clock.now()
+        number = len(self.reports) + 1
+        words = {what: f"Rp{number:02d}{what}p" for what in REPORT_ANSWERS + REPORT_NOTES}
+        draft = ReportDraft(self.children[child], ("s4",), False, now - timedelta(minutes=40), place=words["place"],
+                            description=words["description"], media=(("photo", words["photo"]),),
+                            police_called_at=now - timedelta(minutes=30), police_station=words["police_station"],
+                            police_receipt=words["police_receipt"])
+        report_id = (await safety.submit(await self.actor(by), draft)).report_id
+        written = list(REPORT_ANSWERS)
+        if handler is not None:
+            acting = await self.actor(handler)
+            await safety.set_state(acting, report_id, "accepted", words["accepted"])
+            await safety.add_note(acting, report_id, words["note"])
+            await safety.add_note(acting, report_id, words["visit"], visit=True, outcome=words["outcome"])
+            await safety.record_feedback(acting, report_id, words["feedback"])
+            written += ["accepted", "note", "visit", "outcome", "feedback"]
+            if closer is not None:
+                await safety.request_close(acting, report_id, words["close"])
+                await safety.confirm_close(await self.actor(closer), report_id)
+                written.append("close")
+        self.reports[report_id] = Filed(report_id, child, by)
+        self.canaries += [Canary(child, f"report.{what}", words[what], (words[what],), report_id) for what in written]
+        return report_id
+
     async def actor(self, name: str) -> Actor:
         return await self.services.directory.actor("telegram", str(self.telegram[name]))
 
@@ -182,22 +254,33 @@ class World:
 
     @classmethod
     async def seeded(cls, services: Services) -> World:
-        """希望小学 with two classes, as the table in SEEDED_PEOPLE and SEEDED_CHILDREN says; every child's
-        every field that can hold one carries a canary (`world.canaries`). `world.telegram[STRANGER]` is a
-        Telegram user the bot has never met."""
+        """希望小学 with two classes under 青山镇, and 别的学校 under 别的镇, as the tables SEEDED_PEOPLE,
+        SEEDED_CHILDREN and SEEDED_REPORTS say; every child's every field that can hold one carries a canary
+        (`world.canaries`), and so does every word of the safety reports. `world.telegram[STRANGER]` is a Telegram
+        user the bot has never met."""
         world = await cls.build(services, classes=(CLASS_A, CLASS_B))
+        townships = {TOWNSHIP: await world.township(TOWNSHIP, VILLAGES)}
+        async with services.db.transaction() as conn:
+            await conn.execute("INSERT INTO schools (name, created_at) VALUES (?, ?)", (OTHER_SCHOOL, NOW))
+            other_school = await _id(conn, "SELECT id FROM schools WHERE name = ?", OTHER_SCHOOL)
+        townships[OTHER_TOWNSHIP] = await world.township(OTHER_TOWNSHIP, (OTHER_VILLAGE,), school_id=other_school)
         for number, (key, given, klass) in enumerate(SEEDED_CHILDREN, 1):
             canaries = _canaries(key, given, number)
             world.canaries += canaries
             await world.child(next(c.value for c in canaries if c.field == "name"), klass, key=key,
                               **{c.field: c.value for c in canaries if c.field != "name"}, **_plain_fields())
+            await world.home(key, SEEDED_HOMES[key])
         for name, display, language, roles in SEEDED_PEOPLE:
             for role, place, relation in roles or [(None, None, None)]:
                 await world.person(name, role, display=display, language=language, relation=relation,
                                    klass=place if role == TEACHER else None,
-                                   child=place if role in (PARENT, GUARDIAN, PROXY) else None)
+                                   child=place if role in (PARENT, GUARDIAN, PROXY) else None,
+                                   township_id=townships[place] if role == SUPERVISOR else None,
+                                   village=place if role == DIRECTOR else None)
         for child, by, decision in SEEDED_CONSENTS:
             await world.consent(child, by, decision)
+        for child, by, handler, closer in SEEDED_REPORTS:
+            await world.report(child, by, handler=handler, closer=closer)
         world._next_user += 1
         world.telegram[STRANGER] = world._next_user
         world.languages[STRANGER] = "en"
@@ -217,7 +300,8 @@ class World:
         invitation named the child, and so does the consent question); every other field is what
         `fields_allowed(…, VIEW, consented=…)` gives. EXPORT (what a file may hold): `fields_allowed(…, EXPORT,
         consented=True)`, since a copy of what is stored is the family's right before consent too (/mydata).
-        A stranger, or a person without roles, sees nothing."""
+        A safety report's words: what `report_reads` gives, in a message or a file (the ledger). A stranger, or a
+        person without roles, sees nothing."""
         places = {}
         for key in {c.child for c in self.canaries}:
             row = await self.services.db.fetch_one(
@@ -233,18 +317,29 @@ class World:
             grants = await self.services.people.grants(person) if person is not None else []
             view, export = set(), set()
             for key, (place, consented) in places.items():
-                mine = [c for c in self.canaries if c.child == key]
+                mine = [c for c in self.canaries if c.child == key and c.report is None]
                 shown = fields_allowed(grants, place, VIEW, consented=consented)
                 if roles_for(grants, place):
                     shown = shown | {"name"}
                 view |= {c for c in mine if c.field in shown}
                 copied = fields_allowed(grants, place, EXPORT, consented=True)
                 export |= {c for c in mine if c.field in copied}
+            for filed in self.reports.values():
+                if filed.child not in places:
+                    continue  # erased with its record
+                reads = report_reads(grants, person, places[filed.child][0], self.people[filed.reporter])
+                read = {c for c in self.canaries if c.report == filed.id and c.what in reads}
+                view |= read
+                export |= read
             found[name] = {VIEW: view, EXPORT: export}
         return found
 
 
 CLASS_A, CLASS_B = "三年级一班", "四年级二班"
+# The school's township and its villages; another township, with its own school and village, whose people reach none
+# of the seeded children.
+TOWNSHIP, VILLAGES = "青山镇", ("青山村", "石桥村")
+OTHER_TOWNSHIP, OTHER_SCHOOL, OTHER_VILLAGE = "别的镇", "别的学校", "别的村"
 
 # key, given name (the canary follows it), class.
 SEEDED_CHILDREN = [
@@ -264,7 +359,28 @@ SEEDED_PEOPLE = [
     ("grandmother", "王奶奶", "zh-hans", [(GUARDIAN, "ming", "grandmother_p"), (GUARDIAN, "hua", "grandmother_p")]),
     ("grandfather", "孙爷爷", "zh-hans", [(GUARDIAN, "lan", "grandfather_p")]),
     ("proxy", "赵阿姨", "en", [(PROXY, "ming", None), (PROXY, "hong", None), (PROXY, "lan", None)]),
+    ("proxy_b", "何阿姨", "zh-hans", [(PROXY, "hua", None)]),
+    ("supervisor", "刘督导", "zh-hans", [(SUPERVISOR, TOWNSHIP, None)]),
+    ("director", "吴主任", "en", [(DIRECTOR, "青山村", None)]),  # 小明's and 小红's village
+    ("supervisor_elsewhere", "郑督导", "zh-hans", [(SUPERVISOR, OTHER_TOWNSHIP, None)]),
+    ("director_elsewhere", "冯主任", "zh-hans", [(DIRECTOR, OTHER_VILLAGE, None)]),
     ("former", "钱先生", "zh-hans", []),  # known to the bot, holds no role
+]
+
+# Where each child's home is: the village's child director reaches the child.
+SEEDED_HOMES = {"ming": "青山村", "hong": "青山村", "hua": "石桥村", "lan": "石桥村"}
+
+# Safety reports (World.report): child, reporter, the handler who writes on the case, who confirms its closing.
+SEEDED_REPORTS = [
+    # 小明's teacher reports; the admin acts on it. His proxy parent did not report it: she, his family, another
+    # child's proxy parent and the other township know nothing of it.
+    ("ming", "teacher_a", "admin", None),
+    # 小华's proxy parent reports; her teacher acts on it and asks to close it, the admin confirms. The proxy parent
+    # reads her answers and the police feedback, not the teacher's notes; her grandmother reads nothing.
+    ("hua", "proxy_b", "teacher_b", "admin"),
+    # 小红's village director reports, and nobody has acknowledged it yet: the schedule tells them again, then the
+    # township. Her father and proxy parent hear nothing of it.
+    ("hong", "director", None, None),
 ]
 
 SEEDED_CONSENTS = [

@@ -21,6 +21,8 @@ _AFTERNOON = ("下午", "晚上", "傍晚", "今晚", "昨晚", "pm", "p.m.")
 _MORNING = ("凌晨", "早上", "上午", "清晨", "a.m.", "am")
 _NOON = ("中午",)
 _FILLERS = ("左右", "大约", "大概", "约", "around", "at")
+# What people type when it is happening as they write (the label of the "just now" button, typed).
+_NOW = ("刚才", "刚刚", "就在刚才", "现在", "正在", "just now", "now", "right now")
 _TIME = re.compile(r"(?P<h>\d{1,2})\s*[:点时]\s*(?P<m>\d{1,2}|半)?\s*分?")
 _BARE_HOUR = re.compile(r"^(?P<h>\d{1,2})$")
 
@@ -30,6 +32,8 @@ def parse_moment(text: str, now: datetime) -> datetime:
     time not after now (23:00 typed at 01:00 is last night); a day alone is noon of that day (or now, if
     earlier). BadValue says what to type instead."""
     raw = unicodedata.normalize("NFKC", text).strip().lower()
+    if raw.strip(" 。.!！") in _NOW:
+        return now
     rest, back = raw, None
     for word, days in _DAYS:
         if word in rest:

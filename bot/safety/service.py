@@ -447,12 +447,20 @@ class SafetyService:
             await repo.add_event(NewEvent(report.id, at, actor.person_id, CLOSED_EVENT, state=CLOSED,
                                           note=report.close_reason))
             notices = []
-            for person_id in [report.reporter_id] + await self._handlers(report, child, exclude=actor.person_id):
+            handlers = await self._handlers(report, child, exclude=actor.person_id)
+            if await self._handles(await self._people.grants(report.reporter_id), report, child):
+                handlers.append(report.reporter_id)
+            for person_id in [report.reporter_id] + handlers:
                 if person_id == actor.person_id:
                     continue
                 _, _locale = await self._reader(person_id)
-                text = _("The case about {child} is closed: {reason}").format(child=child.name,
-                                                                              reason=report.close_reason)
+                if person_id in handlers:
+                    text = _("The case about {child} is closed: {reason}").format(child=child.name,
+                                                                                  reason=report.close_reason)
+                else:
+                    # A reporter who does not handle the case reads that it is closed, not the handlers' reason (as
+                    # in the case itself).
+                    text = _("The case about {child} is closed.").format(child=child.name)
                 notices.append(self._notice(f"safety:{report.id}:closed:{person_id}", person_id, text, (), child.id))
             await self._outbox.post(conn, list({n.key: n for n in notices}.values()))
             await self._audit.within(conn).record(AuditEntry(at, actor.person_id, child.id, "safety_close",
