@@ -741,7 +741,8 @@ def _event_line(context: BotContext, event: CaseEvent, zone: ZoneInfo) -> str:
     return line
 
 
-def _case_rows(context: BotContext, view: CaseView, person_id: int | None) -> list:
+def _case_rows(context: BotContext, view: CaseView, person_id: int | None, supervisor: bool = False) -> list:
+    """The case's buttons for its reader; `supervisor`: a township supervisor, who may bring others in."""
     _ = context.gettext
     rows: list[list] = []
     me = next((r for r in view.recipients if r.person_id == person_id), None)
@@ -762,6 +763,8 @@ def _case_rows(context: BotContext, view: CaseView, person_id: int | None) -> li
         closing = ((_("✅ Confirm the closing"), CaseAction(view.report_id, "confirm")) if view.close_requested_by
                    else (_("📁 Ask to close"), CaseAction(view.report_id, "close")))
         rows.append([(_("🏠 Home visit"), CaseAction(view.report_id, "visit")), closing])
+        if supervisor:
+            rows.append([(_("👥 Add someone to the case"), CaseAction(view.report_id, "add"))])
     if view.handler:
         rows.append([(_("◀ Open cases"), CaseList())])
     return rows
@@ -773,7 +776,7 @@ async def _show_case(update: Update, context: BotContext, report_id: int, *, new
     if view is None:
         view = await context.services.safety.case(actor, report_id)
     text = _case_text(context, view, await _zone(update, context))
-    markup = keyboard(_case_rows(context, view, actor.person_id))
+    markup = keyboard(_case_rows(context, view, actor.person_id, supervisor=actor.has_role(SUPERVISOR)))
     if new:
         await reply(update, text, reply_markup=markup, parse_mode=HTML)
     else:
@@ -858,6 +861,20 @@ async def on_sfx_button(update: Update, context: BotContext, payload: CaseAction
     if act == "confirm":
         view = await safety.confirm_close(actor, report_id)
         await _done(update, context, report_id, _("The case is closed."), view)
+    elif act == "add" and choice is None:
+        people = await safety.addable(actor, report_id)
+        await _answer(update)
+        if not people:
+            await reply(update, _("Everyone on the township's staff who could help already knows of this case."))
+            return
+        rows = [[(_who(context, name, role), CaseAction(report_id, "add", str(person_id)))]
+                for person_id, name, role in people[:30]]
+        rows.append([(_("◀ Back to the case"), OpenCase(report_id))])
+        await reply(update, _("Whom should this case be shared with? They are told at once, as the others were."),
+                    reply_markup=keyboard(rows))
+    elif act == "add" and choice.isdigit():
+        view = await safety.add_person(actor, report_id, int(choice))
+        await _done(update, context, report_id, _("Added: they are told now."), view)
     elif act == "acc" and choice == "skip":
         view = await safety.set_state(actor, report_id, "accepted", "")
         await _done(update, context, report_id, _("Recorded."), view)

@@ -548,3 +548,32 @@ def test_a_typed_just_now_is_the_present_moment():
     now = datetime(2026, 12, 6, 2, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
     for typed in ("刚才", "刚刚", "现在。", "Just now"):
         assert parse_moment(typed, now) == now, typed
+
+
+async def test_the_supervisor_brings_a_director_into_the_case_and_nobody_else_can(app, feed, recorder, world):
+    """A child director appointed after the report was not told; the township's supervisor adds her from the
+    case, and she is told at once. The admin, who handles the case too, has no such button, and a forged press
+    of it changes nothing."""
+    report_id = await quick_report(feed, recorder, world)
+    await world.person("郑主任", DIRECTOR, village="青山村")
+    supervisor = chat(feed, recorder, world, SUPER)
+    await supervisor.press_data(f"sfo:{report_id}")
+    await supervisor.press("👥 Add someone to the case")
+    assert labels(supervisor.screen()) == ["郑主任 (village child director)", "◀ Back to the case"]
+    await supervisor.press("郑主任 (village child director)")
+    told = await world.services.db.fetch_all("SELECT person_id FROM safety_recipients WHERE report_id = ?",
+                                             (report_id,))
+    assert world.people["郑主任"] in {r["person_id"] for r in told}
+    await deliver_outbox(app)
+    added = translator("zh_CN").gettext("{name} added you to this case.").format(name=SUPER)  # her language
+    assert last(recorder, world, "郑主任").params["text"].startswith(added)
+
+    admin = chat(feed, recorder, world, ADMIN_)
+    await admin.press_data(f"sfo:{report_id}")
+    assert "👥 Add someone to the case" not in str(labels(admin.screen()))
+    before = len(told)
+    await admin.press_data(f"sfx:{report_id}:add:{world.people[TEACHER_]}")
+    assert "supervisor" in (admin.popup() or last(recorder, world, ADMIN_).params.get("text", ""))
+    after = await world.services.db.fetch_all("SELECT person_id FROM safety_recipients WHERE report_id = ?",
+                                              (report_id,))
+    assert len(after) == before

@@ -78,8 +78,9 @@ class ReportConcern:
 
 # What a handler does with a case: acc police accepted, help help under way, fb police feedback, note a note,
 # visit a follow-up visit, close ask to close, confirm confirm the closing (a second person), stop leave the
-# question unanswered, media the report's photos and voice notes sent again.
-Act = Literal["acc", "help", "fb", "note", "visit", "close", "confirm", "stop", "media"]
+# question unanswered, media the report's photos and voice notes sent again, add the township's supervisor
+# bringing someone into the case (choice: their person id).
+Act = Literal["acc", "help", "fb", "note", "visit", "close", "confirm", "stop", "media", "add"]
 
 
 @payload("sfx")

@@ -492,6 +492,22 @@ class SafetyService:
                                                              f"report={report.id} person={person_id}"))
         return await self._after(actor, report.id, child)
 
+    async def addable(self, actor: Actor, report_id: int) -> list[tuple[int, str, str]]:
+        """Whom the township's supervisor may bring into the case: (person id, name, role) of the staff of the
+        township's schools and villages and of the child's class who do not know of it yet."""
+        report, child = await self._handled(actor, report_id)
+        if report.township_id is None or report.township_id not in actor.townships(SUPERVISOR):
+            raise NotAllowed("safety", N_("Only the township's child-welfare supervisor can add people to a case."))
+        known = {r.person_id for r in await self.repo.recipients(report.id)} | {report.reporter_id}
+        grants = (await self._people.township_admins(report.township_id)
+                  + await self._people.grants_in_township(report.township_id)
+                  + await self._people.grants_for_child(child.id, child.school_id, child.class_id))
+        found: dict[int, str] = {}
+        for grant in grants:
+            if grant.role in LEVEL_ROLES and grant.person_id not in known and grant.person_id not in found:
+                found[grant.person_id] = grant.role
+        return [(person_id, await self._name(person_id), role) for person_id, role in found.items()]
+
     async def has_open_case(self, child_id: int) -> bool:
         return await self.repo.has_open(child_id)
 
