@@ -1,6 +1,9 @@
 """The teachers' care calendar: recurring tasks a school admin sets for the school (monthly talks, a parent meeting
 each semester, March: update the records), reminded to the people responsible with a button to mark them done;
 and once a week, a digest of what the five musts (bot.musts.tracker) still want, with buttons that open the forms.
+Beside them, tasks for one person about one child (`care_followups`): when a family says no to the data rules, the
+class teacher is asked to talk with them (bot.access.consent writes the task with the word of the "no"), and it
+stays in their /calendar until they press its button.
 
 The database is the schedule (storage.calendar): every task row holds its next reminder time. `run_due`, called
 every 30 seconds, takes each task that is due and, in one transaction, records the occurrence, writes each
@@ -33,7 +36,7 @@ from babel import Locale
 from babel.dates import format_skeleton
 
 from bot.access.people import Actor
-from bot.access.policy import ADMIN, PROXY, TEACHER
+from bot.access.policy import ADMIN, PROXY, TEACHER, roles_for
 from bot.clock import Clock, stamp, unstamp
 from bot.errors import AlreadyAcknowledged, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, translator
@@ -47,7 +50,7 @@ from bot.payloads import payload
 from bot.preferences import PreferencesService
 from storage.audit import AuditEntry, AuditRepository
 from storage.calendar import (ACTIVE, DIGEST, DRAFT, SENT, SKIPPED, TASK, Activation, CalendarRepository, DraftChoices,
-                              NewOccurrence, Reminder, Task)
+                              Followup, NewOccurrence, Reminder, Task)
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
 from storage.people import PeopleRepository, School
@@ -122,6 +125,18 @@ class CalendarButton:
             raise StaleButton()
 
 
+@payload("calf")
+class FollowupDone:
+    """Under the class teacher's word of a family's "no", and in /calendar: they have talked with the family."""
+
+    followup: int
+
+
+CONSENT_FOLLOWUP = "consent"
+FOLLOWUP_TITLES = {CONSENT_FOLLOWUP: N_("Talk with {child}'s family about the data rules")}
+FOLLOWUP_DONE = N_("✅ I talked with the family")
+
+
 @dataclass(frozen=True)
 class Preset:
     key: str
@@ -152,6 +167,8 @@ class Agenda:
     carer: bool                      # a class teacher or proxy parent: reminded of tasks
     open: list[Reminder]             # their reminders not yet marked done
     upcoming: list[Task] = field(default_factory=list)  # their tasks still to come this month
+    # Their open tasks about one child (a family said no: talk with them), with the child.
+    followups: list[tuple[Followup, ChildRow]] = field(default_factory=list)
 
 
 @dataclass
@@ -285,7 +302,36 @@ class CalendarService:
         upcoming = [t for t in await self.repo.tasks(sorted(roles))
                     if roles[t.school_id] & AUDIENCE_ROLES[t.audience]
                     and self.local_day(t.next_at).replace(day=1) == month]
-        return Agenda(schools, True, open_, upcoming)
+        return Agenda(schools, True, open_, upcoming, await self._followups(actor))
+
+    async def _followups(self, actor: Actor) -> list[tuple[Followup, ChildRow]]:
+        """Their open tasks about a child they are still the class teacher of."""
+        found = []
+        for followup in await self.repo.open_followups(actor.person_id, MAX_OPEN):
+            child = await self._children.get(followup.child_id)
+            if child is not None and TEACHER in roles_for(actor.grants, child.place):
+                found.append((followup, child))
+        return found
+
+    async def followup_done(self, actor: Actor, followup_id: int) -> Followup:
+        """The person asked says it is done, once, while they are still the child's class teacher; anyone else's
+        press is a stale button."""
+        followup = await self.repo.followup(followup_id)
+        if followup is None or actor.person_id is None or followup.person_id != actor.person_id:
+            raise NotAllowed("calendar", STALE)
+        child = await self._children.get(followup.child_id)
+        if child is None or TEACHER not in roles_for(actor.grants, child.place):
+            raise NotAllowed("calendar", STALE)
+        if followup.done_at is not None:
+            raise AlreadyDone()
+        now = stamp(self._clock.now())
+        async with self._db.transaction() as conn:
+            if not await self.repo.within(conn).followup_done(followup.id, now):
+                raise AlreadyDone()
+            await self._audit.within(conn).record(AuditEntry(
+                now, actor.person_id, child.id, "followup_done", f"followup={followup.id} reason={followup.reason}"))
+        log.info("follow-up %s marked done by person %s", followup.id, actor.person_id)
+        return followup
 
     # -- an admin's changes -----------------------------------------------------------------------------
 
@@ -510,7 +556,8 @@ class CalendarService:
 
     async def _owed(self, actor: Actor) -> list[tuple[ChildRow, list[musts.Must]]]:
         owed = []
-        for row in await self._musts.due(actor):
+        # A child whose family has not consented is left out: the digest lists only what can be done.
+        for row in await self._musts.due(actor, writable_only=True):
             late = musts.late(row.musts)
             if late:
                 owed.append((row.child, late))
@@ -521,10 +568,10 @@ class CalendarService:
         days = self._musts.rules.update_every_days
         if len(owed) > COMPACT_AFTER:
             # A class teacher with forty children reads one line each, as in /due's table.
-            body = "\n".join(f"👧 {child.name}: " + " ".join(f"{must_mark(m)}{_(MUST_LABELS[m.key])}" for m in late)
+            body = "\n".join(f"🧒 {child.name}: " + " ".join(f"{must_mark(m)}{_(MUST_LABELS[m.key])}" for m in late)
                              for child, late in owed)
         else:
-            body = "\n\n".join("\n".join((f"👧 {child.name}", *(must_line(_, m, locale, days) for m in late)))
+            body = "\n\n".join("\n".join((f"🧒 {child.name}", *(must_line(_, m, locale, days) for m in late)))
                                for child, late in owed)
         text = "\n\n".join((_("📋 The five musts: still to do this week"), body,
                              _("Press a button to write it now: it counts as soon as it is sent.")))
@@ -534,7 +581,7 @@ class CalendarService:
         actions: list[Action] = []
         for must, child in pressing:
             kind = MUST_FORMS[must.key]
-            opens = open_form(child.id, kind)
+            opens = open_form(child.id, kind, below=True)
             if any(a.payload == opens for a in actions) or len(actions) >= MAX_DIGEST_BUTTONS:
                 continue
             actions.append(Action(f"{FORMS[kind].icon} {child.name} · {_(MUST_LABELS[must.key])}", opens))

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -82,6 +83,17 @@ def translator(locale: str) -> Translations | NullTranslations:
         return Translations(buf, domain=DOMAIN)
     log.warning("no catalog for %s; showing message ids", locale)
     return NullTranslations()
+
+
+def zone_name(zone: str, locale: str) -> str:
+    """A time zone as its reader names it ("中国（上海）时间", "China (Shanghai) Time"); the IANA name is what is
+    stored and typed. A zone of no place (UTC, Etc/GMT+8) keeps its name: Babel would call it "unknown"."""
+    if zone.upper() in ("UTC", "GMT") or zone.startswith("Etc/"):
+        return zone
+    try:
+        return get_timezone_location(zone, locale=Locale.parse(locale))
+    except LookupError:
+        return zone
 
 
 def format_datetime(moment: datetime, locale: str, zone: str, fmt: str = "medium") -> str:

@@ -7,7 +7,8 @@ each other: they are colleagues and talk elsewhere). School admins reach every c
 relay with nobody. Nothing is relayed about a child before a parent or guardian has consented.
 
 A relayed message is a copy with a header naming the author ("小明的妈妈："), never a forward (which would
-show the sender's account). Media are protected from forwarding and saving. What goes out are notices to the
+show the sender's account). Media are protected from forwarding and saving, except for the child's own parents
+and guardians, who may keep them. What goes out are notices to the
 recipient; the outbox rows that carry each relay are kept beside it (`storage.relays`), so a reply to any of
 them finds its way back. Knows nothing of the channel: people are named by their person id.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.access.consent import ConsentService
+from bot.access.consent import ConsentService, ConsentWithdrawn
 from bot.access.invitations import RELATIONS
 from bot.access.people import Actor
 from bot.access.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, TEACHER, reaches, roles_for
@@ -75,6 +76,16 @@ class RelayChoice:
             raise StaleButton()
 
 
+@payload("pass")
+class PassOn:
+    """Under "Whom should I pass this on to?": send the person's message `message` (its id in their chat) about
+    `child` to `person`; person 0: do not send it."""
+
+    child: int
+    person: int
+    message: int
+
+
 @payload("ack")
 class Received:
     """"Received", pressed by the recipient of a relayed message."""
@@ -96,6 +107,11 @@ class Unsupported(UserError):
 class NoRelayConsent(NoConsent):
     msgid = N_("Nothing about {child} can be passed on until a parent or guardian has agreed to the rules in "
                "/privacy.")
+
+
+class RelayStopped(NoConsent):
+    msgid = N_("Nothing about {child} can be passed on now: a parent or guardian said no to the rules in /privacy "
+               "or took their agreement back.")
 
 
 class AlreadyConfirmed(AlreadyAcknowledged):
@@ -177,7 +193,8 @@ class RelayService:
         if child is None or not mine or actor.person_id is None:
             raise NotAllowed("relay", refused)
         if not await self._consent.consented(child_id):
-            raise NoRelayConsent(child.name)
+            stopped = isinstance(await self._consent.refusal(child), ConsentWithdrawn)
+            raise RelayStopped(child.name) if stopped else NoRelayConsent(child.name)
         return child, mine
 
     async def _partners(self, actor: Actor, child: ChildRow, mine: set[str]) -> list[Partner]:
@@ -214,6 +231,32 @@ class RelayService:
                 if partner.role == role:
                     return partner
         return None
+
+    async def remembered(self, actor: Actor, child_id: int) -> Partner | None:
+        """Whom this person last wrote to about the child, while still a partner: the choice is made once and
+        then shown, never guessed."""
+        child, mine = await self._child_for(actor, child_id)
+        last = await self._relays.last_recipient(child_id, actor.person_id)
+        if last is None:
+            return None
+        return next((p for p in await self._partners(actor, child, mine) if p.person_id == last), None)
+
+    async def offers(self, actor: Actor) -> list[tuple[ChildRow, list[Partner]]]:
+        """For a parent or guardian who sends something outside any conversation: each of their children whose
+        news may be passed on, with whom to (the remembered choice first). Children without consent, or with
+        nobody to write to, are left out."""
+        found = []
+        for child in await self._children.reached_by(actor.grants, set(FAMILY_ROLES)):
+            try:
+                partners = await self.partners(actor, child.id)
+                last = await self.remembered(actor, child.id)
+            except (NotAllowed, NoConsent):
+                continue
+            if last is not None:
+                partners = [last] + [p for p in partners if p.person_id != last.person_id]
+            if partners:
+                found.append((child, partners))
+        return found
 
     async def child_name(self, child_id: int) -> str:
         child = await self._children.get(child_id)
@@ -257,7 +300,10 @@ class RelayService:
             relay_id = await relays.already_relayed(new)
             if relay_id is None:
                 relay_id = await relays.add(new)
-                notices = self._notices(relay_id, _, header, new, answered.source_message_id if answered else None)
+                # A child's own parents and guardians may keep what is sent to them (a photo of their child);
+                # anyone else (a carer, the teacher) gets it protected.
+                notices = self._notices(relay_id, _, header, new, answered.source_message_id if answered else None,
+                                        protect=recipient.role not in FAMILY_ROLES)
                 await relays.carried_by(relay_id, await self._outbox.post(conn, notices))
         log.info("relay %s: person %s → person %s, child %s, %s", relay_id, actor.person_id, recipient_id,
                  child_id, content.kind)
@@ -273,9 +319,11 @@ class RelayService:
         return _("{child}'s {role} {name}:").format(child=child_name, role=_(ROLE_LABELS[role]), name=author_name)
 
     @staticmethod
-    def _notices(relay_id: int, _, header: str, relay: Relay, quote: str | None) -> list[Notice]:
+    def _notices(relay_id: int, _, header: str, relay: Relay, quote: str | None, *, protect: bool = True
+                 ) -> list[Notice]:
         """What the recipient is sent, in order: the "Received" button under the last message that can carry
-        it, the quote (when answering) on the first. Media are copies of the author's message, protected."""
+        it, the quote (when answering) on the first. Media are copies of the author's message, protected unless
+        `protect` is False (the child's own family)."""
         key = f"relay:{relay_id}"
         received = [[Action(_("Received"), Received(relay_id))]]
         to = {"person_id": relay.recipient_id, "notify_person_id": relay.author_id, "child_id": relay.child_id}
@@ -286,15 +334,15 @@ class RelayService:
         if relay.content_kind in CAPTIONED:
             caption = f"{header}\n{relay.text}" if relay.text else header
             if len(caption) <= CAPTION_LIMIT:
-                return [Notice(key, text=caption, media=[copy], caption=True, actions=received, protect=True,
+                return [Notice(key, text=caption, media=[copy], caption=True, actions=received, protect=protect,
                                reply_to=quote, **to)]
             # Too long for a caption: the header goes on the copy and the author's caption follows it.
-            return [Notice(key, text=header, media=[copy], caption=True, protect=True, reply_to=quote, **to),
+            return [Notice(key, text=header, media=[copy], caption=True, protect=protect, reply_to=quote, **to),
                     Notice(f"{key}:caption", text=relay.text, actions=received, **to)]
         # No caption possible: the header goes first. A notice puts buttons on a copy only with a caption, so
         # "Received" sits under the header.
         return [Notice(f"{key}:header", text=header, actions=received, reply_to=quote, **to),
-                Notice(key, media=[copy], protect=True, **to)]
+                Notice(key, media=[copy], protect=protect, **to)]
 
     # -- acknowledgement ------------------------------------------------------------------------------
 

@@ -8,9 +8,12 @@ from datetime import timedelta
 
 from bot.access.consent import ConsentService
 from bot.access.invitations import InvitationService
+from bot.access.mydata import MyData
+from bot.access.onboarding import OnboardingService
 from bot.access.people import Directory
 from bot.access.privacy import PrivacyService
 from bot.calendar import CalendarService
+from bot.class_notices import ClassNoticeService
 from bot.clock import Clock
 from bot.dialogues import Dialogues
 from bot.delivery import DeliveryNotices
@@ -50,6 +53,7 @@ class Services:
     people: PeopleRepository
     directory: Directory
     invitations: InvitationService
+    onboarding: OnboardingService
     consent: ConsentService
     children: ChildrenService
     privacy: PrivacyService
@@ -63,6 +67,8 @@ class Services:
     calendar: CalendarService
     dialogues: Dialogues
     safety: SafetyService
+    class_notices: ClassNoticeService
+    mydata: MyData
 
 
 async def open_services(settings: Settings, clock: Clock) -> Services:
@@ -77,9 +83,12 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     consent = ConsentService(db, children, ConsentsRepository(db), clock)
     preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale, settings.timezone)
     outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
+    consent.told_through(outbox, preferences)
     media = MediaStore(settings.media_dir)
     musts = MustsService(db, people, children, consent, outbox, preferences, clock, settings.timezone)
     safety = SafetyService(db, people, children, outbox, preferences, clock, settings)
+    invitations = InvitationService(db, people, children, InvitationsRepository(db), clock, outbox=outbox,
+                                    preferences=preferences)
     return Services(
         settings=settings,
         clock=clock,
@@ -88,7 +97,9 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         preferences=preferences,
         people=people,
         directory=Directory(people),
-        invitations=InvitationService(db, people, children, InvitationsRepository(db), clock),
+        invitations=invitations,
+        onboarding=OnboardingService(people, children, ConsentsRepository(db), InvitationsRepository(db),
+                                     invitations, clock),
         consent=consent,
         children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
         privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media, outbox, preferences,
@@ -104,4 +115,6 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         dialogues=Dialogues(DialoguesRepository(db), clock),
         calendar=CalendarService(db, people, children, musts, outbox, preferences, clock, settings.timezone),
         safety=safety,
+        class_notices=ClassNoticeService(db, people, children, consent, outbox, preferences, clock),
+        mydata=MyData(people, RelaysRepository(db), AuditRepository(db), settings.timezone),
     )

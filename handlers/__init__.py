@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from telegram.ext import Application, BaseHandler
 
-from handlers import (access, audit, calendar, delivery, dialogue, fallback, help, musts, preferences, privacy, records,
+from handlers import (access, audit, calendar, class_notices, delivery, dialogue, fallback, help, musts, onboarding,
+                      preferences, privacy, records,
                       relay, roster, safety, start, video)
 from handlers.commands import set_commands
 from handlers.common import answering_refusals
 from handlers.errors import on_error
 
-FEATURES = [start, help, preferences, delivery, records, audit, access, privacy, roster, relay, musts, video, calendar,
-            safety]
+FEATURES = [start, help, preferences, delivery, records, audit, access, onboarding, privacy, roster, relay, musts, video, calendar,
+            safety, class_notices]
 
 __all__ = ["register", "set_commands"]
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.access.buttons import (InviteForChild, InviteForClass, InviteNewPlace, InviteRelation, InviteRole,
-                                InviteToSchool, InviteToVillage, RemoveRole, RevokeInvitation)
+from bot.access.buttons import (InviteClass, InviteForChild, InviteForClass, InviteNewPlace, InviteRelation,
+                                InviteRole, InviteToSchool, InviteToVillage, RemoveRole, RevokeInvitation, ShowFamilies)
 from bot.access.invitations import PLACE_NAME_LIMIT, RELATIONS, Issued, invitation_link
 from bot.access.people import Actor
 from bot.access.policy import (ADMIN, DIRECTOR, GUARDIAN, INVITE_ADMIN, INVITE_DIRECTOR, INVITE_FAMILY, INVITE_PROXY,
@@ -24,7 +24,7 @@ from bot.errors import NotAllowed, StaleButton
 from bot.i18n import N_
 from bot.runtime.context import BotContext
 from handlers import dialogue
-from handlers.common import keyboard, on_button, reply
+from handlers.common import ListPage, child_page, keyboard, on_button, on_page, paged, replace_or_reply, reply
 from handlers.dialogue import Kind
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,12 @@ async def invite(update: Update, context: BotContext) -> None:
         await _one_line(update, context, actor, offered)
         return
     rows = [[(_("Invite a {role}").format(role=_(ROLE_LABELS[r])), InviteRole(r))] for r in offered]
+    # A teacher's whole class at once, and who of it has come in (handlers.onboarding).
+    for class_id in context.services.onboarding.classes(actor):
+        klass = await context.services.people.school_class(class_id)
+        if klass is not None:
+            rows += [[(_("✉️ Invite all the families of {klass}").format(klass=klass.name), InviteClass(klass.id))],
+                     [(_("📋 Who of {klass} has joined").format(klass=klass.name), ShowFamilies(klass.id))]]
     await reply(update, _("Whom do you want to invite?"), reply_markup=keyboard(rows))
 
 
@@ -137,12 +143,29 @@ async def on_inv_button(update: Update, context: BotContext, payload: InviteRole
         await reply(update, _("For which class?"), reply_markup=keyboard([[(k.name, InviteForClass(k.id))]
                                                                           for k in classes]))
         return
+    await _child_choice(update, context, payload.role, 0)
+
+
+async def _child_choice(update: Update, context: BotContext, role: str, page: int) -> None:
+    """For which child an invitation is (a parent's, a guardian's, a proxy's), a page of the roster at a time."""
+    _ = context.gettext
+    actor = await context.actor()
+    if role not in _roles_offered(actor):
+        raise StaleButton()
     summaries = await context.services.children.visible(actor)
     if not summaries:
         await reply(update, _("There are no children's records yet. Add them with /newchild or /import."))
         return
-    rows = [[(s.child.name or "?", InviteForChild(payload.role, s.child.id))] for s in summaries[:40]]
-    await reply(update, _("For which child?"), reply_markup=keyboard(rows))
+    shown = child_page(_, [s.child for s in summaries], page, lambda k: InviteForChild(role, k.id),
+                       lambda p: ListPage(f"inv.{role}", p))
+    answer = replace_or_reply if update.callback_query is not None and page else reply
+    await answer(update, _("For which child?") + shown.note(_), reply_markup=keyboard(shown.rows))
+
+
+def _child_pages(role: str):
+    async def turn(update: Update, context: BotContext, page: int) -> None:
+        await _child_choice(update, context, role, page)
+    return turn
 
 
 async def _place_menu(update: Update, context: BotContext, actor: Actor, role: str) -> None:
@@ -268,12 +291,12 @@ async def send_invitation(update: Update, context: BotContext, issued: Issued) -
               or preview.township_name)
     text = _(
         "Invitation for the {who} of {target}. Single use, valid for 7 days.\n\n"
-        "Give them this link or let them scan the QR code:\n{link}\n\n"
+        "Forward this message or the QR code to them, or let them scan it:\n{link}\n\n"
         "Or they can send this to the bot: /start {code}"
     ).format(who=who, target=target, link=link, code=issued.code)
-    await update.get_bot().send_photo(update.effective_chat.id, qr_png(link),
-                                      caption=_("Scan to join Qinqing Bridge"), protect_content=True)
-    await reply(update, text, protect_content=True)
+    # Not protected: the teacher forwards it to the family, or saves the QR code to print.
+    await update.get_bot().send_photo(update.effective_chat.id, qr_png(link), caption=_("Scan to join Qinqing Bridge"))
+    await reply(update, text)
 
 
 async def invitations(update: Update, context: BotContext) -> None:
@@ -325,8 +348,10 @@ async def newclass(update: Update, context: BotContext) -> None:
         await reply(update, _("Write the class name after the command, e.g. /newclass 三年级一班"))
         return
     class_id = await context.services.children.add_class(actor, schools[0], name)
+    klass = await context.services.people.school_class(class_id)
     log.info("class %s added by person %s", class_id, actor.person_id)
-    await reply(update, _("Class “{name}” is ready. Invite its teacher with /invite.").format(name=name))
+    await reply(update, _("Class “{name}” is ready. Invite its teacher with /invite.").format(
+        name=klass.name if klass else name))
 
 
 async def _place_name(context: BotContext, school_id: int | None, village_id: int | None,
@@ -339,7 +364,7 @@ async def _place_name(context: BotContext, school_id: int | None, village_id: in
     return place.name if place else ""
 
 
-async def people(update: Update, context: BotContext) -> None:
+async def people(update: Update, context: BotContext, page: int = 0) -> None:
     """/people: who holds which role in the admin's school (in the supervisor's township: its supervisors, its
     villages' child directors and its schools' admins), each with a Remove button."""
     _ = context.gettext
@@ -365,7 +390,9 @@ async def people(update: Update, context: BotContext) -> None:
         lines.append(f"#{grant.id} {person.display_name if person else '?'} · {role}" + (f" · {place}" if place else ""))
         if grant.person_id != actor.person_id:
             rows.append([(_("Remove #{id}").format(id=grant.id), RemoveRole(grant.id))])
-    await reply(update, "\n".join(lines), reply_markup=keyboard(rows[:40]))
+    shown = paged(_, [button for row in rows for button in row], page, lambda p: ListPage("people", p))
+    answer = replace_or_reply if update.callback_query is not None else reply
+    await answer(update, "\n".join(lines) + shown.note(_), reply_markup=keyboard(shown.rows))
 
 
 async def on_rmrole_button(update: Update, context: BotContext, payload: RemoveRole) -> None:
@@ -394,4 +421,6 @@ def handlers() -> list[BaseHandler]:
         on_button(InviteNewPlace, on_invn_button),
         on_button(RevokeInvitation, on_invx_button),
         on_button(RemoveRole, on_rmrole_button),
+        on_page("people", people),
+        *(on_page(f"inv.{role}", _child_pages(role)) for role in (PARENT, GUARDIAN, PROXY)),
     ]

@@ -1,6 +1,7 @@
 """/calendar, the care calendar. A school admin sees the school's recurring tasks, adds one (a preset with one
 press, or one of their own: its name typed, the rest with buttons) and removes one. A class teacher or proxy
-parent sees their open reminders with a Done button each, and what is still to come this month. Buttons are
+parent sees their open reminders with a Done button each, and what is still to come this month; a class teacher
+also their tasks about one child (talk with a family that said no to the data rules). Buttons are
 bot.calendar.CalendarButton and carry only ids; bot.calendar checks them against the presser's rights on every
 press.
 
@@ -14,9 +15,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.calendar import (AUDIENCE_LABELS, AUDIENCE_ROLES, CODE_OF, DAY_STEP, DAYS, DRAFT_LIFETIME, MAX_TITLE,
-                          MONTH_STEP, MONTHS, PRESETS, RECURRENCE_LABELS, RECURRENCE_STEP, RECURRENCES, STEP_OF,
-                          CalendarButton, audience_text, date_text, month_name, next_step, schedule_text, task_title)
+from bot.calendar import (AUDIENCE_LABELS, AUDIENCE_ROLES, CODE_OF, DAY_STEP, DAYS, DRAFT_LIFETIME, FOLLOWUP_TITLES,
+                          MAX_TITLE, MONTH_STEP, MONTHS, PRESETS, RECURRENCE_LABELS, RECURRENCE_STEP, RECURRENCES,
+                          STEP_OF, CalendarButton, FollowupDone, audience_text, date_text, month_name, next_step,
+                          schedule_text, task_title)
 from bot.dialogues import Dialogue
 from bot.i18n import N_
 from bot.payloads import Payload
@@ -88,7 +90,13 @@ async def _show(update: Update, context: BotContext, notice: str | None = None) 
             lines.append(_("Still to come this month:"))
             lines += [f"• {date_text(service.local_day(t.next_at), locale, today)} {task_title(_, t)}"
                       for t in agenda.upcoming]
-        if not agenda.open and not agenda.upcoming:
+        if agenda.followups:
+            lines.append(_("🗣 To do (press when done):"))
+            for followup, child in agenda.followups:
+                title = _(FOLLOWUP_TITLES[followup.reason]).format(child=child.name)
+                lines.append(f"• {title} · {date_text(service.local_day(followup.created_at), locale, today)}")
+                rows.append([(f"✅ {_short(title)}", FollowupDone(followup.id))])
+        if not agenda.open and not agenda.upcoming and not agenda.followups:
             lines.append(_("No open reminders, and nothing more this month."))
     await _answer(update, "\n".join(lines).strip()[:4096], reply_markup=keyboard(rows))
 
@@ -212,10 +220,20 @@ async def _digest(update: Update, context: BotContext) -> None:
     await reply(update, text, reply_markup=keyboard([[(a.label, a.payload) for a in row] for row in actions]))
 
 
+async def on_calf_button(update: Update, context: BotContext, pressed: FollowupDone) -> None:
+    """A class teacher has talked with the family (under the word of their "no", or in /calendar)."""
+    await context.services.calendar.followup_done(await context.actor(), pressed.followup)
+    await _marked(update, context, pressed)
+
+
 async def _done(update: Update, context: BotContext, pressed: CalendarButton) -> None:
+    await context.services.calendar.mark_done(await context.actor(), pressed.id)
+    await _marked(update, context, pressed)
+
+
+async def _marked(update: Update, context: BotContext, pressed: Payload) -> None:
     _ = context.gettext
     query = update.callback_query
-    await context.services.calendar.mark_done(await context.actor(), pressed.id)
     await query.answer(_("Marked as done. Thank you!"))
     message = query.message
     if isinstance(message, Message) and message.reply_markup is not None:
@@ -236,4 +254,5 @@ def handlers() -> list[BaseHandler]:
     return [
         CommandHandler("calendar", calendar, filters=filters.ChatType.PRIVATE),
         on_button(CalendarButton, on_cal_button),
+        on_button(FollowupDone, on_calf_button),
     ]

@@ -50,6 +50,8 @@ COMMANDS = [
     ("mydata", N_("A copy of everything stored about your child"), FAMILY),
     ("invite", N_("Invite a parent, guardian, proxy parent or teacher"), STAFF),
     ("invite", N_("Invite a school's admin or a village's child director"), SUPERVISORS),
+    ("families", N_("Which families of a class have joined"), STAFF),
+    ("notice", N_("A notice to every family of a class"), STAFF),
     ("newchild", N_("Add a child's record"), STAFF),
     ("import", N_("Import a class roster (Excel or CSV)"), STAFF),
     ("template", N_("An empty roster to fill in"), STAFF),

@@ -10,20 +10,25 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
 from bot.errors import UserError
-from bot.payloads import Payload
+from bot.payloads import SEPARATOR, Payload, payload
 from bot.runtime.context import CHANNEL, BotContext
 from bot.runtime.telegram import POPUP_LIMIT, inline_keyboard
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHANNEL", "answering_refusals", "button", "child_keyboard", "keyboard", "more_children", "on_button", "refuse",
-           "replace_or_reply", "reply"]
+__all__ = ["CHANNEL", "ListPage", "Paged", "answering_refusals", "button", "child_keyboard", "child_page", "keyboard",
+           "on_button", "on_page", "paged", "refuse", "replace_or_reply", "reply"]
+
+# Telegram shows up to 100 buttons; thirty names fit a phone's screen without scrolling past the message.
+PAGE_SIZE = 30
 
 
 async def reply(update: Update, text: str, **kwargs) -> Message:
@@ -55,12 +60,73 @@ def rows_of(items: Sequence, per_row: int) -> list[list]:
     return [list(items[i:i + per_row]) for i in range(0, len(items), per_row)]
 
 
-def more_children(_, shown: list, kids: list) -> str:
-    """Under a child picker that shows only some (a teacher with forty children): how to reach the rest."""
-    if len(kids) <= len(shown):
-        return ""
-    return _("\n(Showing {shown} of {total}: add part of the name after the command.)").format(
-        shown=len(shown), total=len(kids))
+@payload("pg")
+class ListPage:
+    """◀ ▶ under a long list of buttons: which list (named by the feature that draws it, see `on_page`) and which
+    page of it to show."""
+
+    list: Annotated[str, 16]
+    page: int
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One page of a list of buttons: its rows (with ◀ ▶ under them when there is more than one page)."""
+
+    rows: list[list]
+    page: int
+    pages: int
+    total: int
+
+    def note(self, _) -> str:
+        """A line to add under the question when the list does not fit on one page."""
+        if self.pages <= 1:
+            return ""
+        return _("\n(Page {page} of {pages}, {total} in all: ◀ ▶ below.)").format(
+            page=self.page + 1, pages=self.pages, total=self.total)
+
+
+def paged(_, items: Sequence[tuple[str, Payload]], page: int, nav: Callable[[int], Payload], per_row: int = 1,
+          size: int = PAGE_SIZE, group: Callable[[int], object] | None = None) -> Paged:
+    """The one way to show a list of buttons of any length: page `page` (kept within the list) of `items`
+    ((label, payload) pairs), `per_row` to a row, and ◀ ▶ buttons carrying `nav(page)` for the pages before and
+    after. `group(i)`, if given, names the group of item i: a new group starts a new row (a school's classes)."""
+    pages = max(1, -(-len(items) // size))
+    page = min(max(page, 0), pages - 1)
+    start = page * size
+    rows: list[list] = []
+    for i in range(start, min(start + size, len(items))):
+        if not rows or len(rows[-1]) >= per_row or (group is not None and i > start and group(i) != group(i - 1)):
+            rows.append([])
+        rows[-1].append(items[i])
+    arrows = []
+    if page > 0:
+        arrows.append((_("◀ Previous page"), nav(page - 1)))
+    if page + 1 < pages:
+        arrows.append((_("Next page ▶"), nav(page + 1)))
+    if arrows:
+        rows.append(arrows)
+    return Paged(rows, page, pages, len(items))
+
+
+def child_page(_, kids: Sequence, page: int, make_payload: Callable[[object], Payload], nav: Callable[[int], Payload],
+               per_row: int = 3, size: int = PAGE_SIZE) -> Paged:
+    """A page of buttons, one per child (a `storage.children.ChildRow`), in the order they come (the roster's);
+    children of several classes (an admin's school) are grouped a class to a row block, each labelled."""
+    several = len({k.class_id for k in kids}) > 1
+    items = [((f"{k.name or '?'} · {k.class_name}" if several else k.name or "?"), make_payload(k)) for k in kids]
+    return paged(_, items, page, nav, per_row=2 if several else per_row, size=size,
+                 group=(lambda i: kids[i].class_id) if several else None)
+
+
+def on_page(name: str, draw) -> CallbackQueryHandler:
+    """The handler of ◀ ▶ under the list called `name`: `draw(update, context, page)` redraws it in place."""
+    async def turned(update: Update, context: BotContext) -> None:
+        await draw(update, context, ListPage.unpack(update.callback_query.data).page)
+        await update.callback_query.answer()
+    turned.__name__ = turned.__qualname__ = f"on_pg_{name}_button"
+    wanted = f"{ListPage.prefix}{SEPARATOR}{name}{SEPARATOR}"
+    return CallbackQueryHandler(turned, pattern=lambda data: isinstance(data, str) and data.startswith(wanted))
 
 
 def child_keyboard(children, make_payload: Callable[[object], Payload], per_row: int = 3) -> InlineKeyboardMarkup:

@@ -31,10 +31,9 @@ from bot.runtime.context import BotContext
 from bot.safety.buttons import CONCERN_LABEL, REPORT_LABEL, ReportAbout, ReportConcern
 from bot.safety.concerns import worries
 from handlers import dialogue, fallback
-from handlers.common import more_children, child_keyboard, keyboard, on_button, replace_or_reply, reply, rows_of
+from handlers.common import ListPage, child_page, keyboard, on_button, on_page, replace_or_reply, reply, rows_of
 from handlers.dialogue import Kind
 
-MAX_CHILD_BUTTONS = 30
 FORM = "form"
 # Outlives the draft (DRAFT_LIFETIME): the first message after a draft expired still reaches the form, which
 # finds the draft gone, throws it away and lets the message go on.
@@ -57,11 +56,27 @@ def _form_command(kind: str):
         if len(kids) == 1:
             await _begin(update, context, kids[0].id, kind)
             return
-        shown = kids[:MAX_CHILD_BUTTONS]
-        await reply(update, _("Which child?") + more_children(_, shown, kids),
-                    reply_markup=child_keyboard(shown, lambda k: open_form(k.id, kind)))
+        await _form_picker(update, context, kind, kids, 0)
     start_form.__name__ = start_form.__qualname__ = kind
     return start_form
+
+
+async def _form_picker(update: Update, context: BotContext, kind: str, kids: list, page: int) -> None:
+    """Which child, a page at a time: a teacher of forty reaches the fortieth."""
+    _ = context.gettext
+    shown = child_page(_, kids, page, lambda k: open_form(k.id, kind), lambda p: ListPage(_picker_list(kind), p))
+    await replace_or_reply(update, _("Which child?") + shown.note(_), reply_markup=keyboard(shown.rows))
+
+
+def _picker_list(kind: str) -> str:
+    return f"form.{CODES[kind]}"
+
+
+def _form_pages(kind: str):
+    async def turn(update: Update, context: BotContext, page: int) -> None:
+        kids = await context.services.musts.children(await context.actor(), kind)
+        await _form_picker(update, context, kind, kids, page)
+    return turn
 
 
 def _named(kids: list, args: list[str] | None) -> list:
@@ -70,7 +85,7 @@ def _named(kids: list, args: list[str] | None) -> list:
     return [k for k in kids if wanted in k.name] if wanted else kids
 
 
-async def _begin(update: Update, context: BotContext, child_id: int, kind: str) -> None:
+async def _begin(update: Update, context: BotContext, child_id: int, kind: str, *, below: bool = False) -> None:
     _ = context.gettext
     actor = await context.actor()
     service = context.services.musts
@@ -79,7 +94,7 @@ async def _begin(update: Update, context: BotContext, child_id: int, kind: str) 
     if old is not None and (old.fields or old.media):
         await reply(update, _("The unsent {what} about {child} was put aside.").format(
             what=_(old.spec.name), child=old.child_name))
-    await _show(update, context, draft, new=update.callback_query is None)
+    await _show(update, context, draft, new=below or update.callback_query is None)
 
 
 # -- the form -----------------------------------------------------------------------------------------------
@@ -102,7 +117,7 @@ async def _panel(context: BotContext, draft: Draft) -> tuple[str, list]:
     month = draft.fields.get("month")
     if draft.kind == SUMMARY and month:
         lines.append(month_text(month, locale))
-        lines += facts_lines(_, await context.services.musts.month_facts(draft.child_id, month), locale)
+        lines += facts_lines(_, await context.services.musts.month_facts(draft.child_id, month), locale, month)
     lines += field_lines(_, spec, draft.fields, locale)
     extra = media_line(_, draft.photos, draft.voices)
     if extra:
@@ -124,10 +139,13 @@ async def _panel(context: BotContext, draft: Draft) -> tuple[str, list]:
         if len(spec.fields) > 1:
             rows += rows_of([(("✔ " if draft.fields.get(f.key) else "") + f.icon + " " + _(f.label),
                               _step(draft, "f", f.key)) for f in spec.fields], 3)
-        lines.append(_("Press a button to fill in, or just send photos or a voice note (a caption is welcome). "
-                       "Then press Send.") if spec.media else _("Press a button to fill in, then press Send."))
+        if draft.kind == TALK:  # the talk form's button is "Save": the words say so
+            lines.append(_("Press a button to fill in, then press Save."))
+        else:
+            lines.append(_("Press a button to fill in, or just send photos or a voice note (a caption is welcome). "
+                           "Then press Send.") if spec.media else _("Press a button to fill in, then press Send."))
     else:
-        lines.append(_("All filled in. Press Send."))
+        lines.append(_("All filled in. Press Save.") if draft.kind == TALK else _("All filled in. Press Send."))
     if draft.kind == TALK:
         # A talk can bring out that the child is in danger: the report is one press away, for this child.
         rows.append([(_(REPORT_LABEL), ReportAbout(draft.child_id))])
@@ -165,8 +183,8 @@ async def _show(update: Update, context: BotContext, draft: Draft, *, new: bool,
 
 async def on_care_button(update: Update, context: BotContext, payload: FormStep) -> None:
     query = update.callback_query
-    if payload.step == "w":
-        await _begin(update, context, payload.child, payload.kind)
+    if payload.step in ("w", "n"):
+        await _begin(update, context, payload.child, payload.kind, below=payload.step == "n")
         await query.answer()
         return
     actor = await context.actor()
@@ -297,9 +315,17 @@ async def timeline(update: Update, context: BotContext) -> None:
     if len(kids) == 1:
         await _timeline_page(update, context, kids[0].id, 0)
         return
-    shown = kids[:MAX_CHILD_BUTTONS]
-    await reply(update, _("Whose timeline?") + more_children(_, shown, kids),
-                reply_markup=child_keyboard(shown, lambda k: TimelinePage(k.id, 0)))
+    await _timeline_picker(update, context, kids, 0)
+
+
+async def _timeline_picker(update: Update, context: BotContext, kids: list, page: int) -> None:
+    _ = context.gettext
+    shown = child_page(_, kids, page, lambda k: TimelinePage(k.id, 0), lambda p: ListPage("timeline", p))
+    await replace_or_reply(update, _("Whose timeline?") + shown.note(_), reply_markup=keyboard(shown.rows))
+
+
+async def _timeline_pages(update: Update, context: BotContext, page: int) -> None:
+    await _timeline_picker(update, context, await context.services.musts.children(await context.actor()), page)
 
 
 async def _timeline_page(update: Update, context: BotContext, child_id: int, page: int) -> None:
@@ -367,7 +393,7 @@ async def due(update: Update, context: BotContext) -> None:
     else:
         lines, days = [], service.rules.update_every_days
         for row in rows:
-            lines += [f"👧 {row.child.name}", *(must_line(_, m, locale, days) for m in row.musts), ""]
+            lines += [f"🧒 {row.child.name}", *(must_line(_, m, locale, days) for m in row.musts), ""]
     await reply(update, "\n".join(lines).strip()[:4096])
 
 
@@ -385,6 +411,8 @@ def handlers() -> list[BaseHandler]:
         on_button(FormStep, on_care_button),
         on_button(Received, on_cack_button),
         on_button(TimelinePage, on_tl_button),
+        on_page("timeline", _timeline_pages),
+        *(on_page(_picker_list(kind), _form_pages(kind)) for kind in KINDS),
         on_button(EntryMedia, on_tm_button),
         MessageHandler(_PRIVATE & filters.UpdateType.MESSAGE & _MEDIA, unclaimed_media),
     ]

@@ -10,7 +10,7 @@ from datetime import datetime
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, format_datetime, translator
+from bot.i18n import LOCALE_NAMES, SUPPORTED_LOCALES, format_datetime, translator, zone_name
 from bot.preferences import (COMMON_ZONES, PRESETS, QUIET_PRESETS, ChooseLanguage, ChooseQuietHours, ChooseZone,
                              DeliverySettings, SettingError)
 from bot.runtime.context import BotContext
@@ -53,24 +53,29 @@ def _describe(current: DeliverySettings, _, locale: str, now: datetime) -> str:
     return "\n".join([
         _("Your settings:"),
         _("Quiet hours: {quiet}").format(quiet=quiet),
-        _("Time zone: {zone} (now {local})").format(zone=current.timezone, local=local),
+        _("Time zone: {zone} (now {local})").format(zone=zone_name(current.timezone, locale), local=local),
         "",
         _("Choose below, or write e.g. /settings quiet 22:30 6:30 or /settings zone Europe/Moscow."),
     ])
 
 
-def _keyboard(_):
+def _keyboard(_, locale: str):
     windows = {value: key for key, value in QUIET_PRESETS.items()}
     rows = [[(f"🌙 {a}–{b}", ChooseQuietHours(windows[a, b])) for a, b in PRESETS],
             [(_("No quiet hours"), ChooseQuietHours("off"))]]
-    rows += rows_of([(zone, ChooseZone(n)) for n, zone in enumerate(COMMON_ZONES)], 2)
+    # Labelled in the reader's language; the button carries the zone's place in COMMON_ZONES, never the label.
+    rows += rows_of([(zone_name(zone, locale), ChooseZone(n)) for n, zone in enumerate(COMMON_ZONES)], 2)
     return keyboard(rows)
 
 
-async def _show(update: Update, context: BotContext, current: DeliverySettings) -> None:
+async def _show(update: Update, context: BotContext, current: DeliverySettings, *, saved: bool = False) -> None:
+    """The settings as they stand; `saved` says first that a typed change was kept (a button's press says it in
+    its popup)."""
     _ = context.gettext
-    await replace_or_reply(update, _describe(current, _, context.locale, context.services.clock.now()),
-                           reply_markup=_keyboard(_))
+    text = _describe(current, _, context.locale, context.services.clock.now())
+    if saved:
+        text = _("✅ Saved.") + "\n\n" + text
+    await replace_or_reply(update, text, reply_markup=_keyboard(_, context.locale))
 
 
 async def settings(update: Update, context: BotContext) -> None:
@@ -83,7 +88,7 @@ async def settings(update: Update, context: BotContext) -> None:
         await preferences.set_timezone(user_id, args[1])
     elif args:
         raise SettingError()
-    await _show(update, context, await preferences.delivery(user_id))
+    await _show(update, context, await preferences.delivery(user_id), saved=bool(args))
 
 
 async def on_qh_button(update: Update, context: BotContext, payload: ChooseQuietHours) -> None:

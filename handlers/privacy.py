@@ -16,11 +16,11 @@ from babel.dates import format_date
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.access.buttons import AskErasure, Decide, DecideErasure, SendCopy, Withdraw
-from bot.access.consent import AWAITING, GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
+from bot.access.buttons import AskErasure, Decide, DecideErasure, FullRules, ObjectErasure, SendCopy, Withdraw
+from bot.access.consent import AWAITING, GIVEN, REFUSED, RULE, RULES_VERSION, WITHDRAWN
 from bot.access.people import Actor
 from bot.access.policy import DECIDE_DELETION, can
-from bot.access.privacy import OwnChild, everything_about, export_document, own_answer, sharing
+from bot.access.privacy import OwnChild, everything_about, own_answer, sharing
 from bot.clock import unstamp
 from bot.errors import StaleButton
 from bot.i18n import N_, format_datetime
@@ -75,6 +75,7 @@ def rules_text(_, locale: str) -> str:
                  "addresses, ID number or support). Nobody else. Every look and every change is recorded."),
         "✋ " + _("Until a parent or guardian agrees, nothing about the child is shared with anyone. You can say "
                  "no, or take back your yes, at any time with /privacy: then all sharing stops."),
+        "⚖️ " + _(RULE),
         "⏳ " + _("How long: while the child is looked after through Qinqing Bridge, or until you ask for it "
                  "to be deleted."),
         "🗂 " + _("Your rights: /mydata sends you a file with everything stored about your child. In /privacy "
@@ -93,15 +94,41 @@ async def ask_consent(update: Update, context: BotContext, child_id: int) -> Non
         await reply(update, rules_text(_, context.locale))
         return
     name = mine.child.name
-    text = "\n\n".join([
-        _("Before anything about {name} is shared here, please read these rules and answer with a button "
-          "below.").format(name=name),
-        rules_text(_, context.locale),
-        "❓ " + _("Do you agree that {name}'s information is used in this way?").format(name=name),
+    # Three short lines first; the full rules are one press away, with the same answers under them.
+    text = "\n".join([
+        "📋 " + _("{name}'s teachers and carers will share news and photos of {name} with you here.").format(
+            name=name),
+        "🔒 " + _("Only the family, the class teacher, the proxy parent and the school see it. You can stop it "
+                 "at any time.").format(name=name),
+        "❓ " + _("Do you agree?"),
     ])
+    await reply(update, text, reply_markup=_consent_keyboard(child_id, _, full=True))
+
+
+def _consent_keyboard(child_id: int, _, full: bool):
     # One plain word a row: big targets for thumbs, and nothing to read but the answer.
-    await reply(update, text, reply_markup=keyboard([[(_("I agree"), Decide(child_id, GIVEN))],
-                                                     [(_("I do not agree"), Decide(child_id, REFUSED))]]))
+    rows = [[(_("I agree"), Decide(child_id, GIVEN))], [(_("I do not agree"), Decide(child_id, REFUSED))]]
+    if full:
+        rows.append([("📖 " + _("Read the full rules"), FullRules(child_id))])
+    return keyboard(rows)
+
+
+async def on_rules_button(update: Update, context: BotContext, payload: FullRules) -> None:
+    """The full rules, under the short consent question, with the same answers."""
+    _ = context.gettext
+    await _own(context, payload.child)
+    await update.callback_query.answer()
+    await reply(update, rules_text(_, context.locale) + "\n\n❓ " + _("Do you agree?"),
+                reply_markup=_consent_keyboard(payload.child, _, full=False))
+
+
+async def on_object_button(update: Update, context: BotContext, payload: ObjectErasure) -> None:
+    """Another parent or guardian does not want the record deleted: the admins hear it before they decide."""
+    _ = context.gettext
+    await context.services.privacy.object_to(await context.actor(), payload.request)
+    await update.callback_query.answer()
+    await replace_or_reply(update, _("Thank you. The school admins are told that you do not want it deleted, before "
+                                     "they decide."))
 
 
 async def on_consent_button(update: Update, context: BotContext, payload: Decide) -> None:
@@ -220,11 +247,13 @@ async def _send_copy(update: Update, context: BotContext, actor: Actor, mine: Ow
     data = await everything_about(actor, mine.child.id, services.children, services.musts, services.video)
     if data is None:
         return False
-    now = services.clock.now().isoformat(timespec="seconds")
+    now = format_datetime(services.clock.now(), context.locale, services.settings.timezone, "short")
+    # A PDF she can read on her phone, keep and print: her own copy, so not protected (issue 14, item 10).
+    document = await services.mydata.pdf(actor, data, mine, _, context.locale, now)
     await context.bot.send_document(
-        _chat_id(update), export_document(data, mine, _, now), filename=f"mydata-{mine.child.id}.json",
+        _chat_id(update), document, filename=f"mydata-{mine.child.id}.pdf",
         caption=_("Everything stored about {name}, as a file for you to keep.").format(name=mine.child.name),
-        protect_content=True)
+        protect_content=False)
     log.info("person %s exported child %s", actor.person_id, mine.child.id)
     return True
 
@@ -338,4 +367,6 @@ def handlers() -> list[BaseHandler]:
         on_button(AskErasure, on_delete_button),
         on_button(SendCopy, on_mydata_button),
         on_button(DecideErasure, on_erase_button),
+        on_button(FullRules, on_rules_button),
+        on_button(ObjectErasure, on_object_button),
     ]

@@ -24,7 +24,7 @@ from bot.records.service import ChildSummary
 from bot.safety.buttons import ReportAbout, report_label
 from bot.runtime.context import BotContext
 from handlers import dialogue
-from handlers.common import keyboard, on_button, reply, rows_of
+from handlers.common import child_page, keyboard, on_button, reply, rows_of
 from handlers.dialogue import Kind
 
 PAGE_SIZE = 10
@@ -69,15 +69,9 @@ async def _answer(update: Update) -> None:
 
 # -- listing and opening ----------------------------------------------------------------------------------------
 
-def names_keyboard(summaries, page: int) -> InlineKeyboardMarkup | None:
-    chunk = summaries[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
-    rows = rows_of([(s.child.name or "?", OpenRecord(s.child.id)) for s in chunk], 2)
-    nav = []
-    if page > 0:
-        nav.append(("◀", RecordsPage(page - 1)))
-    if (page + 1) * PAGE_SIZE < len(summaries):
-        nav.append(("▶", RecordsPage(page + 1)))
-    return keyboard(rows + ([nav] if nav else []))
+def names_keyboard(_, summaries, page: int) -> InlineKeyboardMarkup | None:
+    return keyboard(child_page(_, [s.child for s in summaries], page, lambda k: OpenRecord(k.id), RecordsPage,
+                               per_row=2, size=PAGE_SIZE).rows)
 
 
 async def children(update: Update, context: BotContext) -> None:
@@ -89,7 +83,7 @@ async def children(update: Update, context: BotContext) -> None:
     lines = [_("Children you care for ({count}):").format(count=len(summaries))]
     lines += [f"• {s.child.name} · {s.child.class_name} · {consent_label(s.consent, _)}" for s in summaries]
     lines += ["", _("Press a name to open the record.")]
-    await reply(update, "\n".join(lines), reply_markup=names_keyboard(summaries, 0))
+    await reply(update, "\n".join(lines), reply_markup=names_keyboard(_, summaries, 0))
 
 
 async def on_kids_button(update: Update, context: BotContext, payload: RecordsPage) -> None:
@@ -97,7 +91,7 @@ async def on_kids_button(update: Update, context: BotContext, payload: RecordsPa
     if payload.page * PAGE_SIZE >= len(summaries):
         raise StaleButton()
     await update.callback_query.answer()
-    await update.callback_query.edit_message_reply_markup(names_keyboard(summaries, payload.page))
+    await update.callback_query.edit_message_reply_markup(names_keyboard(context.gettext, summaries, payload.page))
 
 
 async def named(context: BotContext, actor: Actor) -> list[ChildSummary]:
@@ -116,7 +110,7 @@ async def child(update: Update, context: BotContext) -> None:
     if not summaries:
         await reply(update, _("There are no children's records for you to see."))
         return
-    await reply(update, _("Whose record?"), reply_markup=names_keyboard(summaries, 0))
+    await reply(update, _("Whose record?"), reply_markup=names_keyboard(_, summaries, 0))
 
 
 def render_view(view, _) -> str:
@@ -128,7 +122,9 @@ def render_view(view, _) -> str:
         if not shown:
             continue
         lines += ["", f"【{_(GROUP_LABELS[group])}】"]
-        lines += [f"{_(f.label)}：{display(f.key, view.fields[f.key], _)}" for f in shown]
+        # The colon is the reader's: "：" in Chinese, ": " in English.
+        lines += [_("{label}: {value}").format(label=_(f.label), value=display(f.key, view.fields[f.key], _))
+                  for f in shown]
     return "\n".join(lines)
 
 
@@ -397,7 +393,8 @@ async def _take(update: Update, context: BotContext, form: Dialogue, raw: str | 
 
 async def _confirm(update: Update, context: BotContext, state: dict) -> None:
     _ = context.gettext
-    lines = [_("Please check:")] + [f"{_(BY_KEY[k].label)}：{display(k, v, _)}" for k, v in state["values"].items()]
+    lines = [_("Please check:")] + [_("{label}: {value}").format(label=_(BY_KEY[k].label), value=display(k, v, _))
+                                    for k, v in state["values"].items()]
     await reply(update, "\n".join(lines),
                 reply_markup=keyboard([[(_("Save"), NewChildDone("save")), (_("Cancel"), NewChildDone("cancel"))]]))
 

@@ -3,36 +3,41 @@ messages, and the "Received" button.
 
 Relay mode is a dialogue (`handlers.dialogue`, kind "relay", state {child, to}): a row, so a restart or a crash
 continues it and the next message still reaches the person chosen. It ends with /cancel, with a refusal (the
-child's consent withdrawn, a role removed), and with any other command or button, so a dialogue started
-meanwhile (/newchild, editing a record) gets its answers and they are not relayed; starting another dialogue
+child's consent withdrawn, a role removed), and with any other command, so a dialogue started meanwhile
+(/newchild, editing a record) gets its answers and they are not relayed. A button does not end it (pressing
+"Received" or answering a video proposal is not leaving, and says nothing); one that starts another dialogue
 replaces it anyway.
 
+Outside relay mode, what a parent or guardian sends is offered to be passed on ("Whom should I send this to?",
+a button per carer): one press sends it, and the person chosen is remembered and shown the next time.
+
 A reply to a relayed message goes back to its author whatever else the person is doing, so it is taken in
-the early group, before any dialogue (`early_handlers`). That group also ends relay mode when a command or
-another feature's button comes; neither stops the update.
+the early group, before any dialogue (`early_handlers`). That group also ends relay mode when another command
+comes (without stopping the update), and takes a family member's message outside any dialogue to offer it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import timedelta
 
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.access.invitations import RELATIONS
-from bot.access.policy import PROXY, ROLE_LABELS, TEACHER
+from bot.access.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, TEACHER
 from bot.dialogues import Dialogue
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, format_datetime
-from bot.relay import Content, Partner, Received, RelayChoice, SendNow
+from bot.relay import HEADER_RELATIONS, SUPPORTED, Content, Partner, PassOn, Received, RelayChoice, SendNow
 from bot.runtime.context import BotContext
 from bot.runtime.intake import answer_owed
 from bot.safety.buttons import CONCERN_LABEL, ReportAbout, ReportConcern, report_label
 from handlers import dialogue
 from handlers.common import CHANNEL, child_keyboard, keyboard, on_button, replace_or_reply, reply
 from handlers.dialogue import Kind
+from handlers.typed import press_typed
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,9 @@ PICK_FOR = timedelta(hours=1)
 RELAY_TTL = timedelta(days=7)
 RENEW_AFTER = timedelta(days=1)
 MODE_OFF = N_("Relay mode is off: what you send now is no longer passed on.")
+OFFER = "relay-offer"  # a parent or guardian sent something outside any conversation: whom is it for?
+OFFER_FOR = timedelta(days=1)
+MAX_OFFERED = 20  # messages waiting for a choice at once; the oldest are forgotten first
 MAX_CHILD_BUTTONS = 30
 # Kinds a message can have beyond those relayed, for the log and the refusal.
 _OTHER_KINDS = ("poll", "dice", "contact", "game", "invoice", "story", "paid_media")
@@ -82,7 +90,9 @@ def content_of(message: Message) -> Content:
 
 
 def _who(partner: Partner, _) -> str:
-    label = RELATIONS.get(partner.role, {}).get(partner.relation or "") or ROLE_LABELS[partner.role]
+    """"张丽（妈妈）": the family by the word a grandmother uses, carers by their role."""
+    family = partner.role in FAMILY_ROLES and partner.relation in HEADER_RELATIONS
+    label = HEADER_RELATIONS[partner.relation] if family else ROLE_LABELS[partner.role]
     return _("{name} ({role})").format(name=partner.name, role=_(label))
 
 
@@ -119,7 +129,9 @@ async def _child_chosen(update: Update, context: BotContext, child_id: int) -> N
     actor = await context.actor()
     service = context.services.relay
     partners = await service.partners(actor, child_id)
-    default = await service.default_partner(actor, child_id)
+    # The person written to last, else a parent's usual first contact; always named in the answer, with the
+    # others a press away.
+    default = await service.remembered(actor, child_id) or await service.default_partner(actor, child_id)
     child_name = await service.child_name(child_id)
     await _answer_press(update)
     if not partners:
@@ -173,10 +185,12 @@ async def on_relay_button(update: Update, context: BotContext, payload: RelayCho
 # -- relaying: replies to relayed messages, and relay mode ---------------------------------------------
 
 async def _pass_on(update: Update, context: BotContext, child_id: int, recipient_id: int,
-                   in_reply_to: int | None = None) -> None:
+                   in_reply_to: int | None = None, content: Content | None = None) -> None:
+    """Relay the message (`content`, or the one just sent) and tell the author where it stands; a press of
+    "Send to …" is answered in place of the question."""
     _ = context.gettext
     sent = await context.services.relay.relay(await context.actor(), child_id, recipient_id,
-                                              content_of(update.effective_message), in_reply_to)
+                                              content or content_of(update.effective_message), in_reply_to)
     if sent.reachable and sent.held_until is not None:
         # The author is not left thinking it arrived: the recipient's quiet hours hold it, and until when.
         zone = (await context.services.preferences.delivery(update.effective_user.id)).timezone
@@ -196,7 +210,10 @@ async def _pass_on(update: Update, context: BotContext, child_id: int, recipient
     # The relay is committed: whatever happens to the confirmation, the author is shown no error for it (they
     # would send it again, and the family would get it twice).
     try:
-        await reply(update, text, reply_markup=urgent)
+        if update.callback_query is not None:
+            await replace_or_reply(update, text, reply_markup=urgent)
+        else:
+            await reply(update, text, reply_markup=urgent)
     except (Forbidden, BadRequest) as exc:  # the author blocked the bot meanwhile: nobody to tell
         log.info("relay %s: the confirmation was refused (%s)", sent.relay_id, type(exc).__name__)
     except TelegramError as exc:
@@ -207,14 +224,98 @@ async def _pass_on(update: Update, context: BotContext, child_id: int, recipient
 
 
 async def on_reply(update: Update, context: BotContext) -> None:
-    """A reply to a relay this person received goes back to its author; any other reply goes on untouched."""
+    """A reply to a relay this person received goes back to its author; any other reply is read as any message
+    sent outside a conversation (`on_free_message`)."""
     message = update.effective_message
     answered = await context.services.relay.replied_to(await context.actor(), CHANNEL, str(message.chat_id),
                                                        str(message.reply_to_message.message_id))
     if answered is None:
+        await on_free_message(update, context)
         return
     await _pass_on(update, context, answered.child_id, answered.author_id, answered.id)
     raise ApplicationHandlerStop
+
+
+# -- what a parent or guardian sends outside any conversation: offered to be passed on -------------------------
+
+async def on_free_message(update: Update, context: BotContext) -> None:
+    """A message outside any conversation (or while "Whom should I pass this on to?" waits): typed words of a
+    button press it; a parent's or guardian's text, voice note, photo or sticker is offered to be passed on, so
+    nobody who types or speaks instead of pressing meets "I did not understand". Anything else goes on to the
+    features and the fallback."""
+    open_now = await dialogue.current(context)
+    if open_now is not None and open_now.kind != OFFER:
+        return  # the dialogue takes it
+    if await press_typed(update, context):
+        raise ApplicationHandlerStop
+    if await _offer(update, context, open_now):
+        raise ApplicationHandlerStop
+
+
+def _send_to(partner: Partner, child: str | None, _) -> str:
+    label = _("Send to {who}").format(who=_who(partner, _))
+    return f"{label} · {child}" if child else label
+
+
+async def _offer(update: Update, context: BotContext, offering: Dialogue | None) -> bool:
+    actor = await context.actor()
+    if actor.person_id is None or not actor.has_role(PARENT, GUARDIAN) or actor.has_role(PROXY, TEACHER):
+        return False  # carers' photos and voice notes belong to the care forms
+    message = update.effective_message
+    content = content_of(message)
+    if content.kind not in SUPPORTED or (message.caption or "").startswith("/"):
+        return False  # a file captioned with a command (/import) is for that command's feature
+    offers = await context.services.relay.offers(actor)
+    if not offers:
+        # Nothing of theirs may be passed on (nobody agreed yet, or someone said no): they are told why, rather
+        # than "I did not understand". The refusal is raised by asking whom they could write to.
+        for child in await context.services.relay.children(actor):
+            await context.services.relay.partners(actor, child.id)
+        return False
+    _ = context.gettext
+    pending = dict(offering.state.get("pending", {})) if offering is not None else {}
+    pending[str(message.message_id)] = dataclasses.asdict(content)
+    while len(pending) > MAX_OFFERED:
+        pending.pop(next(iter(pending)))
+    # With one child the words waiting are about that child: they go with the record if it is erased.
+    await dialogue.begin(context, OFFER, {"pending": pending}, child_id=offers[0][0].id if len(offers) == 1 else None,
+                         ttl=OFFER_FOR)
+    several = len(offers) > 1
+    rows, remembered = [], None
+    for child, partners in offers:
+        last = await context.services.relay.remembered(actor, child.id)
+        for partner in partners:
+            label = _send_to(partner, child.name if several else None, _)
+            if last is not None and partner.person_id == last.person_id:
+                label, remembered = "✅ " + label, remembered or (partner, child)
+            rows.append([(label, PassOn(child.id, partner.person_id, message.message_id))])
+    rows.append([(_("Do not send"), PassOn(offers[0][0].id, 0, message.message_id))])
+    if remembered is not None and not several:
+        # The choice made last time is shown, never taken silently.
+        text = _("Send this to {who}?").format(who=_who(remembered[0], _))
+    else:
+        text = _("Whom should I send this to?")
+    await reply(update, text, reply_markup=keyboard(rows))
+    return True
+
+
+async def on_pass_button(update: Update, context: BotContext, payload: PassOn) -> None:
+    """One press: the message offered goes to the person chosen (or, for "Do not send", nowhere)."""
+    _ = context.gettext
+    offering = await dialogue.current(context, OFFER)
+    pending = dict(offering.state.get("pending", {})) if offering is not None else {}
+    found = pending.pop(str(payload.message), None)
+    if found is None:
+        raise StaleButton()  # sent or dropped already, or forgotten
+    if pending:
+        await dialogue.save(context, offering, {"pending": pending})
+    else:
+        await dialogue.end(context, OFFER)
+    await _answer_press(update)
+    if payload.person == 0:
+        await replace_or_reply(update, _("All right, I did not send it."))
+        return
+    await _pass_on(update, context, payload.child, payload.person, content=Content(**found))
 
 
 async def on_relay_input(update: Update, context: BotContext, mode: Dialogue) -> None:
@@ -237,11 +338,13 @@ def _command(message: Message | None) -> str:
 
 
 async def leave_relay_mode(update: Update, context: BotContext) -> None:
-    """Another command or button: the person is doing something else now. Never stops the update."""
+    """Another command: the person is doing something else now. Never stops the update. A button does not end
+    it (pressing "Received" or answering a video proposal is not leaving): a button that starts a dialogue
+    replaces relay mode by itself."""
     chat = update.effective_chat
     if chat is None or chat.type != "private":
         return  # relay mode is a private conversation (a button under an inline-mode message has no chat)
-    if update.callback_query is None and _command(update.effective_message) in ("relay", "cancel"):
+    if update.callback_query is not None or _command(update.effective_message) in ("relay", "cancel"):
         return  # /relay starts a new choice at once; /cancel ends the dialogue with its own word
     if await dialogue.current(context, DIALOGUE) is None:
         return
@@ -270,7 +373,12 @@ async def on_ack_button(update: Update, context: BotContext, payload: Received) 
         return
     author = await context.services.people.person(found.author_id)  # people are never deleted (relays refer to them)
     await query.answer(_("Thank you. {name} will be told that you received it.").format(name=author.display_name))
-    await _drop_button(query)
+    # The button says it was pressed; pressed again it only answers "already confirmed".
+    if isinstance(query.message, Message):
+        try:
+            await query.edit_message_reply_markup(keyboard([[(_("✅ Received ✔"), payload)]]))
+        except BadRequest:
+            pass  # the confirmation is stored; the old button only looks pressable
 
 
 async def _drop_button(query) -> None:
@@ -303,21 +411,22 @@ async def on_pick_input(update: Update, context: BotContext, picking: Dialogue) 
     return True
 
 
-DIALOGUES = [Kind(DIALOGUE, on_relay_input, cancelled=MODE_OFF), Kind(PICK, on_pick_input)]
+async def _never(update: Update, context: BotContext, offering: Dialogue) -> bool:
+    return False  # the offer's messages are taken earlier, by on_free_message
+
+
+DIALOGUES = [Kind(DIALOGUE, on_relay_input, cancelled=MODE_OFF), Kind(PICK, on_pick_input),
+             Kind(OFFER, _never, cancelled=N_("Cancelled. Nothing was sent."))]
 
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
 
 
-def _not_ours(data: object) -> bool:
-    return not (RelayChoice.matches(data) or Received.matches(data) or SendNow.matches(data))
-
-
 def early_handlers() -> list[BaseHandler]:
     return [
         MessageHandler(NEW_MESSAGE & filters.COMMAND, leave_relay_mode),
-        CallbackQueryHandler(leave_relay_mode, pattern=_not_ours),
         MessageHandler(NEW_MESSAGE & ~filters.COMMAND & filters.REPLY, on_reply),
+        MessageHandler(NEW_MESSAGE & ~filters.COMMAND, on_free_message),
     ]
 
 
@@ -327,4 +436,5 @@ def handlers() -> list[BaseHandler]:
         on_button(RelayChoice, on_relay_button),
         on_button(Received, on_ack_button),
         on_button(SendNow, on_relnow_button),
+        on_button(PassOn, on_pass_button),
     ]

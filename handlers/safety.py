@@ -40,7 +40,7 @@ from bot.safety.situations import SITUATIONS
 from bot.safety.situations import labels as situation_labels
 from bot.runtime.context import BotContext
 from handlers import dialogue
-from handlers.common import keyboard, on_button, replace_or_reply, reply, rows_of
+from handlers.common import ListPage, child_page, keyboard, on_button, on_page, paged, replace_or_reply, reply, rows_of
 from handlers.dialogue import Kind
 from storage.safety import HELP, CaseEvent, CaseView, ReportDraft
 from storage.safety import REPORT as REPORT_KIND
@@ -50,7 +50,6 @@ NOTE = "case-note"
 # A report put down half-way (a call, the child) is still there the next day; a case note waits two hours.
 REPORT_TTL = timedelta(days=1)
 NOTE_TTL = timedelta(hours=2)
-MAX_CHILD_BUTTONS = 30
 HTML = ParseMode.HTML
 # Typed answers are kept to what the service takes (bot.safety.service), so a long one never stops a report.
 LIMITS = {"place": MAX_SHORT, "station": MAX_SHORT, "receipt": MAX_SHORT, "reason": MAX_SHORT,
@@ -189,11 +188,12 @@ def _screen(context: BotContext, state: dict, zone: ZoneInfo, kids: list = ()) -
         rows += [[(_("✅ I have called the police"), _step("p", "called"))], [(_("Not yet"), _step("p", "notyet"))]]
     elif step == "c":
         lines.append(_e(_("Which child is it about? Press the name, or type it.")))
-        shown = kids[:MAX_CHILD_BUTTONS]
-        if len(kids) > len(shown):
-            lines.append(_e(_("(Showing {shown} of {total}: type part of the name.)").format(
-                shown=len(shown), total=len(kids))))
-        rows += rows_of([(k.name or "?", _step("c", str(k.id))) for k in shown], 2)
+        # ◀ ▶ keep the report open on this step: a teacher of forty presses the fortieth, or types the name.
+        shown = child_page(_, kids, state.get("page", 0), lambda k: _step("c", str(k.id)),
+                           lambda p: _step("c", f"p{p}"), per_row=2)
+        if shown.pages > 1:
+            lines.append(_e(shown.note(_).strip()))
+        rows += shown.rows
     elif step == "s":
         lines.append(_e(_("What is happening? Choose all that apply, then press Next.")))
         chosen = state.get("sit", [])
@@ -382,6 +382,9 @@ async def _choose(update: Update, context: BotContext, state: dict, at: str, cho
             state["police"] = None  # "called" taken back (◀ Back, then "not yet"): the call is not on record
         state["called"] = stamp(now) if choice == "called" else None
         return _go(state, "c")
+    if at == "c" and choice[:1] == "p" and choice[1:].isdigit():
+        state["page"] = int(choice[1:])
+        return state
     if at == "c" and choice.isdigit():
         kids = await context.services.safety.reporting_children(await context.actor())
         kid = next((k for k in kids if k.id == int(choice)), None)
@@ -861,17 +864,22 @@ async def on_sfx_button(update: Update, context: BotContext, payload: CaseAction
     if act == "confirm":
         view = await safety.confirm_close(actor, report_id)
         await _done(update, context, report_id, _("The case is closed."), view)
-    elif act == "add" and choice is None:
+    elif act == "add" and (choice is None or (choice[:1] == "p" and choice[1:].isdigit())):
         people = await safety.addable(actor, report_id)
         await _answer(update)
         if not people:
             await reply(update, _("Everyone on the township's staff who could help already knows of this case."))
             return
-        rows = [[(_who(context, name, role), CaseAction(report_id, "add", str(person_id)))]
-                for person_id, name, role in people[:30]]
-        rows.append([(_("◀ Back to the case"), OpenCase(report_id))])
-        await reply(update, _("Whom should this case be shared with? They are told at once, as the others were."),
-                    reply_markup=keyboard(rows))
+        shown = paged(_, [(_who(context, name, role), CaseAction(report_id, "add", str(person_id)))
+                          for person_id, name, role in people],
+                      int(choice[1:]) if choice else 0, lambda p: CaseAction(report_id, "add", f"p{p}"))
+        text = _("Whom should this case be shared with? They are told at once, as the others were.") + shown.note(_)
+        markup = keyboard([*shown.rows, [(_("◀ Back to the case"), OpenCase(report_id))]])
+        # The first list is a new message under the case; ◀ ▶ turn that list's page in place.
+        if choice is None:
+            await reply(update, text, reply_markup=markup)
+        else:
+            await replace_or_reply(update, text, reply_markup=markup)
     elif act == "add" and choice.isdigit():
         view = await safety.add_person(actor, report_id, int(choice))
         await _done(update, context, report_id, _("Added: they are told now."), view)
@@ -966,9 +974,9 @@ async def _send_media(update: Update, context: BotContext, view: CaseView) -> No
 
 # -- /reports -----------------------------------------------------------------------------------------------------
 
-async def reports(update: Update, context: BotContext) -> None:
-    """/reports: the open cases this person may see, what is overdue, a button each; the ledger for those who
-    keep it."""
+async def reports(update: Update, context: BotContext, page: int = 0) -> None:
+    """/reports: the open cases this person may see, what is overdue, a button each (a page of them at a time);
+    the ledger for those who keep it."""
     _ = context.gettext
     actor = await context.actor()
     lines = await context.services.safety.open_cases(actor)
@@ -986,7 +994,7 @@ async def reports(update: Update, context: BotContext) -> None:
         rows.append((_("#{id} {child}").format(id=line.report_id, child=line.child_name), OpenCase(line.report_id)))
     if not lines:
         text.append(_e(_("There is no open case you can see.")))
-    markup = rows_of(rows[:MAX_CHILD_BUTTONS], 2)
+    markup = paged(_, rows, page, lambda p: ListPage("cases", p), per_row=2).rows
     if actor.has_role(ADMIN, SUPERVISOR):
         markup.append([(_("📊 Export the ledger"), ExportLedger())])
     await replace_or_reply(update, _fit(text), reply_markup=keyboard(markup), parse_mode=HTML)
@@ -1024,5 +1032,6 @@ def handlers() -> list[BaseHandler]:
         on_button(OpenCase, on_sfo_button),
         on_button(CaseAction, on_sfx_button),
         on_button(CaseList, on_sfl_button),
+        on_page("cases", reports),
         on_button(ExportLedger, on_sfe_button),
     ]

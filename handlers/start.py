@@ -9,17 +9,34 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.access.buttons import Join, NotNow
 from bot.access.invitations import RELATIONS, InvitationInvalid
-from bot.access.policy import ADMIN, DIRECTOR, FAMILY_ROLES, PROXY, ROLE_LABELS, SUPERVISOR, TEACHER
+from bot.access.policy import (ADMIN, DIRECTOR, FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS, SUPERVISOR,
+                               TEACHER)
 from bot.runtime.context import BotContext
 from handlers import privacy
 from handlers.commands import set_chat_commands
 from handlers.common import CHANNEL, keyboard, on_button, replace_or_reply, reply
 
 
+# What each role mostly does, shown to a member who sends /start again (the full list is /help).
+MAIN_COMMANDS = {
+    ADMIN: "/newclass /invite /people /reports",
+    TEACHER: "/families /children /talk /due",
+    PROXY: "/update /talk /due /video",
+    PARENT: "/child /timeline /relay /video",
+    GUARDIAN: "/child /timeline /relay /video",
+    SUPERVISOR: "/children /invite /reports",
+    DIRECTOR: "/children /reports",
+}
+
+
 async def start(update: Update, context: BotContext) -> None:
     _ = context.gettext
     if context.args:
         await _offer(update, context, context.args[0])
+        return
+    actor = await context.actor()
+    if actor.known:
+        await _welcome_back(update, context, actor)
         return
     await reply(update,
         _(
@@ -30,6 +47,40 @@ async def start(update: Update, context: BotContext) -> None:
             "/help shows what you can do here. /language changes the language."
         )
     )
+
+
+async def _welcome_back(update: Update, context: BotContext, actor) -> None:
+    """A member who sends /start again: who they are here and what they mostly do, not the newcomer's welcome."""
+    _ = context.gettext
+    services = context.services
+    person = await services.people.person(actor.person_id)
+    lines = [_("Welcome back, {name}!").format(name=person.display_name if person else ""), _("You are here as:")]
+    commands = []
+    # A proxy parent's child is named once the family agreed (bot.access.policy); a family's own child always.
+    names = {s.child.id: s.child.name for s in await services.children.visible(actor)} \
+        if any(g.child_id for g in actor.grants) else {}
+    for grant in actor.grants:
+        role = _(ROLE_LABELS[grant.role])
+        if grant.relation in RELATIONS.get(grant.role, {}):
+            role = _(RELATIONS[grant.role][grant.relation])
+        child = names.get(grant.child_id) if grant.child_id else None
+        klass = await services.people.school_class(grant.class_id) if grant.class_id else None
+        place = child or (klass.name if klass else None)
+        if place is None:
+            place = (await _place(services, grant)) or ""
+        lines.append(_("• the {role} of {place}").format(role=role, place=place) if place else f"• {role}")
+        commands += [c for c in MAIN_COMMANDS[grant.role].split() if c not in commands]
+    lines += ["", _("What you mostly do: {commands}").format(commands=" ".join(commands)),
+              _("/help shows everything you can do here.")]
+    await reply(update, "\n".join(lines))
+
+
+async def _place(services, grant) -> str | None:
+    people = services.people
+    found = ((await people.village(grant.village_id)) if grant.village_id else None) or \
+        ((await people.school(grant.school_id)) if grant.school_id else None) or \
+        ((await people.township(grant.township_id)) if grant.township_id else None)
+    return found.name if found else None
 
 
 def describe(preview, _) -> str:
@@ -99,6 +150,11 @@ async def on_join_button(update: Update, context: BotContext, payload: Join) -> 
         await reply(update,
             _("The children whose home is in your village reach you here once their school records the village; "
               "their records once their families have agreed. /children shows them."))
+    elif await context.services.consent.consented(grant.child_id):
+        # The family agreed before the proxy parent came in: nothing to wait for.
+        await reply(update,
+            _("The family has already agreed to the rules, so you can start now: /update sends them news and "
+              "photos, /talk records a heart-to-heart talk, /due shows what is due, /video sets the weekly call."))
     else:
         await reply(update,
             _("The child's records and news will reach you here once the family has agreed. /children shows them."))

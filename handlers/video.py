@@ -23,9 +23,8 @@ from bot.runtime.context import BotContext
 from bot.video.buttons import CallAnswer, ProposalAnswer, SetVideo, ShowVideo, day_code, hhmm, hhmm_code
 from bot.video.service import (DURATIONS, MISSED, REASONS, TIMES, VideoState, answer_actions, moment_text,
                                move_action, parse_weekday, place_text, slot_of, weekday_day, weekday_name, weekly_text)
-from handlers.common import more_children, child_keyboard, keyboard, on_button, replace_or_reply, reply, rows_of
+from handlers.common import ListPage, child_page, keyboard, on_button, on_page, replace_or_reply, reply, rows_of
 
-MAX_CHILD_BUTTONS = 30
 MARKS = {"done": "✅", "missed": "❌", "unconfirmed": "❔", "upcoming": "⏳", "next_week": "🗓", "proposed": "📨",
          "none": "➖"}
 
@@ -47,9 +46,17 @@ async def video(update: Update, context: BotContext) -> None:
     if len(kids) == 1:
         await _show(update, context, kids[0].id)
         return
-    shown = kids[:MAX_CHILD_BUTTONS]
-    await reply(update, _("Which child?") + more_children(_, shown, kids),
-                reply_markup=child_keyboard(shown, lambda k: ShowVideo(k.id)))
+    await _picker(update, context, kids, 0)
+
+
+async def _picker(update: Update, context: BotContext, kids: list, page: int) -> None:
+    _ = context.gettext
+    shown = child_page(_, kids, page, lambda k: ShowVideo(k.id), lambda p: ListPage("video", p))
+    await replace_or_reply(update, _("Which child?") + shown.note(_), reply_markup=keyboard(shown.rows))
+
+
+async def _pages(update: Update, context: BotContext, page: int) -> None:
+    await _picker(update, context, await context.services.video.children(await context.actor()), page)
 
 
 async def _typed(update: Update, context: BotContext, child_id: int, words: list[str]) -> None:
@@ -279,6 +286,7 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("video", video),
         CommandHandler("videos", videos),
         on_button(ShowVideo, on_vv_button),
+        on_page("video", _pages),
         on_button(SetVideo, on_vs_button),
         on_button(ProposalAnswer, on_vp_button),
         on_button(CallAnswer, on_vc_button),

@@ -187,6 +187,11 @@ class Scenes:
     def code_in(text: str) -> str:
         return text.rsplit("/start ", 1)[1].split()[0]
 
+    async def invitation_code(self, person) -> str:
+        """The code in the invitation just made for `person` (other news, like someone joining, may come first)."""
+        made = await _expect(person.wait_message(predicate=lambda m: "/start " in (m.text or "")))
+        return self.code_in(made.text)
+
     async def play(self, admin_code: str) -> None:
         _ = self._
         principal = self.person(2001, _("Principal Zhou (school admin)"))
@@ -205,7 +210,7 @@ class Scenes:
         await _expect(principal.wait_message())
         await principal.press(DEMO_CLASS)
         await _expect(principal.wait_message())  # the QR code
-        teacher_code = self.code_in((await _expect(principal.wait_message())).text)
+        teacher_code = await self.invitation_code(principal)
 
         self.transcript.scene(_("The teacher joins and imports the class roster"))
         await self.join(teacher, teacher_code, "/import")
@@ -216,10 +221,10 @@ class Scenes:
         await _expect(teacher.wait_message())
         await teacher.send_command("invite", "母亲 李小明")
         await _expect(teacher.wait_message())  # the QR code
-        mother_code = self.code_in((await _expect(teacher.wait_message())).text)
+        mother_code = await self.invitation_code(teacher)
 
         self.transcript.scene(_("Xiaoming's mother opens the link on her phone, reads the rules and agrees"))
-        rules = await self.join(mother, mother_code, "/privacy")
+        rules = await self.join(mother, mother_code, "❓")  # the consent question, under its short text
         await mother.press(_("I agree"), message_id=rules.message_id)
         await _expect(mother.wait_until(lambda: rules.edits))
         await mother.send_command("child")
@@ -248,8 +253,8 @@ class Scenes:
         self.transcript.scene(_("The teacher pairs Xiaoming with a proxy parent from the village"))
         await teacher.send_command("invite", "代理家长 李小明")
         await _expect(teacher.wait_message())  # the QR code
-        proxy_code = self.code_in((await _expect(teacher.wait_message())).text)
-        await self.join(proxy, proxy_code, "/children")
+        proxy_code = await self.invitation_code(teacher)
+        await self.join(proxy, proxy_code, "/update")
 
         self.transcript.scene(_("The proxy parent sends an update with three photos and a voice note"))
         await proxy.send_command("update")
@@ -270,6 +275,26 @@ class Scenes:
         self.transcript.scene(_("The teacher sees what is done and what is due for the class"))
         await teacher.send_command("due")
         await _expect(teacher.wait_message(predicate=lambda m: "✅" in (m.text or "") or "⏰" in (m.text or "")))
+
+        self.transcript.scene(_("The teacher writes one notice for every family of the class and sees who has read it"))
+        meeting = _("Parents' meeting on Friday at 15:00 in the classroom. If you cannot come, a grandparent is "
+                    "welcome.")
+        await teacher.send_command("notice", meeting)
+        preview = await _expect(teacher.wait_message(predicate=lambda m: meeting in (m.text or "") and bool(m.buttons)))
+        await teacher.press(_("📤 Send"), message_id=preview.message_id)
+        notice = await _expect(mother.wait_message(predicate=lambda m: meeting in (m.text or "") and bool(m.buttons)))
+        await mother.press(_("✅ Received"), message_id=notice.message_id)
+        await _expect(teacher.wait_until(lambda: _has_button(teacher, _("📊 Who has read it"))))
+        await teacher.press(_("📊 Who has read it"))
+        await _expect(teacher.wait_until(lambda: any((m.text or "").startswith("📊") for m in teacher.messages)))
+
+        self.transcript.scene(_("Before the parents' meeting the teacher invites every family at once and prints "
+                                "the slips"))
+        await teacher.send_command("invite")
+        await _expect(teacher.wait_until(lambda: _has_button(
+            teacher, _("✉️ Invite all the families of {klass}").format(klass=DEMO_CLASS))))
+        await teacher.press(_("✉️ Invite all the families of {klass}").format(klass=DEMO_CLASS))
+        await _expect(teacher.wait_message(predicate=lambda m: m.kind == "document"))
 
         self.transcript.scene(_("The proxy parent sets Xiaoming's weekly video call; his mother agrees"))
         today = self.clock.now().astimezone(self.zone).date()

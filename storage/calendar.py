@@ -84,6 +84,21 @@ class NewOccurrence:
     handled_at: str           # bot.clock.stamp
 
 
+@dataclass(frozen=True)
+class Followup:
+    """A task for one person about one child (the class teacher: talk with the family after a "no")."""
+    id: int
+    child_id: int
+    person_id: int
+    reason: str
+    created_at: str           # bot.clock.stamp
+    done_at: str | None
+
+
+def _followup(r) -> Followup:
+    return Followup(r["id"], r["child_id"], r["person_id"], r["reason"], r["created_at"], r["done_at"])
+
+
 def _task(r) -> Task:
     return Task(r["school_id"], r["preset"], r["title"], r["recurrence"], r["month"], r["day"], r["audience"], r["state"],
                 r["next_at"], r["created_by"], r["created_at"], r["kind"], r["id"])
@@ -206,6 +221,34 @@ class CalendarRepository(Repository):
             "(SELECT MAX(q.id) FROM calendar_occurrences q WHERE q.task_id = o.task_id AND q.state = 'sent') "
             "ORDER BY o.due_at DESC, m.id DESC LIMIT ?", (person_id, limit))
         return [_reminder(r) for r in rows]
+
+    # -- a person's tasks about one child ---------------------------------------------------------------
+
+    async def add_followup(self, child_id: int, person_id: int, reason: str, at: str) -> int:
+        """The person's open task about the child for this reason: a new one, or the one still open."""
+        rows = await self._write(
+            "INSERT OR IGNORE INTO care_followups (child_id, person_id, reason, created_at) VALUES (?, ?, ?, ?) "
+            "RETURNING id", (child_id, person_id, reason, at))
+        if rows:
+            return rows[0][0]
+        row = await self._one("SELECT id FROM care_followups WHERE child_id = ? AND person_id = ? AND reason = ? "
+                              "AND done_at IS NULL", (child_id, person_id, reason))
+        return row["id"]
+
+    async def followup(self, followup_id: int) -> Followup | None:
+        row = await self._one("SELECT * FROM care_followups WHERE id = ?", (followup_id,))
+        return _followup(row) if row else None
+
+    async def open_followups(self, person_id: int, limit: int) -> list[Followup]:
+        rows = await self._all("SELECT * FROM care_followups WHERE person_id = ? AND done_at IS NULL "
+                               "ORDER BY created_at DESC, id DESC LIMIT ?", (person_id, limit))
+        return [_followup(r) for r in rows]
+
+    async def followup_done(self, followup_id: int, at: str) -> bool:
+        """True the first time only."""
+        rows = await self._write("UPDATE care_followups SET done_at = ? WHERE id = ? AND done_at IS NULL "
+                                 "RETURNING id", (at, followup_id))
+        return len(rows) == 1
 
     # -- who is reminded --------------------------------------------------------------------------------
 

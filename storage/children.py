@@ -79,6 +79,12 @@ _SELECT = (
 )
 
 
+def roster_order(child: ChildRow) -> tuple:
+    """How lists of children are sorted: by class, then in the order they were imported or added (their id), the
+    order of the class list the teacher keeps (a name sort would scatter it, and move a child when renamed)."""
+    return child.class_name, child.class_id, child.id
+
+
 def _row(r) -> ChildRow:
     return ChildRow(r["id"], r["school_id"], r["class_id"], r["class_name"], r["name"], r["village_id"],
                     r["township_id"], r["village_name"])
@@ -90,20 +96,20 @@ class ChildrenRepository(Repository):
         return _row(row) if row else None
 
     async def in_class(self, class_id: int) -> list[ChildRow]:
-        return [_row(r) for r in await self._all(_SELECT + "WHERE c.class_id = ? ORDER BY name, c.id", (class_id,))]
+        return [_row(r) for r in await self._all(_SELECT + "WHERE c.class_id = ? ORDER BY c.id", (class_id,))]
 
     async def in_school(self, school_id: int) -> list[ChildRow]:
         return [_row(r) for r in await self._all(
-            _SELECT + "WHERE c.school_id = ? ORDER BY class_name, name, c.id", (school_id,))]
+            _SELECT + "WHERE c.school_id = ? ORDER BY class_name, c.class_id, c.id", (school_id,))]
 
     async def in_township(self, township_id: int) -> list[ChildRow]:
         """Every child of every school of the township."""
         return [_row(r) for r in await self._all(
-            _SELECT + "WHERE s.township_id = ? ORDER BY class_name, name, c.id", (township_id,))]
+            _SELECT + "WHERE s.township_id = ? ORDER BY class_name, c.class_id, c.id", (township_id,))]
 
     async def in_village(self, village_id: int) -> list[ChildRow]:
         return [_row(r) for r in await self._all(
-            _SELECT + "WHERE c.village_id = ? ORDER BY name, c.id", (village_id,))]
+            _SELECT + "WHERE c.village_id = ? ORDER BY class_name, c.class_id, c.id", (village_id,))]
 
     async def for_grant(self, grant) -> list[ChildRow]:
         """The children one grant (storage.people.Grant) reaches: an admin's whole school, a teacher's class, a
@@ -122,14 +128,15 @@ class ChildrenRepository(Repository):
         return []
 
     async def reached_by(self, grants, roles: set[str] | frozenset[str] | None = None) -> list[ChildRow]:
-        """The children these grants reach (`for_grant`), by name. Only grants of `roles` count, when given."""
+        """The children these grants reach (`for_grant`), in the roster's order. Only grants of `roles` count,
+        when given."""
         found: dict[int, ChildRow] = {}
         for grant in grants:
             if roles is not None and grant.role not in roles:
                 continue
             for row in await self.for_grant(grant):
                 found.setdefault(row.id, row)
-        return sorted(found.values(), key=lambda c: (c.name, c.id))
+        return sorted(found.values(), key=roster_order)
 
     async def set_village(self, child_id: int, village_id: int | None) -> bool:
         """Where the child's home is (None: not recorded). True if it changed."""

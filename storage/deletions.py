@@ -67,5 +67,19 @@ class DeletionsRepository(Repository):
         return bool(rows)
 
     async def erase_child(self, child_id: int) -> None:
-        """The record, its history, consents, roles and invitations for the child (ON DELETE CASCADE)."""
+        """The record, its history, consents, roles and invitations for the child (ON DELETE CASCADE). Updates
+        in the inbox that name the child go too: the admin's own press of "erase" carries the message it was
+        pressed under, which names the child, and is still being handled (its row is emptied only after). So do
+        dialogues that hold the name without being the child's (words a family member with several children
+        sent, still waiting for "whom should I send this to?")."""
+        names = [r["value"] for r in await self._all(
+            "SELECT DISTINCT value FROM child_fields WHERE child_id = ? AND field = 'name' "
+            "UNION SELECT DISTINCT old_value FROM child_field_history WHERE child_id = ? AND field = 'name'",
+            (child_id, child_id)) if r["value"]]
         await self._write("DELETE FROM children WHERE id = ?", (child_id,))
+        for name in names:
+            # The update_id stays, so the next offset is still known; a pending update is left with nothing
+            # to handle.
+            await self._write("UPDATE inbox SET payload = json_object('update_id', update_id) "
+                              "WHERE payload IS NOT NULL AND instr(payload, ?) > 0", (name,))
+            await self._write("DELETE FROM dialogues WHERE instr(state, ?) > 0", (name,))

@@ -76,6 +76,11 @@ class InvitationsRepository(Repository):
         row = await self._one("SELECT * FROM invitations WHERE id = ?", (invitation_id,))
         return _row(row) if row else None
 
+    async def for_child(self, child_id: int) -> list[Invitation]:
+        """Every invitation made for a child's family and carers, oldest first (a class's onboarding view)."""
+        rows = await self._all("SELECT * FROM invitations WHERE child_id = ? ORDER BY id", (child_id,))
+        return [_row(r) for r in rows]
+
     async def open_in_school(self, school_id: int, now: str) -> list[Invitation]:
         rows = await self._all(
             "SELECT * FROM invitations WHERE school_id = ? AND used_at IS NULL AND revoked_at IS NULL "

@@ -91,3 +91,9 @@ class RelaysRepository(Repository):
         """The child's conversations, newest first."""
         rows = await self._all("SELECT * FROM relays WHERE child_id = ? ORDER BY id DESC LIMIT ?", (child_id, limit))
         return [_relay(r) for r in rows]
+
+    async def last_recipient(self, child_id: int, author_id: int) -> int | None:
+        """Whom this person last wrote to about the child: the choice the relay remembers and shows."""
+        row = await self._one("SELECT recipient_id FROM relays WHERE child_id = ? AND author_id = ? "
+                              "ORDER BY id DESC LIMIT 1", (child_id, author_id))
+        return row["recipient_id"] if row else None

@@ -259,3 +259,43 @@ def csv_bytes(rows: list[list[object]], encoding: str = "utf-8-sig") -> bytes:
     csv.writer(buffer).writerows(rows)
     return buffer.getvalue().encode(encoding)
 
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, as a reader's "find" sees it (pypdfium2's text extraction)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+# -- printed sheets, read back as a phone's camera would -----------------------------------------------------
+
+INVITE_LINK = "https://t.me/QinqingBridgeBot?start="
+
+
+def decode_sheet(pdf: bytes) -> list[str]:
+    """Every QR code of a class invitation sheet (bot.access.sheet), slip by slip: each page rendered by pdfium and
+    each slip's area read by OpenCV's QR detector."""
+    import cv2
+    import numpy as np
+    import pypdfium2
+
+    from bot.access.sheet import COLUMNS, ROWS
+
+    found = []
+    detector = cv2.QRCodeDetector()
+    for page in pypdfium2.PdfDocument(pdf):
+        image = np.array(page.render(scale=2, grayscale=True).to_pil().convert("L"))
+        height, width = image.shape
+        for row in range(ROWS):
+            for column in range(COLUMNS):
+                text, _points, _straight = detector.detectAndDecode(
+                    image[row * height // ROWS:(row + 1) * height // ROWS,
+                          column * width // COLUMNS:(column + 1) * width // COLUMNS])
+                if text:
+                    found.append(text)
+    return found

@@ -349,13 +349,13 @@ async def test_the_weekly_digest_lists_what_is_due_with_buttons_that_open_the_fo
     assert proxy["payload"]["actions"] == [[{"label": "📋 Show what is due", "data": "cal:due"}]]
     assert not any("小明" in r["payload"]["text"] for r in rows)
     text, buttons = await service.digest(await world.actor("赵阿姨"), "en")
-    assert text.startswith("📋 The five musts: still to do this week\n\n👧 小明\n")
+    assert text.startswith("📋 The five musts: still to do this week\n\n🧒 小明\n")
     assert "Photos this month 0/2" in text and "Talk this month 0/1" in text and "小红" not in text
     data = [b.payload.pack() for row in buttons for b in row]
     xiaoming = world.children["小明"]
-    assert sorted(data) == sorted({f"care:{xiaoming}:u:w", f"care:{xiaoming}:m:w", f"care:{xiaoming}:t:w"})
+    assert sorted(data) == sorted({f"care:{xiaoming}:u:n", f"care:{xiaoming}:m:n", f"care:{xiaoming}:t:n"})
     teacher_text, _buttons = await service.digest(await world.actor("王老师"), "en")
-    assert "👧 小明" in teacher_text and "👧 小红" not in teacher_text
+    assert "🧒 小明" in teacher_text and "🧒 小红" not in teacher_text
     assert await service.digest(await world.actor("钱叔叔"), "en") is None
 
     # Once a week: again at once, nothing; the next one is next Monday.
@@ -380,6 +380,8 @@ async def test_the_digest_has_at_most_eight_buttons_the_most_pressing_first(worl
     for n in range(6):
         await world.child(f"孩子{n}")
         await world.person("赵阿姨", PROXY, child=f"孩子{n}")
+        await world.person(f"家长{n}", PARENT, child=f"孩子{n}", relation="mother")
+        await world.consent(f"孩子{n}", by=f"家长{n}")
     await service.run_due()
     clock.set(local(2026, 4, 6, 8, 0))  # March's summaries are overdue by now
     await service.run_due()
@@ -387,10 +389,10 @@ async def test_the_digest_has_at_most_eight_buttons_the_most_pressing_first(worl
     buttons = [b for row in rows for b in row]
     assert len(buttons) == 8
     # Overdue first, the oldest deadline first: seven updates owed since 16 March, then a March summary.
-    assert [b.payload.pack()[-4:] for b in buttons] == [":u:w"] * 7 + [":m:w"]
+    assert [b.payload.pack()[-4:] for b in buttons] == [":u:n"] * 7 + [":m:n"]
     # Seven children: a line each, its musts most pressing first.
     lines = text.split("\n")
-    assert "👧 孩子0: ❗Update ❗Summary ⏰Photos ⏰Talk" in lines and len(lines) == 1 + 1 + 7 + 1 + 1
+    assert "🧒 孩子0: ❗Update ❗Summary ⏰Photos ⏰Talk" in lines and len(lines) == 1 + 1 + 7 + 1 + 1
 
 
 async def test_each_carer_sees_what_is_still_to_come_this_month_for_them(world, service):

@@ -227,7 +227,7 @@ async def test_the_digests_buttons_open_the_care_form(feed, recorder, world, clo
     [[show]] = json.loads(row["payload"])["actions"]
     await feed(callback_update(show["data"], from_user=who(world, "赵阿姨")))
     digest = last(recorder, world, "赵阿姨")
-    assert digest.text.startswith("📋 The five musts: still to do this week\n\n👧 小明")
+    assert digest.text.startswith("📋 The five musts: still to do this week\n\n🧒 小明")
     buttons = [b for r in digest.params["reply_markup"]["inline_keyboard"] for b in r]
     talk = next(b for b in buttons if b["text"] == "💬 小明 · Talk")
     # A parent pressing the digest's button learns nothing.
@@ -290,3 +290,36 @@ async def test_a_name_refused_leaves_the_dialogue_open_and_a_restart_keeps_it(fe
         await telegram_handle(restarted)(message_update("Water safety lesson", from_user=admin))
     assert again.sent()[-1].text == "✏️ Water safety lesson\n\nHow often?"
     assert await naming(world) is None
+
+
+async def test_the_digest_lists_only_what_can_be_done_and_a_refusal_is_a_popup(feed, recorder, world, clock):
+    # Issue 14: the digest counted a child without consent, and a refused press replaced the whole digest.
+    services = world.services
+    await world.child("小红")  # in 王老师's class; nobody has consented for her
+    await services.calendar.run_due()
+    clock.set(datetime(2026, 3, 9, 8, 0, tzinfo=SCHOOL_TZ))
+    await services.calendar.run_due()
+    row = await services.db.fetch_one(
+        "SELECT o.payload FROM outbox o WHERE o.recipient = ? AND o.dedupe_key LIKE 'cal:%'",
+        (str(world.telegram["王老师"]),))
+    notice = json.loads(row["payload"])
+    assert "for 1 child." in notice["text"]
+    [[show]] = notice["actions"]
+    await feed(callback_update(show["data"], from_user=who(world, "王老师")))
+    digest = last(recorder, world, "王老师")
+    assert "小红" not in digest.text and all("小红" not in b["text"] for b in keyboard(digest))
+    talk = next(b for b in keyboard(digest) if b["text"] == "💬 小明 · Talk")
+
+    # The form opens under the digest, which stays with its other buttons.
+    recorder.clear()
+    await feed(callback_update(talk["callback_data"], from_user=who(world, "王老师")))
+    assert recorder.sent("editMessageText") == []
+    assert last(recorder, world, "王老师").text.startswith("💬 Talk record for 小明")
+
+    # Consent withdrawn since Monday: the press is refused in a popup, and the digest is left as it is.
+    await world.consent("小明", by="李妈妈", decision="withdrawn")
+    recorder.clear()
+    await feed(callback_update(talk["callback_data"], from_user=who(world, "王老师")))
+    assert recorder.sent("editMessageText") == [] and recorder.sent("sendMessage") == []
+    [answer] = recorder.sent("answerCallbackQuery")
+    assert "小明" in answer.params["text"] and answer.params.get("show_alert")

@@ -17,19 +17,31 @@ async def test_quiet_hours_presets_and_time_zone_by_button(feed, recorder, app):
     me = user(5001, "zh-hans")
     await feed(message_update("/settings", from_user=me))
     first = recorder.sent()[-1]
-    assert "22:00–07:00" in first.text and "Asia/Shanghai" in first.text
+    # Issue 14: a Chinese screen named its zones Asia/Shanghai; now in the reader's words, by Babel.
+    assert "22:00–07:00" in first.text and "时区：中国（上海）时间" in first.text and "Asia/" not in first.text
+    assert "中国（上海）时间" in first.buttons and "俄罗斯（莫斯科）时间" in first.buttons
+    assert not any("/" in label for label in first.buttons)
     await feed(callback_update("qh:23000600", from_user=me))
     await feed(callback_update("tz:5", from_user=me))  # Europe/Moscow
     prefs = await app.bot_data.services.preferences.delivery(5001)
     assert (prefs.quiet_start, prefs.quiet_end, prefs.quiet_off, prefs.timezone) == ("23:00", "06:00", False,
                                                                                       "Europe/Moscow")
-    assert "Europe/Moscow" in recorder.sent("editMessageText")[-1].text
+    assert "俄罗斯（莫斯科）时间" in recorder.sent("editMessageText")[-1].text
+    await feed(message_update("/settings", from_user=user(5009, "en")))
+    assert "Russia (Moscow) Time" in recorder.sent()[-1].buttons
 
 
 async def test_the_settings_say_until_when_messages_wait(feed, recorder):
     # An afternoon rest (a proxy parent on the night shift) does not end "in the morning".
     await feed(message_update("/settings quiet 13:00 16:30", from_user=user(5004, "zh-hans")))
-    assert "13:00–16:30：这段时间的消息等到 16:30 再送" in recorder.sent()[-1].text
+    said = recorder.sent()[-1].text
+    assert "13:00–16:30：这段时间的消息等到 16:30 再送" in said and "早上" not in said
+    # Issue 14: a typed change was saved without a word; it says so first.
+    assert said.startswith("✅ 已保存。\n\n")
+    await feed(message_update("/settings zone Asia/Urumqi", from_user=user(5004, "zh-hans")))
+    assert recorder.sent()[-1].text.startswith("✅ 已保存。")
+    await feed(message_update("/settings", from_user=user(5004, "zh-hans")))
+    assert not recorder.sent()[-1].text.startswith("✅")
 
 
 @pytest.mark.parametrize("args", ["quiet 25:00 07:00", "quiet 22:00 22:00", "zone Mars/Base", "nonsense"])

@@ -109,7 +109,8 @@ async def test_from_bootstrap_to_a_consenting_mother(tmp_path):
         offer = await join(mother, mother_code)
         assert "王老师" in offer and "学生00" in offer and "母亲" in offer
         rules = await mother.wait_message(timeout=10, predicate=lambda m: bool(m.buttons))
-        assert "规则" in "".join(m.text or "" for m in mother.messages)
+        # The short version first, the full rules a press away (issue 14, item 3).
+        assert rules.text.endswith("您同意吗？") and rules.buttons[-1] == ["📖 看完整的规则"]
         await mother.press("同意", message_id=rules.message_id)
         await mother.wait_until(lambda: any("谢谢" in (m.text or "") for m in mother.messages), timeout=10)
         mother.clear()
@@ -123,7 +124,8 @@ async def test_from_bootstrap_to_a_consenting_mother(tmp_path):
 
         proxy = sandbox.user(4004, "赵阿姨", language_code="zh-hans")
         await join(proxy, proxy_code)
-        await proxy.wait_message(timeout=10, predicate=lambda m: "/children" in (m.text or ""))
+        # A proxy parent joining after consent is told it is given and what to do next (issue 14, item 7).
+        await proxy.wait_message(timeout=10, predicate=lambda m: "/update" in (m.text or ""))
         await proxy.send_command("child")
         seen = (await proxy.wait_message(timeout=10)).text
         assert "性格00" in seen

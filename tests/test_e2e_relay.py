@@ -1,6 +1,7 @@
 """End to end over the sandbox, with the real bot process and its sender: a mother and her child's proxy parent
 talk through the bot in text, photos, voice notes and documents, both ways, answer each other's messages in a
-chain, and press "Received". Everything arrives as a copy with a header, media protected, nothing forwarded.
+chain, and press "Received". Everything arrives as a copy with a header, nothing forwarded; media are protected
+except for the child's own family, who may keep them.
 Then the mother writes to the grandmother, who never opened the bot: nothing is lost, and she gets it all
 once she presses Start."""
 
@@ -69,13 +70,11 @@ async def test_a_mother_and_a_proxy_parent_talk_through_the_bot(tmp_path):
         q3 = await mother.wait_message(timeout=10, predicate=lambda m: m.kind == "voice")
         assert (q3.caption, q3.reply_to_message_id) == (aunt, r2["message_id"])
 
-        # The proxy parent in relay mode, to the mother.
+        # The proxy parent in relay mode, to the mother: the person she last wrote to is remembered and named, not
+        # asked again (issue 14, item 2).
         await proxy.send_command("relay")
-        mum_button = _("{name} ({role})").format(name="李妈妈", role=_("mother"))
-        # (The confirmations of her replies carry "🆘 这是安全问题": wait for the choice itself.)
-        await proxy.wait_message(timeout=10, predicate=lambda m: mum_button in str(m.buttons))
-        await proxy.press(mum_button)
-        await proxy.wait_until(lambda: any("李妈妈" in (m.text or "") and "/cancel" in m.text for m in proxy.messages),
+        named = _("{name} ({role})").format(name="李妈妈", role=_("mum"))
+        await proxy.wait_until(lambda: any(named in (m.text or "") and "/cancel" in m.text for m in proxy.messages),
                                timeout=10)
         await proxy.send_photo(caption="今天的午饭")
         await proxy.send_document("成绩单.pdf", b"%PDF-1.4 scores", mime_type="application/pdf")
@@ -83,19 +82,23 @@ async def test_a_mother_and_a_proxy_parent_talk_through_the_bot(tmp_path):
         q5 = await mother.wait_message(timeout=10, predicate=lambda m: m.kind == "document")
         assert (q4.caption, q5.caption) == (f"{aunt}\n今天的午饭", aunt)
 
-        # "Received": the author is told, under their own message; the button goes away.
+        # "Received": the author is told, under their own message; the button says it was pressed (issue 14, item 3).
         await proxy.press(received, message_id=p_text.message_id)
         told = await mother.wait_message(timeout=10, predicate=starts(_("{name} received your message.").format(
             name="赵阿姨")))
         assert told.reply_to_message_id == m_text["message_id"]
-        await proxy.wait_until(lambda: p_text.buttons == [], timeout=10)
+        await proxy.wait_until(lambda: p_text.buttons == [[_("✅ Received ✔")]], timeout=10)
         await mother.press(received, message_id=q1.message_id)
         told = await proxy.wait_message(timeout=10, predicate=starts(_("{name} received your message.").format(
             name="李妈妈")))
         assert told.reply_to_message_id == r1["message_id"]
 
         copies = [p_photo, p_voice, p_doc, q2, q3, q4, q5]
-        assert all(m.from_copy and m.protect_content for m in copies)
+        assert all(m.from_copy for m in copies)
+        # The proxy parent is outside the family: what the mother sends stays protected. The mother may keep the
+        # photos, voice notes and documents of her child (issue 14, item 10).
+        assert all(m.protect_content for m in (p_photo, p_voice, p_doc, q2))
+        assert not any(m.protect_content for m in (q3, q4, q5))
         assert all(m.buttons == [[received]] for m in copies)
         assert sandbox.count("forwardMessage") == 0
         assert m_photo["photo"][-1]["file_id"] == p_photo.file_id  # the same file, never uploaded again

@@ -156,7 +156,7 @@ async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, s
     assert await services.consent.state(child_id) == "given"
     await deliver(app, message_update(f"小明的情况：{SAID_IN_A_MESSAGE}", from_user=user(teacher)))
     await deliver(app, message_update("/mydata", from_user=user(parent)))
-    assert [name for name, _content in recorder.files] == [f"mydata-{child_id}.json"]
+    assert [name for name, _content in recorder.files] == [f"mydata-{child_id}.pdf"]
     # The scan finds what is there: before erasure, every value of the record and its history is on disk.
     assert {value for _file, value, _at in survivors(settings.database_path)} >= set(canaries())
     stored = await services.db.fetch_all("SELECT value FROM child_fields WHERE child_id = ?", (child_id,))
@@ -179,8 +179,11 @@ async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, s
     await deliver(app, callback_update(f"erase:{request_id}:yes", from_user=user(admin)))
     await deliver(app, callback_update(f"erase:{request_id}:sure", from_user=user(admin)))
     assert await services.db.fetch_one("SELECT id FROM children WHERE id = ?", (child_id,)) is None
-    assert await deliver_outbox(app) == 1  # the parent is told through the outbox, which keeps what it sent
+    # The parent is told through the outbox, which keeps what it sent; so is the class teacher, that the record
+    # was removed (neither names the child).
+    assert await deliver_outbox(app) == 2
     assert any("erased" in (c.text or "") for c in recorder.sent(chat_id=parent))  # the parent chose English
+    assert any("档案已删除" in (c.text or "") for c in recorder.sent(chat_id=teacher))
 
     # Nothing of the child's media is left, not even their folder; the other child's is untouched.
     assert not kept[1].exists() and not kept[2].exists() and not kept[1].parent.exists()

@@ -68,12 +68,27 @@ async def test_revoked_invitations_stop_working(world):
     services = world.services
     issued = await services.invitations.create(await world.actor("王老师"), PARENT, child_id=world.children["小明"],
                                                relation="father")
-    with pytest.raises(NotAllowed):
-        await services.invitations.revoke(await world.actor("王老师"), issued.invitation.id)  # teachers cannot
+    await world.person("李老师", TEACHER, klass="三年级二班")
+    with pytest.raises(NotAllowed):  # another class's teacher cannot
+        await services.invitations.revoke(await world.actor("李老师"), issued.invitation.id)
     await services.invitations.revoke(await world.actor("校长"), issued.invitation.id)
     with pytest.raises(InvitationInvalid) as caught:
         await services.invitations.accept(issued.code, "telegram", "557", "x")
     assert caught.value.reason == "revoked"
+
+
+async def test_the_class_teacher_withdraws_a_familys_invitation_but_not_a_teachers(world):
+    """Issue 14: the teacher who invited a class's families can take an invitation back (the onboarding view)."""
+    services = world.services
+    teacher = await world.actor("王老师")
+    issued = await services.invitations.create(teacher, PARENT, child_id=world.children["小明"], relation="father")
+    await services.invitations.revoke(teacher, issued.invitation.id)
+    with pytest.raises(InvitationInvalid):
+        await services.invitations.accept(issued.code, "telegram", "557", "x")
+    colleague = await services.invitations.create(await world.actor("校长"), TEACHER, school_id=world.school_id,
+                                                  class_id=world.class_ids["三年级一班"])
+    with pytest.raises(NotAllowed):
+        await services.invitations.revoke(teacher, colleague.invitation.id)
 
 
 async def test_teachers_invite_only_for_children_of_their_class(world):

@@ -90,7 +90,8 @@ async def test_an_update_with_an_album_and_a_voice_note_reaches_the_mother_and_g
         mine = [r for r in rows if r["recipient"] == str(world.telegram[name])]
         assert [r["kind"] for r in mine] == ["media_group", "media", "text"]
         assert [m["file_id"] for m in mine[0]["payload"]["media"]] == ["p1", "p2", "p3"]
-        assert mine[0]["payload"]["protect"] is True and mine[1]["payload"]["type"] == "voice"
+        # The child's own family may keep the photos and voice notes (issue 14, item 10).
+        assert "protect" not in mine[0]["payload"] and mine[1]["payload"]["type"] == "voice"
         card = mine[2]["payload"]["text"]
         assert card.startswith("📒 小明's update · Mar 2\nproxy parent 赵阿姨")
         assert "📚 Study: Making progress" in card and "🙂 Mood: 😊 happy" in card and "📝 Note: 运动会" in card
@@ -252,18 +253,47 @@ async def test_a_summary_is_prefilled_with_the_months_updates_photos_and_scores(
     await feed(message_update("/summary", from_user=proxy))
     await press(feed, recorder, world, "赵阿姨", "This month")
     form = last(recorder, world, "赵阿姨").text
-    assert "This month: updates 1 · photos 1 · good news 0" in form
+    assert "Mar 2026: updates 1 · photos 1 · good news 0" in form
     await feed(message_update("这个月进步很大", from_user=proxy))
     await press(feed, recorder, world, "赵阿姨", "📤 Send")
     card = (await outbox(world))[-1]["payload"]["text"]
     assert card.startswith("🗓 小明's monthly summary · Mar 2026") and "这个月进步很大" in card
 
 
+async def test_last_months_summary_is_labelled_with_last_month_not_this_month(feed, recorder, world):
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/summary", from_user=proxy))
+    await press(feed, recorder, world, "赵阿姨", "Last month")
+    form = last(recorder, world, "赵阿姨").text
+    assert "Feb 2026: updates 0 · photos 0 · good news 0" in form and "This month" not in form
+    await feed(message_update("二月份适应得不错", from_user=proxy))
+    await press(feed, recorder, world, "赵阿姨", "📤 Send")
+    card = (await outbox(world))[-1]["payload"]["text"]
+    assert "Feb 2026: updates 0" in card and "This month" not in card
+
+
+async def test_the_talk_form_names_its_own_button_and_no_button_before_it_exists(feed, recorder, world):
+    """The talk form's button is "💾 Save": no step says "Send", and none says "press Done" without the button."""
+    await feed(message_update("/talk", from_user=who(world, "王老师")))
+    seen = []
+    for _step in range(6):
+        form = last(recorder, world, "王老师")
+        seen.append((form.text, labels(form)))
+        choices = [b for b in labels(form) if b not in ("💾 Save", "✖ Cancel", "◀ Back") and "🆘" not in b]
+        if not choices:
+            break
+        await press(feed, recorder, world, "王老师", choices[0])
+    assert any("💾 Save" in buttons for _text, buttons in seen)
+    for text, buttons in seen:
+        assert "Send" not in text, text
+        assert "press Done" not in text or "Done" in buttons, text
+
+
 async def test_due_lists_a_proxy_parents_musts_and_a_teachers_class_as_a_table(feed, recorder, world):
     proxy = who(world, "赵阿姨")
     await feed(message_update("/due", from_user=proxy))
     text = last(recorder, world, "赵阿姨").text
-    assert text.startswith("👧 小明") and "Photos this month 0/2" in text
+    assert text.startswith("🧒 小明") and "Photos this month 0/2" in text
     await feed(message_update("/due", from_user=who(world, "王老师")))
     table = last(recorder, world, "王老师").text
     assert "Update Photos Summary Talk" in table and "小明" in table and "小红" in table

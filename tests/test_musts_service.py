@@ -3,7 +3,8 @@ and hands to the outbox for each family member, "Received", the timeline and its
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -132,7 +133,7 @@ async def test_sending_stores_the_entry_and_hands_each_family_member_their_copy(
         mine = [r for r in rows if r["person_id"] == delivery["recipient_id"]]
         assert [r["kind"] for r in mine] == ["media_group", "media", "text"]
         assert [m["file_id"] for m in mine[0]["payload"]["media"]] == ["p1", "p2"]
-        assert all(r["payload"]["protect"] for r in mine) and mine[1]["payload"]["file_id"] == "v1"
+        assert not any(r["payload"].get("protect") for r in mine) and mine[1]["payload"]["file_id"] == "v1"
         card = mine[2]["payload"]
         assert card["text"].startswith("📒 小明's update · Mar 2\nproxy parent 赵阿姨")
         assert card["actions"] == [[{"label": "✅ Received", "data": Received(delivery["id"]).pack()}]]
@@ -212,3 +213,20 @@ async def test_due_shows_a_proxy_parents_child_and_nothing_to_a_parent(services,
     assert row.child.name == "小明" and [m.key for m in row.musts] == ["update", "photos", "summary", "talk"]
     assert await musts.due(await world.actor("李妈妈")) == []
     assert {r.child.name for r in await musts.due(await world.actor("王老师"))} == {"小明", "小红"}
+
+
+async def test_a_talk_of_today_recorded_in_the_morning_counts_in_due_at_once(services, world, clock):
+    # Issue 14: a talk recorded 今天 at 9:00 was counted at noon, so /due still said it was owed.
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    musts, teacher = services.musts, await world.actor("王老师")
+    await musts.start(teacher, world.children["小明"], "talk")
+    await musts.choose(teacher, "date", "today")
+    await musts.choose(teacher, "topics", "family")
+    await musts.done_choosing(teacher)
+    await musts.choose(teacher, "mood", "worried")
+    await musts.type(teacher, "谈了学习")
+    await musts.choose(teacher, "followup", "none")
+    await musts.submit(teacher)
+    [row] = [r for r in await musts.due(teacher) if r.child.name == "小明"]
+    talk = next(m for m in row.musts if m.key == "talk")
+    assert (talk.state, talk.done) == ("done", 1)

@@ -61,11 +61,19 @@ async def test_removing_a_role_ends_that_persons_pending_rows_about_the_child(ap
 async def test_withdrawing_consent_ends_the_familys_pending_rows_about_the_child(app, world, recorder):
     await relay(world, "王奶奶", "妈，记得给小明吃药")
     await relay(world, "赵阿姨", "小明的药在柜子里")
+    relayed = {r["id"] for r in await world.services.db.fetch_all("SELECT id FROM outbox")}
     await world.services.consent.decide(await world.actor("李妈妈"), world.children["小明"], "withdrawn")
 
-    assert await states(world) == {"王奶奶": "withdrawn", "赵阿姨": "withdrawn"}
+    rows = await world.services.db.fetch_all("SELECT id, recipient, state FROM outbox ORDER BY id")
+    assert {r["state"] for r in rows if r["id"] in relayed} == {"withdrawn"}
+    # What is new is the word of the withdrawal, to the other parents and guardians and the class teacher (issue 14,
+    # item 4), not to the proxy parent.
+    names = {str(v): k for k, v in world.telegram.items()}
+    assert sorted(names[r["recipient"]] for r in rows if r["id"] not in relayed) == ["王奶奶", "王老师"]
     await deliver_outbox(app)
-    assert not received(recorder, world, "王奶奶") and not received(recorder, world, "赵阿姨")
+    assert not received(recorder, world, "赵阿姨")
+    [told] = received(recorder, world, "王奶奶")
+    assert "撤回了" in told and "记得给小明吃药" not in told
 
 
 async def test_a_row_is_checked_again_just_before_it_is_sent(app, world, recorder):
@@ -87,4 +95,5 @@ async def test_staff_keep_getting_rows_about_the_child_after_consent_is_withdraw
     async with s.db.transaction() as conn:
         await s.outbox.post(conn, [Notice("t", world.people["王老师"], text="小明 note", child_id=world.children["小明"])])
     await deliver_outbox(app)
-    assert received(recorder, world, "王老师") == ["小明 note"]
+    # After the word of the withdrawal itself (issue 14, item 4), the note goes out too.
+    assert received(recorder, world, "王老师")[-1] == "小明 note"

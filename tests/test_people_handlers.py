@@ -46,7 +46,8 @@ async def test_a_teacher_invites_a_mother_with_buttons_and_gets_a_link_and_qr(fe
     assert f"https://t.me/QinqingBridgeBot?start={code}" in recorder.sent()[-1].text
     [photo] = recorder.sent("sendPhoto")
     assert photo.files["photo"].startswith(b"\x89PNG")
-    assert photo.params["protect_content"] is True
+    # Issue 14: the text says to send it on, so it can be forwarded and saved.
+    assert not photo.params.get("protect_content") and not recorder.sent()[-1].params.get("protect_content")
 
 
 async def test_joining_by_deep_link_then_consent_is_asked(feed, recorder, world):
@@ -192,11 +193,13 @@ async def test_forged_access_buttons_get_the_quiet_popup_and_change_nothing(feed
 
 
 async def test_a_press_for_someone_elses_invitation_or_role_changes_nothing(feed, recorder, world):
-    code = await invite_mother(feed, recorder, world)
-    [(invitation,)] = await world.services.db.fetch_all("SELECT id FROM invitations")
+    # A teacher withdraws the invitations of their class's families (/families), not a colleague's.
+    issued = await world.services.invitations.create(await world.actor("校长"), TEACHER, school_id=world.school_id,
+                                                     class_id=world.class_ids["三年级一班"])
+    code, invitation = issued.code, issued.invitation.id
     teacher = user(world.telegram["王老师"])
     recorder.clear()
-    await feed(callback_update(RevokeInvitation(invitation).pack(), from_user=teacher))  # only admins revoke
+    await feed(callback_update(RevokeInvitation(invitation).pack(), from_user=teacher))
     await feed(callback_update(RemoveRole(world.grants["校长"][0]).pack(), from_user=teacher))
     assert [a.params["text"] for a in recorder.sent("answerCallbackQuery")] == ["这个按钮已经失效了。"] * 2
     assert (await world.services.invitations.preview(code)).invitation.id == invitation

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -11,7 +10,8 @@ from telegram import Update
 from bot.access.consent import RULES_VERSION
 from bot.i18n import translator
 from handlers import privacy
-from tests.helpers import DocumentRecorder, callback_update, deliver_outbox, message_update, outbox, user
+from tests.helpers import (DocumentRecorder, callback_update, deliver_outbox, message_update, outbox, pdf_text,
+                           user)
 from tests.world import World
 
 STALE_ZH = "这个按钮已经失效了。"
@@ -59,18 +59,26 @@ async def state(app, child_id: int) -> str:
 
 # ask_consent, right after a parent or guardian joins
 
-async def test_ask_consent_shows_the_rules_and_two_buttons(app, world, recorder):
+async def test_ask_consent_shows_three_short_lines_and_the_full_rules_behind_a_button(app, world, recorder, feed):
+    # Issue 14, item 3: a grandmother reads three short lines and answers; the full rules are one press away.
     who = tg(world, "李妈妈")
     update = Update.de_json(message_update("/start", from_user=who), app.bot)
     context = app.context_types.context.from_update(update, app)
     await privacy.ask_consent(update, context, world.children["小明"])
 
     [message] = recorder.sent(chat_id=who["id"])
-    assert "小明" in message.text
-    assert "2026年11月22日" in message.text  # the rules' version, as a Chinese reader writes a date
-    assert "/mydata" in message.text and "/privacy" in message.text
+    assert "小明" in message.text and len(message.text.splitlines()) == 3
+    assert message.text.splitlines()[-1].endswith("您同意吗？")
     child = world.children["小明"]
-    assert callback_data(message) == [f"consent:{child}:given", f"consent:{child}:refused"]
+    assert callback_data(message) == [f"consent:{child}:given", f"consent:{child}:refused", f"rules:{child}"]
+    assert await consents(app, child) == []
+
+    recorder.clear()
+    await feed(callback_update(f"rules:{child}", from_user=who))
+    [rules] = recorder.sent(chat_id=who["id"])
+    assert "2026年11月22日" in rules.text  # the rules' version, as a Chinese reader writes a date
+    assert "/mydata" in rules.text and "/privacy" in rules.text
+    assert callback_data(rules) == [f"consent:{child}:given", f"consent:{child}:refused"]
     assert await consents(app, child) == []
 
 
@@ -239,7 +247,7 @@ async def test_someone_else_cannot_withdraw(app, world, recorder, feed):
 
 # /mydata
 
-async def test_mydata_sends_the_parent_a_json_file_of_everything(app, world, recorder, feed):
+async def test_mydata_sends_the_parent_a_pdf_of_everything_she_may_keep(app, world, recorder, feed):
     child = world.children["小明"]
     await world.consent("小明", by="李妈妈")
     await app.bot_data.services.children.edit(await world.actor("陈老师"), child, "health", "花生和芒果过敏")
@@ -247,21 +255,14 @@ async def test_mydata_sends_the_parent_a_json_file_of_everything(app, world, rec
     await feed(message_update("/mydata", from_user=who))
 
     [call] = recorder.sent("sendDocument", chat_id=who["id"])
-    assert call.params["protect_content"] is True
+    assert call.params["protect_content"] is False  # her own copy: she may save and print it
     assert "小明" in call.params["caption"]
     [(filename, content)] = recorder.files
-    assert filename == f"mydata-{child}.json"
-    assert "小明".encode() in content  # UTF-8, not \u escapes
-    document = json.loads(content.decode("utf-8"))
-    assert document["child_id"] == child
-    assert document["fields"]["name"] == {"label": "Name", "value": "小明"}
-    assert document["fields"]["father_phone"]["value"] == "+8613800138000"
-    assert document["fields"]["father_phone"]["label"] == "Father's phone"
-    assert document["fields"]["health"]["value"] == "花生和芒果过敏"
-    assert document["consent"]["state"] == "given"
-    assert document["consent"]["rules_version"] == RULES_VERSION
-    health = [h for h in document["history"] if h["field"] == "health"]
-    assert {h["old_value"] for h in health} >= {"花生过敏"}
+    assert filename == f"mydata-{child}.pdf" and content.startswith(b"%PDF")
+    text = "".join(pdf_text(content).split())
+    for shown in ("EverythingQinqingBridgestoresabout小明", "Name:小明", "Father'sphone:", "花生和芒果过敏",
+                  "Therecord", "Timeline", "Whoviewedorchangedtherecord", "陈老师(classteacher):changedtherecord"):
+        assert shown in text, shown
     audit = await app.bot_data.services.db.fetch_all(
         "SELECT actor_id FROM audit_log WHERE child_id = ? AND action = 'export'", (child,))
     assert [a["actor_id"] for a in audit] == [world.people["李妈妈"]]
@@ -270,8 +271,9 @@ async def test_mydata_sends_the_parent_a_json_file_of_everything(app, world, rec
 async def test_mydata_works_before_consent_and_from_the_privacy_button(app, world, recorder, feed):
     child = world.children["小明"]
     await feed(callback_update(f"mydata:{child}", from_user=tg(world, "王奶奶")))
-    assert [f for f, _ in recorder.files] == [f"mydata-{child}.json"]
-    assert json.loads(recorder.files[0][1])["consent"]["state"] == "awaiting"
+    assert [f for f, _ in recorder.files] == [f"mydata-{child}.pdf"]
+    _ = translator("zh_CN").gettext
+    assert "".join(_("Nothing is shared yet.").split()) in "".join(pdf_text(recorder.files[0][1]).split())
 
 
 @pytest.mark.parametrize("who", ["张阿姨", "路人", "陈老师"])
@@ -359,10 +361,15 @@ async def test_deletion_request_confirmed_by_an_admin_erases_the_child(app, worl
     [row] = [r for r in await outbox(world) if r["person_id"] == world.people["李妈妈"]]
     assert (row["recipient"], row["child_id"]) == (str(parent["id"]), None)
     assert "小明" not in row["payload"]["text"]  # the outbox keeps its rows: nothing of the child may outlive it
-    assert await deliver_outbox(app) == 1
+    # The requester, the guardian, the proxy parent and the class teacher: the carers are told the record was
+    # removed (issue 14, item 5), and none of it names the child.
+    assert await deliver_outbox(app) == 4
     [told] = recorder.sent(chat_id=parent["id"])
     assert told.text == ("The record you asked to delete has been erased. Nothing about the child is left in "
                          "Qinqing Bridge.")
+    for carer in ("王奶奶", "张阿姨", "陈老师"):
+        [note] = recorder.sent(chat_id=world.telegram[carer])
+        assert "三年级一班的一份孩子档案已删除" in note.text and "小明" not in note.text
 
     # the family's role went with the record: their old buttons and /mydata reach nothing now
     recorder.clear()
@@ -480,7 +487,9 @@ async def test_the_requester_hears_the_outcome_through_the_outbox_not_from_the_h
     assert (row["state"], row["kind"], row["notify_person_id"]) == ("pending", "text", world.people["王校长"])
     assert row["child_id"] == world.children["小明"]  # it names the child, so it goes if the record is erased later
 
-    assert await deliver_outbox(app) == 1
+    # The admin's and the guardian's notes of the request went out with it (issue 14, item 5); the requester's
+    # answer is the one more.
+    assert await deliver_outbox(app) == 3
     [told] = recorder.sent(chat_id=parent["id"])
     assert told.text == row["payload"]["text"]
     assert [r["state"] for r in await outbox(world) if r["id"] == row["id"]] == ["sent"]

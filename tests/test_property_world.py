@@ -246,7 +246,9 @@ def test_the_worlds_people_reach_the_features_and_nothing_leaks_or_logs_an_error
         school = School(tmp_path)
         runner.run(school.seed())
 
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+        # Derandomized: the same examples every run, so that the coverage thresholds below hold or fail the same
+        # way each time instead of by chance as the number of buttons grows.
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
         @given(batch=strategies(school.world))
         def play(batch):
             caplog.clear()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
+from datetime import timedelta
+
 import pytest
 
 from bot.access.policy import ADMIN, PARENT, TEACHER
@@ -63,7 +65,7 @@ async def test_newchild_asks_one_question_at_a_time_and_saves(feed, recorder, wo
     while "Save" not in labels(last(recorder, teacher)):
         await feed(callback_update(button(last(recorder, teacher), "Skip"), from_user=teacher))
     check = last(recorder, teacher)
-    assert check.text == "Please check:\nName：小刚\nSex：boy\nDate of birth：2016-09-09"
+    assert check.text == "Please check:\nName: 小刚\nSex: boy\nDate of birth: 2016-09-09"
     await feed(callback_update(button(check, "Save"), from_user=teacher))
     saved = last(recorder, teacher)
     assert saved.text == "Saved. Next, invite the child's parents or guardian with /invite."
@@ -87,7 +89,7 @@ async def test_newchild_goes_on_after_a_restart(settings, clock, recorder, app, 
         await feed_again(message_update("王大力", from_user=teacher))
         while "Save" not in labels(last(recorder, teacher)):
             await feed_again(callback_update(button(last(recorder, teacher), "Skip"), from_user=teacher))
-        assert last(recorder, teacher).text == "Please check:\nName：小刚\nSex：boy\nFather's name：王大力"
+        assert last(recorder, teacher).text == "Please check:\nName: 小刚\nSex: boy\nFather's name: 王大力"
         await feed_again(callback_update(button(last(recorder, teacher), "Save"), from_user=teacher))
     assert await children_named(world) == ["小刚", "小明"]
 
@@ -175,7 +177,7 @@ async def test_edit_a_field_with_buttons_and_the_history_shows_it_in_school_time
     teacher = en(world, "王老师")
     await feed(message_update("/child", from_user=teacher))
     view = last(recorder, teacher)
-    assert "Date of birth：2016-05-01" in view.text and labels(view) == ["Edit", "History", "🆘 Report a danger"]
+    assert "Date of birth: 2016-05-01" in view.text and labels(view) == ["Edit", "History", "🆘 Report a danger"]
     await feed(callback_update(button(view, "Edit"), from_user=teacher))
     await feed(callback_update(button(last(recorder, teacher), "Basic information"), from_user=teacher))
     await feed(callback_update(button(last(recorder, teacher), "Sex"), from_user=teacher))
@@ -269,10 +271,10 @@ async def test_children_pages_through_names(feed, recorder, world):
     await feed(message_update("/children", from_user=teacher))
     listing = last(recorder, teacher)
     assert listing.text.startswith("Children you care for (13):")
-    assert labels(listing)[-1] == "▶" and len(labels(listing)) == 11
-    await feed(callback_update(button(listing, "▶"), from_user=teacher))
+    assert labels(listing)[-1] == "Next page ▶" and len(labels(listing)) == 11
+    await feed(callback_update(button(listing, "Next page ▶"), from_user=teacher))
     [edit] = recorder.sent("editMessageReplyMarkup")
-    assert [b["text"] for row in edit.params["reply_markup"]["inline_keyboard"] for b in row][-1] == "◀"
+    assert [b["text"] for row in edit.params["reply_markup"]["inline_keyboard"] for b in row][-1] == "◀ Previous page"
     recorder.clear()
     await feed(callback_update("kids:5", from_user=teacher))  # beyond the last page
     assert recorder.sent("answerCallbackQuery")[0].params["text"] == STALE
@@ -289,9 +291,28 @@ async def test_audit_shows_who_saw_and_changed_the_record(feed, recorder, world)
     await feed(message_update("/audit", from_user=admin))
     log = last(recorder, admin).text.splitlines()
     assert log[0] == "Audit log, newest first:"
-    assert log[1] == "2026-03-02 16:00 · 王老师 · changed health"
-    assert log[2].startswith("2026-03-02 16:00 · 王老师 · viewed the record ")
+    assert log[1] == "2026-03-02 16:00 · 王老师 · changed Health"
+    assert log[2].startswith("2026-03-02 16:00 · 王老师 · viewed the record Name, ")
     assert last(recorder, admin).params["protect_content"] is True
+
+
+async def test_audit_reads_in_words_in_school_time_with_repeats_collapsed(feed, recorder, world, clock):
+    """Four views in a row are one line; times are the school's (Shanghai, UTC+8), field keys and action codes
+    are words, and row ids ("proposal=2") are left out."""
+    teacher = en(world, "王老师")
+    for _minute in range(4):
+        await feed(message_update("/child", from_user=teacher))
+        clock.advance(timedelta(minutes=1))
+    await world.services.db.write(
+        "INSERT INTO audit_log (at, actor_id, child_id, action, detail) VALUES (?, ?, ?, 'video_agreed', 'proposal=2')",
+        ("2026-03-02T09:00:00.000+00:00", world.people["王老师"], world.children["小明"]))
+    admin = en(world, "校长")
+    await feed(message_update("/audit", from_user=admin))
+    log = last(recorder, admin).text.splitlines()
+    assert log[1] == "2026-03-02 17:00 · 王老师 · agreed the video-call time"
+    assert log[2].startswith("2026-03-02 16:03 (×4, since 2026-03-02 16:00) · 王老师 · viewed the record Name")
+    assert len(log) == 3
+    assert "_" not in last(recorder, admin).text  # no raw keys like birth_date or video_agreed
 
 
 async def test_audit_is_for_admins_only(feed, recorder, world):
@@ -340,3 +361,15 @@ async def test_well_formed_buttons_without_their_dialogue_are_stale(feed, record
     assert answer.params["text"] == STALE
     assert await children_named(world) == ["小明"]
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_the_record_uses_the_readers_colon(feed, recorder, world):
+    """English lines read "Health: …", Chinese ones "健康…：…"; a Chinese colon in English was a fault."""
+    mother = en(world, "李妈妈")
+    await feed(message_update("/child", from_user=mother))
+    text = last(recorder, mother).text
+    assert "：" not in text and ": " in text
+    chinese = user(world.telegram["李妈妈"], "zh-hans", "李妈妈")
+    await world.services.preferences.set_locale(world.telegram["李妈妈"], "zh_CN")
+    await feed(message_update("/child", from_user=chinese))
+    assert "：" in last(recorder, chinese).text

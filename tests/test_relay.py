@@ -198,6 +198,18 @@ async def test_media_with_captions_are_one_protected_copy_with_the_header_as_cap
     assert (stored.content_kind, stored.file_id) == (kind, f"{kind}-file")
 
 
+@pytest.mark.parametrize("kind", ["photo", "voice", "document"])
+async def test_media_to_the_childs_own_parent_may_be_kept_and_to_a_carer_stay_protected(world, service, kind):
+    to_mother = await service.relay(await world.actor("赵阿姨"), world.children["小明"], world.people["李妈妈"],
+                                    media(world, "赵阿姨", kind))
+    [row] = await rows_of(world, to_mother.relay_id)
+    assert row["kind"] == "copy" and "protect" not in row["payload"]
+    to_proxy = await service.relay(await world.actor("李妈妈"), world.children["小明"], world.people["赵阿姨"],
+                                   media(world, "李妈妈", kind, 13))
+    [row] = await rows_of(world, to_proxy.relay_id)
+    assert row["payload"]["protect"] is True
+
+
 @pytest.mark.parametrize("kind", ["sticker", "video_note", "location", "venue"])
 async def test_content_without_captions_gets_a_header_message_first(world, service, kind):
     sent = await service.relay(await world.actor("李妈妈"), world.children["小明"], world.people["赵阿姨"],

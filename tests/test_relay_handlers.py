@@ -72,7 +72,7 @@ async def test_a_parent_is_in_relay_mode_to_the_proxy_parent_at_once_and_may_swi
     await feed(message_update("/relay", from_user=mother))
     menu = recorder.sent(chat_id=mother["id"])[-1]
     assert "赵阿姨 (proxy parent)" in menu.text and "小明" in menu.text and "/cancel" in menu.text
-    assert labels(menu) == ["王老师 (class teacher)", "李爸爸 (father)", "🆘 Ask for help"]
+    assert labels(menu) == ["王老师 (class teacher)", "李爸爸 (dad)", "🆘 Ask for help"]
 
     await feed(message_update("hello from the city", from_user=mother))
     [row] = await outbox(world)
@@ -96,8 +96,8 @@ async def test_a_carer_chooses_the_parent_and_a_teacher_chooses_the_child_first(
     await feed(message_update("/relay", from_user=proxy))
     choice = recorder.sent(chat_id=proxy["id"])[-1]
     assert choice.text == "Whom do you want to write to about 小明?"
-    assert labels(choice) == ["李妈妈 (mother)", "李爸爸 (father)"]
-    await feed(callback_update(button(choice, "李爸爸 (father)"), from_user=proxy))
+    assert labels(choice) == ["李妈妈 (mum)", "李爸爸 (dad)"]
+    await feed(callback_update(button(choice, "李爸爸 (dad)"), from_user=proxy))
     await feed(message_update("考了95分", from_user=proxy))
     [row] = await outbox(world)
     assert row["recipient"] == str(world.telegram["李爸爸"])
@@ -142,13 +142,17 @@ async def test_other_messages_fall_through_to_the_other_handlers(feed, recorder,
     assert await outbox(world) == [] and await relays(world) == []
 
 
-async def test_cancel_and_other_commands_and_buttons_end_relay_mode(feed, recorder, world):
+async def test_cancel_and_other_commands_end_relay_mode_and_buttons_do_not(feed, recorder, world):
     mother = who(world, "李妈妈")
     await feed(message_update("/relay", from_user=mother))
     await feed(message_update("/cancel", from_user=mother))
     assert last_text(recorder, world, "李妈妈") == "Relay mode is off: what you send now is no longer passed on."
+    # Out of relay mode, what she sends is not relayed, but offered (issue 14, item 1): never a dead end.
     await feed(message_update("not relayed", from_user=mother))
-    assert last_text(recorder, world, "李妈妈").startswith("Sorry, I did not understand")
+    offer = recorder.sent(chat_id=mother["id"])[-1]
+    assert offer.text == "Whom should I send this to?"
+    assert "Send to 赵阿姨 (proxy parent)" in labels(offer)
+    assert await outbox(world) == []
 
     await feed(message_update("/relay", from_user=mother))
     recorder.clear()
@@ -156,12 +160,15 @@ async def test_cancel_and_other_commands_and_buttons_end_relay_mode(feed, record
     first, second = recorder.sent(chat_id=mother["id"])
     assert first.text.startswith("Relay mode is off") and second.text.startswith("What you can do here")
 
+    # A button (another feature's, "Received", a video proposal's) is not leaving: nothing unasked is said, and
+    # relay mode goes on (issue 14, item 2).
     await feed(message_update("/relay", from_user=mother))
     recorder.clear()
     await feed(callback_update("kids:0", from_user=mother))
-    assert recorder.sent(chat_id=mother["id"])[0].text.startswith("Relay mode is off")
-    await feed(message_update("still not relayed", from_user=mother))
-    assert await outbox(world) == []
+    assert not [c for c in recorder.sent(chat_id=mother["id"]) if c.text.startswith("Relay mode is off")]
+    await feed(message_update("still relayed", from_user=mother))
+    [row] = await outbox(world)
+    assert row["payload"]["text"] == "小明's mum:\nstill relayed"
 
 
 async def test_unsupported_content_gets_a_clear_answer_and_nothing_is_stored(feed, recorder, world):
@@ -203,8 +210,10 @@ async def test_relay_mode_ends_when_consent_is_withdrawn(feed, recorder, world):
     assert last_text(recorder, world, "李妈妈").startswith("Nothing about 小明 can be passed on")
     assert "Relay mode is off" in last_text(recorder, world, "李妈妈")
     assert await outbox(world) == []
+    # Outside relay mode she is told the same reason again, never "I did not understand" (issue 14, item 1).
     await feed(message_update("hello again", from_user=mother))
-    assert last_text(recorder, world, "李妈妈").startswith("Sorry, I did not understand")
+    assert last_text(recorder, world, "李妈妈").startswith("Nothing about 小明 can be passed on now")
+    assert await outbox(world) == []
 
 
 async def test_a_message_to_a_carer_who_cannot_be_reached_is_kept_and_the_author_told(feed, recorder, world):
@@ -279,7 +288,7 @@ async def test_a_refused_reply_is_answered_once_and_goes_nowhere_else(feed, reco
     [row] = await outbox(world)
     await world.services.outbox.repo.mark_sent(row["id"], "901", NOW)
     await feed(message_update("/relay", from_user=proxy))
-    await press_partner(feed, recorder, world, "赵阿姨", "李爸爸 (father)")
+    await press_partner(feed, recorder, world, "赵阿姨", "李爸爸 (dad)")
     recorder.clear()
     await feed(raw(proxy, reply_to=901, dice={"emoji": "🎲", "value": 3}))
     [answer] = recorder.sent(chat_id=proxy["id"])
@@ -321,7 +330,8 @@ async def test_relay_mode_lasts_a_week_after_the_last_message(feed, recorder, wo
     assert (await world.services.dialogues.current(world.people["李妈妈"])).expires_at == opened + timedelta(days=5)
     clock.advance(timedelta(days=7, seconds=1))
     await feed(message_update("a week of silence later", from_user=mother))
-    assert last_text(recorder, world, "李妈妈").startswith("Sorry, I did not understand")
+    # No longer relayed at once: offered, with the person she wrote to last shown (issue 14, items 1 and 2).
+    assert last_text(recorder, world, "李妈妈") == "Send this to 赵阿姨 (proxy parent)?"
     assert len(await outbox(world)) == 1
 
 
@@ -467,7 +477,7 @@ async def test_whom_to_write_to_may_be_typed_and_anything_else_is_asked_again(fe
     await feed(message_update("how is he?", from_user=teacher))
     asked = recorder.sent(chat_id=teacher["id"])[-1]
     assert asked.text == "Please press the name of the person you want to write to (nothing was sent)."
-    assert "李爸爸 (father)" in labels(asked)
+    assert "李爸爸 (dad)" in labels(asked)
     assert await outbox(world) == []
     await feed(message_update("李爸", from_user=teacher))
     assert "李爸爸" in last(recorder, world, "王老师").text  # relay mode, to the father

@@ -415,11 +415,11 @@ async def test_the_audit_log_tells_what_was_done_with_a_report_in_words(app, fee
     await admin.say("/audit 小明")
     log = admin.last().text.splitlines()[1:]
     assert [line for line in log if "safety_" in line] == []
-    report = f"report={report_id}"
-    for who_, what in ((PROXY_, f"filed a safety report or asked for help {report} kind=report"),
+    report = f"#{report_id}"   # the case's number, as /reports shows it; no other ids, no codes
+    for who_, what in ((PROXY_, f"filed a safety report or asked for help {report}"),
                        (ADMIN_, f"acknowledged a safety report {report}"), (ADMIN_, f"viewed a safety case {report}"),
                        (ADMIN_, f"recorded the police feedback {report}"),
-                       (ADMIN_, f"added a note to a safety case {report} visit=0"),
+                       (ADMIN_, f"added a note to a safety case {report}"),
                        (ADMIN_, f"asked to close a safety case {report}"),
                        (TEACHER_, f"confirmed closing a safety case {report}"),
                        (ADMIN_, f"exported in the mandatory reporting ledger {report}")):

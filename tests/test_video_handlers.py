@@ -4,7 +4,6 @@ sender does not run here), the carer's answer, /videos, and the bad input the is
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +12,7 @@ from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
 from bot.clock import stamp
 from storage.preferences import PreferencesRepository, QuietHours
 from tests.helpers import callback_update, message_update, user
-from tests.helpers import count, labels, last, outbox, press, who
+from tests.helpers import count, labels, last, outbox, pdf_text, press, who
 from tests.world import World
 
 # The conftest clock: Monday 2 March 2026, 16:00 in Shanghai.
@@ -145,6 +144,12 @@ async def test_a_missed_call_gets_a_gentle_word_to_both_sides_and_can_move(feed,
     assert {r["recipient"] for r in words} == {str(world.telegram[n]) for n in ("李妈妈", "奶奶", "赵阿姨")}
     to_mother = mine(words, world, "李妈妈")[0]["payload"]["text"]
     assert "did not happen (no network)" in to_mother and "/relay" in to_mother
+    assert "小明 looks forward to seeing you" in to_mother
+    # The grandmother lives with 小明: she is told what happened and who finds another time, not that he longs
+    # to see her (issue 14).
+    to_grandmother = mine(words, world, "奶奶")[0]["payload"]["text"]
+    assert to_grandmother.startswith("📹 小明's video call with the parents on ")
+    assert "did not happen (no network)" in to_grandmother and "looks forward" not in to_grandmother
     # The teacher who answered moves it to Tuesday 19:00 (the week still has room).
     await press(feed, recorder, world, "王老师", "🔁 Set another time")
     await press(feed, recorder, world, "王老师", "Tue, Mar 10")
@@ -266,10 +271,11 @@ async def test_the_mothers_copy_of_her_data_holds_the_weekly_time_and_the_calls(
     await feed(callback_update(data_of(question, "✅ Yes, it happened"), from_user=who(world, "赵阿姨")))
     await feed(message_update("/mydata", from_user=who(world, "李妈妈")))
     [document] = [c for c in recorder.calls if c.method == "sendDocument"]
-    video = json.loads(document.files["document"])["video_calls"]
-    assert video["weekly_time"]["start"] == "19:30" and video["weekly_time"]["room"] == "亲情室"
-    assert [(c["starts_at"], c["outcome"]) for c in video["calls"]] == [
-        ("2026-03-08T11:30:00.000+00:00", "done"), ("2026-03-15T11:30:00.000+00:00", None)]
+    text = pdf_text(document.files["document"])
+    assert "Weekly call: 19:30, 30 minutes, 亲情室" in text
+    calls = [line for line in text.splitlines() if " min" in line and "·" in line]
+    assert len(calls) == 2 and calls[0].endswith("happened") and "3/8/26, 7:30" in calls[0]
+    assert "happened" not in calls[1] and "3/15/26, 7:30" in calls[1]
 
 
 async def test_a_room_taken_while_a_proposal_waited_is_refused_when_accepted(feed, recorder, world):
@@ -310,5 +316,5 @@ async def test_a_teacher_with_forty_children_is_told_how_to_reach_those_not_show
     await world.person("王老师", TEACHER, klass="三年级一班", user_id=7901)
     await feed(message_update("/video", from_user=user(7901, "zh-hans")))
     picker = recorder.sent(chat_id=7901)[-1]
-    assert picker.text == "哪个孩子？\n（显示了 40 个中的 30 个：可以在命令后加上名字的一部分。）"
-    assert len(labels(picker)) == 30
+    assert picker.text == "哪个孩子？\n（第 1/2 页，共 40 个：用下面的 ◀ ▶ 翻页。）"
+    assert labels(picker) == [f"学生{n:02d}" for n in range(30)] + ["下一页 ▶"]

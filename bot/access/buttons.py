@@ -102,6 +102,20 @@ class AskErasure:
     step: Literal["yes", "no"] | None = None
 
 
+@payload("keep")
+class ObjectErasure:
+    """Another parent or guardian does not want the record erased: the admins hear it before they decide."""
+
+    request: int
+
+
+@payload("rules")
+class FullRules:
+    """Under the short consent question: the full rules, with the same answers."""
+
+    child: int
+
+
 @payload("mydata")
 class SendCopy:
     child: int
@@ -112,3 +126,34 @@ class SendCopy:
 class DecideErasure:
     request: int
     step: Literal["yes", "no", "sure", "back"]
+
+
+# A class's families at once (a teacher's): invite every one on the roster, and follow who came in.
+@payload("inva")
+class InviteClass:
+    klass: int
+
+
+@payload("onb")
+class ShowFamilies:
+    klass: int
+    page: int = 0
+
+
+@payload("onbk")
+class ChildFamilies:
+    child: int
+
+
+@payload("onbi")
+class InviteMember:
+    """Invite this family member of the child (again: an open invitation for them is replaced)."""
+
+    child: int
+    role: Literal[FAMILY]
+    relation: Literal[RELATION_KEYS]
+
+
+@payload("onbx")
+class WithdrawMember:
+    invitation: int

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.access.people import Actor
 from bot.access.policy import (ADMIN, DIRECTOR, FAMILY_ROLES, GUARDIAN, MANAGE_INVITATIONS, PARENT, PROXY, REMOVE_ROLE,
-                               ROLES, SUPERVISOR, TEACHER, TOWNSHIP_ROLES, can_in_school, can_in_township, may_invite)
+                               ROLE_LABELS, ROLES, SUPERVISOR, TEACHER, TOWNSHIP_ROLES, can_in_school, can_in_township,
+                               may_invite)
 from bot.clock import Clock, stamp
 from bot.errors import NotAllowed, StaleButton, UserError
-from bot.i18n import N_
-from bot.notices import withdraw_unreached
+from bot.i18n import DEFAULT_LOCALE, N_, translator
+from bot.names import clean_name
+from bot.notices import Notice, Outbox, withdraw_unreached
+from bot.preferences import PreferencesService
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository
 from storage.db import Database
@@ -90,13 +94,17 @@ def invitation_link(bot_username: str, code: str) -> str:
 
 class InvitationService:
     def __init__(self, db: Database, people: PeopleRepository, children: ChildrenRepository,
-                 invitations: InvitationsRepository, clock: Clock) -> None:
+                 invitations: InvitationsRepository, clock: Clock, *, outbox: Outbox | None = None,
+                 preferences: PreferencesService | None = None) -> None:
         self._db = db
         self._people = people
         self._children = children
         self._invitations = invitations
         self._audit = AuditRepository(db)
         self._clock = clock
+        # Who joined is told to whoever invited them in: the class teacher, the school's admins.
+        self._outbox = outbox
+        self._preferences = preferences
 
     async def bootstrap_admin(self, school_name: str, township_name: str | None = None) -> Issued:
         """The first admin of a school, invited by whoever runs the server (the command line). With a township,
@@ -139,7 +147,7 @@ class InvitationService:
         school or village is created in the township if new."""
         if role not in (ADMIN, DIRECTOR) or not may_invite(actor.grants, role, None, None, township_id):
             raise NotAllowed(role, CANNOT_INVITE)
-        name = " ".join(name.split())
+        name = clean_name(name)
         if not name or len(name) > PLACE_NAME_LIMIT:
             raise UserError(PLACE_NAME, limit=PLACE_NAME_LIMIT)
         now = stamp(self._clock.now())
@@ -155,6 +163,29 @@ class InvitationService:
             school_id = school.id if school else await people.ensure_school(name, now, township_id)
             return await self._issue(conn, actor.person_id, ADMIN, school_id, None, None, None,
                                      township_id=township_id)
+
+    async def create_many(self, actor: Actor, wanted: Sequence[tuple[int, str, str]]) -> list[Issued]:
+        """Invitations for the families of several children at once, (child, role, relation) each: every one is
+        checked first, then all are made in one transaction, so a refusal leaves none half made."""
+        checked = [(await self.check(actor, role, child_id=child_id, relation=relation), child_id, role, relation)
+                   for child_id, role, relation in wanted]
+        if not checked:
+            return []
+        async with self._db.transaction() as conn:
+            return [await self._issue(conn, actor.person_id, role, school_id, None, child_id, relation)
+                    for (school_id, _class), child_id, role, relation in checked]
+
+    async def replace(self, actor: Actor, child_id: int, role: str, relation: str,
+                      replaced: Sequence[int]) -> Issued:
+        """A new invitation for one family member, the open ones `replaced` withdrawn in the same transaction."""
+        school_id, _class = await self.check(actor, role, child_id=child_id, relation=relation)
+        now = stamp(self._clock.now())
+        async with self._db.transaction() as conn:
+            for invitation_id in replaced:
+                if await self._invitations.within(conn).revoke(invitation_id, actor.person_id, now):
+                    await self._audit.within(conn).record(AuditEntry(
+                        now, actor.person_id, child_id, "revoke_invitation", f"invitation={invitation_id}"))
+            return await self._issue(conn, actor.person_id, role, school_id, None, child_id, relation)
 
     async def _township_of(self, role: str, school_id: int | None, village_id: int | None) -> int | None:
         """The township an invitation is managed in: a village's, or a school's for its admin."""
@@ -247,8 +278,39 @@ class InvitationService:
             await self._audit.within(conn).record(AuditEntry(
                 now, person_id, invitation.child_id, "join",
                 f"invitation={invitation.id} role={invitation.role} grant={grant_id}"))
+            if self._outbox is not None:
+                await self._outbox.post(conn, await self._joined_notices(invitation, grant_id, display_name))
         return Grant(grant_id, person_id, invitation.role, invitation.school_id, invitation.class_id,
                      invitation.child_id, invitation.relation, township_id, invitation.village_id)
+
+    async def _joined_notices(self, invitation: Invitation, grant_id: int, name: str) -> list[Notice]:
+        """Whoever follows the onboarding hears who came in: the child's class teachers when a parent, guardian or
+        proxy parent joins, the school's admins when a class teacher does."""
+        if invitation.role == TEACHER and invitation.school_id is not None:
+            klass = await self._people.school_class(invitation.class_id) if invitation.class_id else None
+            told = [g.person_id for g in await self._people.grants_in_school(invitation.school_id) if g.role == ADMIN]
+            what = N_("{name} joined as the class teacher of {klass}.")
+            params, child_id = {"klass": klass.name if klass else ""}, None
+        elif invitation.child_id is not None and invitation.role in (PROXY, *FAMILY_ROLES):
+            child = await self._children.get(invitation.child_id)
+            if child is None:
+                return []
+            told = [g.person_id for g in await self._people.grants_for_child(child.id, child.school_id,
+                                                                             child.class_id) if g.role == TEACHER]
+            what = N_("{name} joined as the {role} of {child}.")
+            params, child_id = {"child": child.name}, child.id
+        else:
+            return []
+        notices = []
+        for person_id in dict.fromkeys(told):
+            locale = await self._preferences.locale_of(person_id) if self._preferences else DEFAULT_LOCALE
+            _ = translator(locale).gettext
+            role = _(ROLE_LABELS[invitation.role])
+            if invitation.relation in RELATIONS.get(invitation.role, {}):
+                role = _(RELATIONS[invitation.role][invitation.relation])
+            notices.append(Notice(f"joined:{grant_id}:{person_id}", person_id, _(what).format(
+                name=name, role=role, **params), child_id=child_id, needs_consent=False))
+        return notices
 
     async def open_invitations(self, actor: Actor) -> list[Invitation]:
         """The open invitations of the person's schools (an admin's) and townships (a supervisor's)."""
@@ -265,10 +327,18 @@ class InvitationService:
         return (can_in_school(actor.grants, MANAGE_INVITATIONS, invitation.school_id)
                 or can_in_township(actor.grants, MANAGE_INVITATIONS, invitation.township_id))
 
+    async def _invited_for(self, actor: Actor, invitation: Invitation) -> bool:
+        """A class teacher withdraws the invitations of their class's families and proxy parents: whoever may
+        invite someone for a child may take that invitation back."""
+        if invitation.child_id is None or invitation.role not in (PROXY, *FAMILY_ROLES):
+            return False
+        child = await self._children.get(invitation.child_id)
+        return child is not None and may_invite(actor.grants, invitation.role, child.place, child.school_id)
+
     async def revoke(self, actor: Actor, invitation_id: int) -> None:
         """An invitation that is used, expired or revoked already cannot be revoked: its button is stale."""
         invitation = await self._invitations.get(invitation_id)
-        if invitation is None or not self._manages(actor, invitation):
+        if invitation is None or not (self._manages(actor, invitation) or await self._invited_for(actor, invitation)):
             raise NotAllowed("invitation", StaleButton.msgid)
         now = stamp(self._clock.now())
         async with self._db.transaction() as conn:

@@ -1,27 +1,27 @@
-"""The guardian's rights over a child's record: a copy of everything (/mydata: the document is made here, the
-data come from each feature's `export`) and erasure on request, confirmed by an admin of the school. The person
-who asked hears the outcome through the outbox, in the same transaction as the decision. While a safety case about
+"""The guardian's rights over a child's record: a copy of everything (/mydata: the data come from each feature's
+`export`, the document is laid out by bot.access.mydata) and erasure on request, confirmed by an admin of the
+school. The person who asked hears the outcome through the outbox, in the same transaction as the decision. While a safety case about
 the child is open the erasure is held (the law requires keeping the record): the school's admins are told, the
 family is answered as for any request, so it learns nothing of the case."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.access.consent import GIVEN, REFUSED, RULES_VERSION, WITHDRAWN
+from bot.access.buttons import DecideErasure, ObjectErasure
+from bot.access.consent import GIVEN, REFUSED, WITHDRAWN, who_said
 from bot.access.people import Actor
-from bot.access.policy import ADMIN, DECIDE_DELETION, REQUEST_DELETION, can, can_in_school
+from bot.access.policy import (ADMIN, DECIDE_DELETION, FAMILY_ROLES, PROXY, REQUEST_DELETION, TEACHER, can,
+                               can_in_school)
 from bot.clock import Clock, stamp
 from bot.errors import NoConsent, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, translator
 from bot.musts.media import MediaStore
-from bot.notices import Notice, Outbox
+from bot.notices import Action, Notice, Outbox
 from bot.preferences import PreferencesService
-from bot.records.fields import BY_KEY, display
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
@@ -98,39 +98,6 @@ async def everything_about(actor: Actor, child_id: int, record, care, video) -> 
     return data
 
 
-def export_document(data: dict, mine: OwnChild, _, exported_at: str) -> bytes:
-    """Everything the export holds (`data`: the record's export, with the care entries under "care" and the
-    video calls under "video"), each field's label in the reader's language beside its key, as UTF-8 JSON."""
-    fields = {}
-    for key, value in data["fields"].items():
-        entry = {"label": _(BY_KEY[key].label), "value": value}
-        shown = display(key, value, _)
-        if shown != value:
-            entry["shown"] = shown
-        fields[key] = entry
-    history = []
-    for change in data["history"]:
-        spec = BY_KEY.get(change["field"])
-        history.append({"field": change["field"], "label": _(spec.label) if spec else change["field"], **change})
-    document = {
-        "title": _("Everything Qinqing Bridge stores about {name}").format(name=mine.child.name),
-        "exported_at": exported_at,
-        "child_id": data["child_id"],
-        "class": data["class"],
-        "consent": {
-            "state": data["consent"],
-            "meaning": sharing(mine, _),
-            "your_answer": own_answer(mine, _),
-            "rules_version": RULES_VERSION,
-        },
-        "fields": fields,
-        "history": history,
-        "updates_and_records": data.get("care", []),
-        "video_calls": data.get("video", {}),
-    }
-    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
-
-
 class PrivacyService:
     def __init__(self, db: Database, children: ChildrenRepository, deletions: DeletionsRepository,
                  clock: Clock, media: MediaStore, outbox: Outbox, preferences: PreferencesService,
@@ -164,7 +131,90 @@ class PrivacyService:
                 await self._audit.within(conn).record(AuditEntry(now, None, child_id, "erasure_held",
                                                                  f"request={request_id}"))
                 await self._outbox.post(conn, await self._held_notes(row, request_id))
+            else:
+                await self._outbox.post(conn, await self._asked_notes(actor, row, request_id))
         return request_id
+
+    async def _asked_notes(self, actor: Actor, child: ChildRow, request_id: int) -> list[Notice]:
+        """An erasure request is pushed to the school's admins when it is made, with its buttons; the child's other
+        parents and guardians hear of it and may object before an admin decides. Each notice goes with the record."""
+        grants = await self._people.grants_for_child(child.id, child.school_id, child.class_id)
+        mine = next((g for g in grants if g.person_id == actor.person_id and g.role in FAMILY_ROLES
+                     and g.child_id == child.id), None)
+        notes, told = [], {actor.person_id}
+        for grant in grants:
+            family = grant.role in FAMILY_ROLES and grant.child_id == child.id
+            if grant.person_id in told or not (grant.role == ADMIN or family):
+                continue
+            told.add(grant.person_id)
+            _ = translator(await self._preferences.locale_of(grant.person_id)).gettext
+            who = who_said(_, child.name, mine)
+            if family:
+                notes.append(Notice(
+                    f"erasure:{request_id}:asked:{grant.person_id}", grant.person_id, child_id=child.id,
+                    needs_consent=False,
+                    text=_("{who} asked for everything about {child} to be deleted here (the record, its history and "
+                           "photos). A school admin will decide. If you do not want it deleted, press the button "
+                           "below before then.").format(who=who, child=child.name),
+                    actions=[[Action(_("✋ I do not want it deleted"), ObjectErasure(request_id))]]))
+            else:
+                notes.append(Notice(
+                    f"erasure:{request_id}:asked:{grant.person_id}", grant.person_id, child_id=child.id,
+                    needs_consent=False, protect=True,
+                    text=_("Request {id}: {who} asked for everything about {child} ({klass}) to be deleted. The "
+                           "other parents and guardians have been told and may object. Please decide: erase, or "
+                           "decline.").format(id=request_id, who=who, child=child.name, klass=child.class_name),
+                    actions=[[Action("🗑 " + _("Erase"), DecideErasure(request_id, "yes")),
+                              Action(_("Decline"), DecideErasure(request_id, "no"))]]))
+        return notes
+
+    async def object_to(self, actor: Actor, request_id: int) -> DeletionRequest:
+        """A parent or guardian of the child does not want the record erased: the school's admins are told at
+        once, and it is in the audit log. Their objection does not decide; the admin does."""
+        request = await self._deletions.get(request_id)
+        child = await self._children.get(request.child_id) if request is not None else None
+        if request is None or request.decision is not None or child is None or actor.person_id is None or not any(
+                g.role in FAMILY_ROLES and g.child_id == child.id for g in actor.grants):
+            raise StaleButton()
+        now = stamp(self._clock.now())
+        notes = []
+        grants = await self._people.grants_for_child(child.id, child.school_id, child.class_id)
+        mine = next((g for g in grants if g.person_id == actor.person_id and g.role in FAMILY_ROLES
+                     and g.child_id == child.id), None)
+        for grant in grants:
+            if grant.role != ADMIN:
+                continue
+            _ = translator(await self._preferences.locale_of(grant.person_id)).gettext
+            notes.append(Notice(
+                f"erasure:{request_id}:objected:{actor.person_id}:{grant.person_id}", grant.person_id,
+                child_id=child.id, needs_consent=False, protect=True,
+                text=_("Request {id}: {who} does not want {child}'s record deleted. Please talk with the family "
+                       "before you decide in /deletions.").format(id=request_id, who=who_said(_, child.name, mine),
+                                                                   child=child.name)))
+        async with self._db.transaction() as conn:
+            await self._audit.within(conn).record(AuditEntry(now, actor.person_id, child.id, "object_deletion",
+                                                             f"request={request_id}"))
+            await self._outbox.post(conn, notes)
+        return request
+
+    async def _erased_notes(self, request: DeletionRequest, actor: Actor) -> list[Notice]:
+        """After an erasure the child's carers and family are told the record was removed. Like the answer to the
+        person who asked, these outlive the record, so they name the class, never the child."""
+        child = await self._children.get(request.child_id)
+        if child is None:
+            return []
+        notes = []
+        for grant in await self._people.grants_for_child(child.id, child.school_id, child.class_id):
+            carer = grant.role in (TEACHER, PROXY) or grant.role in FAMILY_ROLES and grant.child_id == child.id
+            if not carer or grant.person_id in (request.requested_by, actor.person_id):
+                continue
+            _ = translator(await self._preferences.locale_of(grant.person_id)).gettext
+            notes.append(Notice(
+                f"erasure:{request.id}:erased:{grant.person_id}", grant.person_id,
+                text=_("A child's record in {klass} was erased at the family's request. You can no longer see it, "
+                       "and messages about that child no longer pass through Qinqing Bridge.").format(
+                           klass=child.class_name)))
+        return notes
 
     async def _held_notes(self, child: ChildRow, request_id: int) -> list[Notice]:
         """The note to the school's admins that an erasure request waits for a safety case to close."""
@@ -199,6 +249,7 @@ class PrivacyService:
                                                 "erasure_held", f"request={request_id}"))
             raise ErasureHeld()
         notice = await self._outcome(request, actor, erase)
+        others = await self._erased_notes(request, actor) if erase else []
         now = stamp(self._clock.now())
         async with self._db.transaction() as conn:
             if not await self._deletions.within(conn).decide(
@@ -210,6 +261,7 @@ class PrivacyService:
                                                              "erase" if erase else "decline_deletion",
                                                              f"request={request_id}"))
             told = bool(await self._outbox.post(conn, [notice]))
+            await self._outbox.post(conn, others)
         if erase:
             await self._scrub(request)
         return Decided(request, erase, told)

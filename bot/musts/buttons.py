@@ -14,12 +14,13 @@ KIND_OF = {code: kind for kind, code in CODES.items()}
 
 @payload("care")
 class FormStep:
-    """A press on a care form, or one that opens it. Steps: w open a new form for the child, f ask for a field,
-    b back to the fields, v a choice's value for a field, d done with a multiple choice, s send, c cancel."""
+    """A press on a care form, or one that opens it. Steps: w open a new form for the child (in place of the
+    picker), n open it in a new message (under the weekly digest, which stays), f ask for a field, b back to the
+    fields, v a choice's value for a field, d done with a multiple choice, s send, c cancel."""
 
     child: int
     form: Literal["u", "s", "g", "m", "t"]
-    step: Literal["w", "f", "b", "v", "d", "s", "c"]
+    step: Literal["w", "n", "f", "b", "v", "d", "s", "c"]
     field: str | None = None
     choice: str | None = None
 
@@ -28,9 +29,10 @@ class FormStep:
         return KIND_OF[self.form]
 
 
-def open_form(child_id: int, kind: str) -> FormStep:
-    """The button that opens a new `kind` form for the child (the child picker, the weekly digest)."""
-    return FormStep(child_id, CODES[kind], "w")
+def open_form(child_id: int, kind: str, *, below: bool = False) -> FormStep:
+    """The button that opens a new `kind` form for the child: in place of the child picker, or `below` the
+    message it sits on (the weekly digest, whose other buttons are still to be pressed)."""
+    return FormStep(child_id, CODES[kind], "n" if below else "w")
 
 
 @payload("tl")

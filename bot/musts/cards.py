@@ -79,9 +79,11 @@ def media_line(_, photos: int, voices: int) -> str | None:
     return " · ".join(parts) or None
 
 
-def facts_lines(_, facts: dict, locale: str) -> list[str]:
-    """A summary's month in numbers, gathered when it was written."""
-    lines = [_("This month: updates {updates} · photos {photos} · good news {goodnews}").format(
+def facts_lines(_, facts: dict, locale: str, period: str | None = None) -> list[str]:
+    """A summary's month in numbers, gathered when it was written, labelled with the month it is about (last
+    month's summary is not "this month")."""
+    lines = [_("{month}: updates {updates} · photos {photos} · good news {goodnews}").format(
+        month=month_text(period, locale) if period else _("This month"),
         updates=facts.get("updates", 0), photos=facts.get("photos", 0), goodnews=facts.get("goodnews", 0))]
     for score in facts.get("scores", []):
         subject = SUBJECT_LABELS.get(score["subject"])
@@ -102,7 +104,7 @@ def card(_, kind: str, child: str, occurred_on: str, period: str | None, body: d
     spec = FORMS[kind]
     lines = [title(_, kind, child, occurred_on, locale, period), author_line(_, author_role, author_name)]
     if kind == SUMMARY and body.get("facts"):
-        lines += facts_lines(_, body["facts"], locale)
+        lines += facts_lines(_, body["facts"], locale, period)
     lines += field_lines(_, spec, body.get("fields", {}), locale, limit)
     extra = media_line(_, photos, voices)
     if extra:

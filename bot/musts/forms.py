@@ -119,8 +119,8 @@ FORMS: dict[str, FormSpec] = {
     TALK: FormSpec(TALK, N_("talk record"), "💬", (
         FieldSpec("date", N_("Date"), "📅", DATE, N_("When was the talk? Choose, or type the date (11-20)."), _DAYS,
                   required=True),
-        FieldSpec("topics", N_("Topics"), "🗂", MULTI, N_("What did you talk about? Choose one or more, then "
-                                                         "press Done; or type."),
+        FieldSpec("topics", N_("Topics"), "🗂", MULTI, N_("What did you talk about? Choose one or more "
+                                                         "(then a Done button appears); or type."),
                   (Choice("study", N_("Study")), Choice("friends", N_("Friends")), Choice("family", N_("Family")),
                    Choice("feelings", N_("Feelings")), Choice("safety", N_("Safety")),
                    Choice("health", N_("Health"))), required=True),

@@ -224,7 +224,7 @@ class MustsService:
             raise cannot
         consented = await self._consent.consented(child_id)
         if not consented:
-            raise NoConsent(child.name)
+            raise await self._consent.refusal(child)
         if not may_write(actor.grants, child.place, kind, consented=consented):
             raise cannot
         return child
@@ -451,7 +451,8 @@ class MustsService:
     def _copy(self, entry: Entry, child: ChildRow, author_name: str, media: list[dict], reader: _Reader,
               delivery_id: int) -> Notice:
         """One family member's copy: the photos (an album when several), the voice notes, then the card with
-        the "Received" button, so the button sits under everything. A talk record is only announced."""
+        the "Received" button, so the button sits under everything. A talk record is only announced. Not
+        protected: the child's own family keeps the photos and voice notes of their child."""
         _ = translator(reader.locale).gettext
         common = {"key": f"care:{entry.id}:{reader.person_id}", "person_id": reader.person_id, "child_id": child.id,
                   "notify_person_id": entry.author_id}
@@ -462,7 +463,7 @@ class MustsService:
         photos = [Attached("photo", m["file_id"]) for m in media if m["kind"] == "photo"]
         voices = [Attached("voice", m["file_id"]) for m in media if m["kind"] == "voice"]
         return Notice(text=card(_, entry.kind, *about, len(photos), len(voices)), media=photos + voices,
-                      actions=[[Action(_("✅ Received"), Received(delivery_id))]], protect=True, **common)
+                      actions=[[Action(_("✅ Received"), Received(delivery_id))]], **common)
 
     # -- acknowledgement --------------------------------------------------------------------------------
 
@@ -503,7 +504,7 @@ class MustsService:
             raise cannot
         consented = await self._consent.consented(child_id)
         if not consented:
-            raise NoConsent(child.name)
+            raise await self._consent.refusal(child)
         access = {kind: entry_access(actor.grants, child.place, kind, consented=True) for kind in KINDS}
         access = {kind: level for kind, level in access.items() if level}
         if not access:
@@ -586,13 +587,16 @@ class MustsService:
 
     # -- the five musts ---------------------------------------------------------------------------------
 
-    async def due(self, actor: Actor) -> list[ChildDue]:
-        """For a proxy parent, their children; for a teacher, the class; each with what is done and due."""
+    async def due(self, actor: Actor, *, writable_only: bool = False) -> list[ChildDue]:
+        """For a proxy parent, their children; for a teacher, the class; each with what is done and due.
+        `writable_only`: only the children whose family has consented (nothing can be written for the others)."""
         now = self._clock.now()
         window = stamp(now - timedelta(days=max(70, self.rules.update_every_days + 40)))
         result = []
         for child in await self.children(actor, "update"):
             if not any(g.role in (PROXY, TEACHER) and reaches(g, child.place) for g in actor.grants):
+                continue
+            if writable_only and not await self._consent.consented(child.id):
                 continue
             started = await self.repo.care_started(child.id)
             since = unstamp(started) if started else now
@@ -603,7 +607,9 @@ class MustsService:
 
     def _counted_at(self, entry: Entry) -> datetime:
         """A talk counts for the day it was held (recorded on the 2nd, held on the 28th: last month's talk);
-        everything else for when the family got it."""
+        everything else for when the family got it. The day's noon stands for the talk's hour, unless the talk
+        was recorded before then: a talk of 今天 recorded at 9:00 counts at once, not from noon on."""
+        recorded = unstamp(entry.created_at)
         if entry.kind == TALK:
-            return datetime.combine(date.fromisoformat(entry.occurred_on), time(12), self._tz)
-        return unstamp(entry.created_at)
+            return min(datetime.combine(date.fromisoformat(entry.occurred_on), time(12), self._tz), recorded)
+        return recorded

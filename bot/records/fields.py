@@ -8,6 +8,7 @@ where shown. Nothing here knows of Telegram or of the database.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -15,6 +16,7 @@ import phonenumbers
 
 from bot.errors import UserError
 from bot.i18n import N_
+from bot.names import has_unseen
 
 
 # Field groups, from least to most sensitive.
@@ -92,6 +94,8 @@ FIELDS: tuple[Field, ...] = (
     Field("support", SUPPORT, N_("Support received (低保, aid)")),
 )
 BY_KEY = {f.key: f for f in FIELDS}
+# People's names: kept in NFC as every text is, and refused with a character nobody sees (bot.names).
+NAME_KEYS = frozenset({"name", "father_name", "mother_name", "guardian_name"})
 
 # What people type or what a roster holds, mapped to stored choice values (both languages).
 CHOICE_WORDS: dict[str, dict[str, str]] = {
@@ -191,7 +195,9 @@ def normalise(key: str, raw: object, *, today: date, region: str = "CN") -> str:
         if value is None:
             raise FieldError(key, "choice")
         return value
-    value = " ".join(str(text).split())
+    value = " ".join(unicodedata.normalize("NFC", str(text)).split())
+    if key in NAME_KEYS and has_unseen(value):
+        raise FieldError(key, "invisible")
     if len(value) > spec.max_length:
         raise FieldError(key, "too_long", limit=spec.max_length)
     return value
@@ -219,4 +225,5 @@ ERROR_MESSAGES = {
     "too_long": N_("too long (at most {limit} characters)"),
     "duplicate": N_("a child with this name and date of birth is already on the roll"),
     "unknown_field": N_("no such field"),
+    "invisible": N_("a name cannot hold invisible characters (control, zero-width or text-direction marks)"),
 }

@@ -388,7 +388,9 @@ def validate(rows: Sequence[Sequence[object]], *, classes: Mapping[str, int], al
             except FieldError as error:
                 params = dict(error.params)
                 if error.code == "choice":
-                    params["choices"] = " / ".join(CHOICE_HINTS.get(column.key, ()))
+                    # The words the template offers (the roster is filled in Chinese); the English ones are
+                    # accepted too, but listing them put English into a Chinese screen.
+                    params["choices"] = " / ".join(w for w in CHOICE_HINTS.get(column.key, ()) if not w.isascii())
                 row_problems.append(RowProblem(number, column.header, error.code, params))
                 continue
             if value:

@@ -10,14 +10,17 @@ from bot.access.people import Actor
 from bot.access.policy import (ADMIN, CONSENT, CREATE_CHILD, EDIT, EXPORT, INVITE_TEACHER, READ_AUDIT, READ_HISTORY,
                                SET_VILLAGE, VIEW, can, can_in_school, fields_allowed, roles_for)
 from bot.clock import Clock, stamp
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, UserError
 from bot.i18n import N_
+from bot.names import clean_name
 from bot.records.fields import BY_KEY, FIELDS, FieldError, normalise
 from storage.audit import AuditEntry, AuditRepository
-from storage.children import ChildRow, ChildrenRepository, FieldChange, NewChild, RecordChange
+from storage.children import ChildRow, ChildrenRepository, FieldChange, NewChild, RecordChange, roster_order
 from storage.db import Database
 from storage.people import PeopleRepository, Village
 
+CLASS_EXISTS = N_("The school already has a class called “{name}”. Invite its teacher with /invite, or choose "
+                  "another name.")
 # What a person who does not reach a child is told: nothing of whether the child exists.
 CANNOT_SEE = N_("You cannot see this child's record.")
 
@@ -58,7 +61,7 @@ class ChildrenService:
             if fields_allowed(actor.grants, row.place, VIEW, consented=state == "given") or \
                     can(actor.grants, CONSENT, row.place):
                 summaries.append(ChildSummary(row, state))
-        return summaries
+        return sorted(summaries, key=lambda s: roster_order(s.child))
 
     async def _reachable(self, actor: Actor, child_id: int) -> ChildRow:
         row = await self._children.get(child_id)
@@ -105,10 +108,15 @@ class ChildrenService:
         return child_id
 
     async def add_class(self, actor: Actor, school_id: int, name: str) -> int:
+        """A new class; a name the school has already (compared in NFC) is refused, not said to be created."""
         if not can_in_school(actor.grants, INVITE_TEACHER, school_id):
             raise NotAllowed("class")
+        name = clean_name(name)
         async with self._db.transaction() as conn:
-            class_id = await self._people.within(conn).ensure_class(school_id, name)
+            people = self._people.within(conn)
+            if any(k.name == name for k in await people.classes(school_id)):
+                raise UserError(CLASS_EXISTS, name=name)
+            class_id = await people.ensure_class(school_id, name)
             await self._audit.within(conn).record(
                 AuditEntry(stamp(self._clock.now()), actor.person_id, None, "add_class", f"class={class_id}"))
         return class_id

@@ -14,6 +14,7 @@ from bot.runtime.context import BotContext, BotData
 from bot.services import open_services
 from bot.runtime.sender import Limits, Rates
 from bot.settings import Settings
+from bot.runtime.keyboards import Keyboards
 from bot.runtime.telegram import SharedRateLimiter
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def build_application(
 
     clock = clock or SystemClock()
     limits = limits or Limits(Rates(overall_per_second=settings.send_rate))
+    keyboards = Keyboards()
 
     async def post_init(app: Application) -> None:
         app.bot_data.services = await open_services(settings, clock)
@@ -58,7 +60,7 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         # Replies to the person acting go straight out, but through the same buckets as the outbox's sender.
-        .rate_limiter(SharedRateLimiter(limits))
+        .rate_limiter(SharedRateLimiter(limits, keyboards))
     )
     if request is not None:
         builder = builder.request(request)
@@ -69,6 +71,7 @@ def build_application(
         builder = builder.get_updates_read_timeout(settings.poll_timeout + 10)
     app = builder.build()
     app.bot_data.limits = limits
+    app.bot_data.keyboards = keyboards
     register(app)
     return app
 

@@ -22,6 +22,7 @@ class BotData:
     def __init__(self) -> None:
         self.services: Services | None = None
         self.limits = None  # bot.runtime.sender.Limits, shared by replies and the outbox's sender
+        self.keyboards = None  # bot.runtime.keyboards.Keyboards: the buttons each chat was shown last
 
 
 class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):

@@ -167,7 +167,7 @@ async def _run_bot(settings: Settings, *, clock: Clock | None, stop: asyncio.Eve
         # The sender's Bot shares the application's connection pool (and a test's recording request).
         sender_bot = Bot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url,
                          request=app.bot.request)
-        sender = Sender(services.outbox.repo, TelegramTransport(sender_bot), clock, app.bot_data.limits,
+        sender = Sender(services.outbox.repo, TelegramTransport(sender_bot, app.bot_data.keyboards), clock, app.bot_data.limits,
                         services.notices.undeliverable, concurrency=settings.send_concurrency,
                         entitled=services.notices.entitled, held_until=services.outbox.held_until,
                         as_sent=services.outbox.as_sent)

@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import BaseRateLimiter
 
 from bot.musts.media import MAX_DOWNLOAD_BYTES, TooLarge
+from bot.runtime.keyboards import Keyboards
 from bot.runtime.sender import Limits, Rejected, Throttled, Transient, Unreachable
 from storage.outbox import OutboxRow
 
@@ -43,14 +44,21 @@ def inline_keyboard(actions: list[list[dict]] | None) -> InlineKeyboardMarkup | 
 
 
 class TelegramTransport:
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, keyboards: Keyboards | None = None) -> None:
         # A plain Bot, not the application's: pacing and retries are the sender's, and the application's
         # rate limiter (which replies use) would retry a 429 by itself.
         self._bot = bot
+        self._keyboards = keyboards
 
     async def send(self, row: OutboxRow) -> str | None:
         try:
-            return await self._call(row)
+            sent = await self._call(row)
+            if self._keyboards is not None and sent is not None:
+                # What the recipient was sent last, with its buttons: typing their words presses them.
+                p = row.payload
+                markup = inline_keyboard(p["actions"]) if p.get("actions") and row.kind != "media_group" else None
+                self._keyboards.sent(row.recipient, int(sent), p.get("text") or p.get("caption"), markup)
+            return sent
         except RetryAfter as exc:
             seconds = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after
             raise Throttled(float(seconds)) from None
@@ -122,8 +130,9 @@ class SharedRateLimiter(BaseRateLimiter):
 
     MAX_RETRIES = 3
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, keyboards: Keyboards | None = None) -> None:
         self.limits = limits
+        self.keyboards = keyboards
 
     async def initialize(self) -> None:
         pass
@@ -142,12 +151,16 @@ class SharedRateLimiter(BaseRateLimiter):
             if counts:
                 await self.limits.take_chat(str(chat), amount)
             try:
-                return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 if attempt == self.MAX_RETRIES:
                     raise
                 seconds = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after
                 await asyncio.sleep(float(seconds))
+                continue
+            if self.keyboards is not None:
+                self.keyboards.observe(endpoint, data, result)
+            return result
         raise AssertionError("unreachable")
 
 

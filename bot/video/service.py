@@ -24,9 +24,9 @@ from babel.dates import format_date, format_skeleton
 from bot import deadlines
 from bot.access.consent import ConsentService
 from bot.access.people import Actor
-from bot.access.policy import ADMIN, FAMILY_ROLES, PROXY, TEACHER, TOWNSHIP_ROLES, reaches, roles_for
+from bot.access.policy import ADMIN, FAMILY_ROLES, PARENT, PROXY, TEACHER, TOWNSHIP_ROLES, reaches, roles_for
 from bot.clock import Clock, stamp, unstamp
-from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, UserError
+from bot.errors import AlreadyAcknowledged, NotAllowed, UserError
 from bot.i18n import N_, translator
 from bot.notices import Action, Notice, Outbox, REMINDERS
 from bot.preferences import PreferencesService
@@ -147,7 +147,7 @@ class VideoService:
         if child is None or actor.person_id is None or not roles_for(actor.grants, child.place) & set(wanted):
             raise NotAllowed("video")
         if not await self._consent.consented(child.id):
-            raise NoConsent(child.name)
+            raise await self._consent.refusal(child)
         return child
 
     async def state(self, actor: Actor, child_id: int) -> VideoState:
@@ -441,12 +441,19 @@ class VideoService:
         carer_name = await self._name(actor.person_id)
         started = unstamp(call.starts_at)
         notices = []
+        # The call is the parents' time with the child: a guardian who lives with the child is not told that the
+        # child longs to see them, only what happened and who finds another time.
+        parents = {g.person_id for g in await self._grants(child) if g.role == PARENT and g.child_id == child.id}
         for reader in await self._family(child):
             _ = translator(reader.locale).gettext
-            text = _("📹 {child}'s video call on {time} did not happen ({reason}). {child} looks forward to "
-                     "seeing you: could you find another time this week? Write to {carer} with /relay.").format(
-                child=child.name, time=moment_text(started, reader.locale, reader.zone), reason=_(REASONS[reason]),
-                carer=carer_name)
+            if reader.person_id in parents:
+                text = _("📹 {child}'s video call on {time} did not happen ({reason}). {child} looks forward to "
+                         "seeing you: could you find another time this week? Write to {carer} with /relay.")
+            else:
+                text = _("📹 {child}'s video call with the parents on {time} did not happen ({reason}). {carer} will "
+                         "look for another time this week; you can write to them with /relay.")
+            text = text.format(child=child.name, time=moment_text(started, reader.locale, reader.zone),
+                               reason=_(REASONS[reason]), carer=carer_name)
             if upcoming is not None:
                 text += "\n" + _("Otherwise the next call is {time}.").format(
                     time=moment_text(unstamp(upcoming.starts_at), reader.locale, reader.zone))
