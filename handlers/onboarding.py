@@ -69,7 +69,7 @@ async def _show_class(update: Update, context: BotContext, class_id: int, page: 
     nobody = _("no parent or guardian on the record")
     for families in shown:
         members = " · ".join(f"{who(m, _)} {STATE_MARKS[m.state]}" for m in families.members)
-        lines.append(f"• {families.child.name}: {members or nobody}")
+        lines.append("• " + _("{child}: {who}").format(child=families.child.name, who=members or nobody))
     lines += ["", _("Press a child's name to invite again or withdraw an invitation.")]
     rows = paged(_, [(f.child.name or "?", ChildFamilies(f.child.id)) for f in view], page,
                  lambda p: ShowFamilies(class_id, p), per_row=2, size=PAGE).rows
