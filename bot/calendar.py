@@ -43,7 +43,7 @@ from bot.i18n import N_, translator
 from bot.musts import tracker as musts
 from bot.musts.buttons import open_form
 from bot.musts.cards import MUST_LABELS, day_text, must_line, must_mark
-from bot.musts.forms import FORMS, SUMMARY, TALK, UPDATE
+from bot.musts.forms import FORMS, LETTER, SUMMARY, TALK, UPDATE
 from bot.musts.service import MustsService
 from bot.notices import BULK, Action, Notice, Outbox
 from bot.payloads import payload
@@ -59,7 +59,10 @@ log = logging.getLogger(__name__)
 
 PREFIX = "cal"           # the calendar's outbox rows: cal:<task>:<occurrence>:<person>
 # The digest's buttons open a care form for the child (bot.musts.buttons.open_form).
-MUST_FORMS = {musts.UPDATE: UPDATE, musts.PHOTOS: UPDATE, musts.SUMMARY: SUMMARY, musts.TALK: TALK}
+MUST_FORMS = {musts.UPDATE: UPDATE, musts.PHOTOS: UPDATE, musts.SUMMARY: SUMMARY, musts.TALK: TALK,
+              musts.LETTER: LETTER}
+# A semester's letter is owed for months; the weekly digest brings it up only in the semester's last weeks.
+LETTER_REMINDER_DAYS = 28
 
 REMINDER_HOUR = 8
 TASK_SHELF_LIFE = timedelta(days=7)
@@ -558,7 +561,9 @@ class CalendarService:
         owed = []
         # A child whose family has not consented is left out: the digest lists only what can be done.
         for row in await self._musts.due(actor, writable_only=True):
-            late = musts.late(row.musts)
+            today = self._musts.today()
+            late = [m for m in musts.late(row.musts)
+                    if m.key != musts.LETTER or (m.deadline - today).days < LETTER_REMINDER_DAYS]
             if late:
                 owed.append((row.child, late))
         return owed

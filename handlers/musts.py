@@ -1,5 +1,5 @@
-"""The five musts (五个必须): /update, /score, /goodnews, /summary and /talk share one form, drawn from
-bot.musts.forms; "Received" under a card; /timeline, the child's growth record; /due, what is done and owed.
+"""The five musts (五个必须): /update, /score, /goodnews, /summary and /talk, and the child's /letter, share one
+form, drawn from bot.musts.forms; "Received" under a card; /timeline, the child's growth record; /due, what is done and owed.
 
 The form is the person's draft in the database (bot.musts.service): it survives a restart, and the photos of an
 album, which arrive as separate messages, all land in it. While it is open the person is in a "form" dialogue
@@ -382,7 +382,8 @@ async def due(update: Update, context: BotContext) -> None:
         await reply(update, _("/due is for proxy parents and class teachers: there is nothing for you to track."))
         return
     if any(g.role == TEACHER for g in actor.grants) and len(rows) > 1:
-        head = " ".join(_(MUST_LABELS[k]) for k in (musts.UPDATE, musts.PHOTOS, musts.SUMMARY, musts.TALK))
+        head = " ".join(_(MUST_LABELS[k]) for k in (musts.UPDATE, musts.PHOTOS, musts.SUMMARY, musts.TALK,
+                                                     musts.LETTER))
         lines = [_("The five musts, {day}").format(day=day_text(service.today(), locale)),
                  _("{done} done · {not_yet} not yet due · {due} due · {overdue} overdue").format(
                      done=DONE_MARK, not_yet=NOT_YET_MARK, due=DUE_MARK, overdue=OVERDUE_MARK),

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.musts.tracker import (DONE, DUE, OVERDUE, PHOTOS, SUMMARY, TALK, UPDATE, Fact, Must, Rules, check, late)
+from bot.musts.tracker import (DONE, DUE, LETTER, OVERDUE, PHOTOS, SUMMARY, TALK, UPDATE, Fact, Must, Rules, check,
+                               late)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOS_ANGELES = ZoneInfo("America/Los_Angeles")
@@ -37,7 +38,7 @@ def fact(kind: str, when: str, photos: int = 0, period: str | None = None, tz: Z
 
 def test_check_answers_every_must_in_a_fixed_order():
     found = check([], now=local("2026-03-10 12:00"), tz=SHANGHAI, since=local("2026-03-01 00:00"))
-    assert [m.key for m in found] == [UPDATE, PHOTOS, SUMMARY, TALK]
+    assert [m.key for m in found] == [UPDATE, PHOTOS, SUMMARY, TALK, LETTER]
 
 
 # --- month ends, leap years --------------------------------------------------------------------------------
@@ -302,4 +303,5 @@ def test_late_puts_overdue_first_then_the_nearest_deadline_and_drops_what_is_don
 def test_late_keeps_the_check_order_between_equal_deadlines():
     found = check([], now=local("2026-03-29 10:00"), tz=SHANGHAI, since=local("2026-03-20 00:00"),
                   rules=Rules(update_every_days=2))
-    assert [(m.key, m.state) for m in late(found)] == [(UPDATE, OVERDUE), (PHOTOS, DUE), (TALK, DUE), (SUMMARY, DUE)]
+    assert [(m.key, m.state) for m in late(found)] == [(UPDATE, OVERDUE), (PHOTOS, DUE), (TALK, DUE), (SUMMARY, DUE),
+                                                      (LETTER, DUE)]

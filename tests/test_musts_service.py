@@ -210,7 +210,8 @@ async def test_the_timeline_pages_and_hides_what_a_reader_may_not_see(services, 
 async def test_due_shows_a_proxy_parents_child_and_nothing_to_a_parent(services, world):
     musts = services.musts
     [row] = await musts.due(await world.actor("赵阿姨"))
-    assert row.child.name == "小明" and [m.key for m in row.musts] == ["update", "photos", "summary", "talk"]
+    assert row.child.name == "小明" and [m.key for m in row.musts] == ["update", "photos", "summary", "talk",
+                                                                            "letter"]
     assert await musts.due(await world.actor("李妈妈")) == []
     assert {r.child.name for r in await musts.due(await world.actor("王老师"))} == {"小明", "小红"}
 

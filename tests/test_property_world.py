@@ -261,6 +261,10 @@ def test_the_worlds_people_reach_the_features_and_nothing_leaks_or_logs_an_error
         # id): one fixed batch, everyone opening and acknowledging every report, makes sure they are reached.
         fixed = [(name, "press", f"{prefix}:{report}") for name in sorted(school.world.telegram)
                  for report in school.world.reports for prefix in (OpenCase.prefix, Acknowledge.prefix)]
+        # "✍️ 回信" under a child's letter (issue 14, item 11) opens the relay to its author: everyone presses it
+        # for every child and person, so a press that reaches someone it should not would log or leak here.
+        fixed += [(name, "press", f"relay:p:{child}:{person}") for name in sorted(school.world.telegram)
+                  for child in school.world.children.values() for person in school.world.people.values()]
         caplog.clear()
         assert runner.run(school.play(fixed, tally)) == []
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -52,6 +52,7 @@ AUDIT_WORDS = {
     "care_goodnews": N_("shared good news"),
     "care_summary": N_("wrote the monthly summary"),
     "care_talk": N_("recorded a heart-to-heart talk"),
+    "care_letter": N_("sent the child's letter"),
     "video_proposed": N_("proposed a time for the video call"),
     "video_agreed": N_("agreed the time of the video call"),
     "video_moved": N_("moved a video call"),

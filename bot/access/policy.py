@@ -180,6 +180,8 @@ _SHARED = {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FULL, GUARDIAN: FULL
 ENTRY_READ: dict[str, dict[str, str]] = {
     "update": {**_SHARED, DIRECTOR: FULL}, "score": _SHARED, "goodnews": {**_SHARED, DIRECTOR: FULL},
     "summary": _SHARED,
+    # A child's letter is written to the parents; like the scores, it is not for the village's child director.
+    "letter": _SHARED,
     "talk": {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FACT, GUARDIAN: FACT, SUPERVISOR: FACT, DIRECTOR: FACT},
 }
 ENTRY_WRITE: dict[str, frozenset[str]] = {kind: frozenset({TEACHER, PROXY}) for kind in ENTRY_READ}

@@ -1,4 +1,4 @@
-"""The five kinds of care entry and their forms: which fields, which buttons, what a typed answer may be.
+"""The six kinds of care entry and their forms: which fields, which buttons, what a typed answer may be.
 
 A form is filled from a phone in a few presses: most fields offer buttons, and a typed answer is accepted where
 buttons cannot say it. Choice values are stored as their keys ("happy"), so every reader sees them in their own
@@ -16,7 +16,8 @@ from bot.errors import UserError
 from bot.i18n import N_
 
 UPDATE, SCORE, GOODNEWS, SUMMARY, TALK = "update", "score", "goodnews", "summary", "talk"
-KINDS = (UPDATE, SCORE, GOODNEWS, SUMMARY, TALK)
+LETTER = "letter"  # 亲情书信: the child's own letter to the parents
+KINDS = (UPDATE, SCORE, GOODNEWS, SUMMARY, TALK, LETTER)
 
 CHOICE, MULTI, TEXT, DATE, GRADE, MONTH = "choice", "multi", "text", "date", "grade", "month"
 TEXT_LIMIT = 1000  # a note longer than a phone screen or two is better as a voice note
@@ -128,6 +129,13 @@ FORMS: dict[str, FormSpec] = {
         FieldSpec("concerns", N_("Concerns"), "⚠️", TEXT, N_("Anything that worries you? Type it, or choose."), _NONE),
         FieldSpec("followup", N_("Follow-up"), "➡️", TEXT, N_("What will you do next? Type it, or choose."), _NONE),
     ), media=False, sequential=True, note=None),
+    # The letter is the photos of the child's handwritten pages (and perhaps the child reading it aloud); the
+    # note is only the carer's few words around it.
+    LETTER: FormSpec(LETTER, N_("letter"), "✉️", (
+        FieldSpec("note", N_("Note"), "✉️", TEXT,
+                  N_("Send photos of the child's handwritten letter, and a voice note of the child reading it "
+                     "aloud if you like. You may add a few words.")),
+    ), media=True, sequential=False, note="note"),
 }
 
 _GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D", "E", "F",

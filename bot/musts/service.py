@@ -25,11 +25,13 @@ from bot.i18n import N_, translator
 from bot.musts import tracker as musts
 from bot.musts.buttons import Received
 from bot.musts.cards import TIMELINE_VALUE, card, title
-from bot.musts.forms import (FORMS, KINDS, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue, FormSpec,
+from bot.musts.forms import (FORMS, KINDS, LETTER, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue,
+                             FormSpec,
                              chosen_value, missing, next_field, typed_value)
 from bot.musts.media import MAX_DOWNLOAD_BYTES
 from bot.notices import Action, Media as Attached, Notice, Outbox
 from bot.preferences import PreferencesService
+from bot.relay import RelayChoice
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
@@ -462,8 +464,12 @@ class MustsService:
             return Notice(text=card(_, entry.kind, *about, access=FACT), **common)
         photos = [Attached("photo", m["file_id"]) for m in media if m["kind"] == "photo"]
         voices = [Attached("voice", m["file_id"]) for m in media if m["kind"] == "voice"]
+        actions = [[Action(_("✅ Received"), Received(delivery_id))]]
+        if entry.kind == LETTER and entry.author_id is not None:
+            # The parents answer the child's letter by voice or text, through the relay to whoever passed it on.
+            actions.append([Action(_("✍️ Write back"), RelayChoice("p", child.id, entry.author_id))])
         return Notice(text=card(_, entry.kind, *about, len(photos), len(voices)), media=photos + voices,
-                      actions=[[Action(_("✅ Received"), Received(delivery_id))]], **common)
+                      actions=actions, **common)
 
     # -- acknowledgement --------------------------------------------------------------------------------
 
