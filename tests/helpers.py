@@ -287,15 +287,24 @@ def decode_sheet(pdf: bytes) -> list[str]:
     from bot.access.sheet import COLUMNS, ROWS
 
     found = []
-    detector = cv2.QRCodeDetector()
+    # Two of OpenCV's readers: the classic one, and the ArUco-based one, which reads some codes the first misses.
+    detectors = [cv2.QRCodeDetector()] + ([cv2.QRCodeDetectorAruco()] if hasattr(cv2, "QRCodeDetectorAruco") else [])
     for page in pypdfium2.PdfDocument(pdf):
-        image = np.array(page.render(scale=2, grayscale=True).to_pil().convert("L"))
-        height, width = image.shape
+        # OpenCV misses a code now and then at one resolution (the codes differ with each invitation's token):
+        # a slip it cannot read is tried again larger, with a white margin around it, before it counts as missing.
+        renders: dict[int, np.ndarray] = {}
         for row in range(ROWS):
             for column in range(COLUMNS):
-                text, _points, _straight = detector.detectAndDecode(
-                    image[row * height // ROWS:(row + 1) * height // ROWS,
-                          column * width // COLUMNS:(column + 1) * width // COLUMNS])
-                if text:
-                    found.append(text)
+                for scale in (2, 3, 4):
+                    if scale not in renders:
+                        renders[scale] = np.array(page.render(scale=scale, grayscale=True).to_pil().convert("L"))
+                    image = renders[scale]
+                    height, width = image.shape
+                    slip = image[row * height // ROWS:(row + 1) * height // ROWS,
+                                 column * width // COLUMNS:(column + 1) * width // COLUMNS]
+                    slip = cv2.copyMakeBorder(slip, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+                    text = next((t for d in detectors for t in [d.detectAndDecode(slip)[0]] if t), "")
+                    if text:
+                        found.append(text)
+                        break
     return found
