@@ -3,6 +3,8 @@ JSON (no network), and raw update dicts shaped like Telegram's."""
 
 from __future__ import annotations
 
+import asyncio
+
 import csv
 import io
 import itertools
@@ -15,6 +17,8 @@ import openpyxl
 from telegram.request import BaseRequest, RequestData
 
 from bot.runtime.sender import SENT, Limits, Rates, Sender
+from bot.runtime.intake import Intake
+from bot.runtime.runner import chat_key, telegram_handle
 from bot.runtime.telegram import TelegramTransport
 
 BOT_TOKEN = "424242:TEST-token-for-tests-only-abcdefghij"
@@ -308,3 +312,27 @@ def decode_sheet(pdf: bytes) -> list[str]:
                         found.append(text)
                         break
     return found
+
+
+async def through_intake(app, update: dict) -> None:
+    """One update through the durable intake exactly as in production: stored, handled, finished."""
+    services = app.bot_data.services
+    queue = [update]
+
+    async def fetch(offset):
+        if queue:
+            return [queue.pop()]
+        await asyncio.sleep(0.005)
+        return []
+
+    before = await services.inbox.counts()
+    intake = Intake(services.inbox, fetch, telegram_handle(app), services.clock, key_of=chat_key)
+    running = asyncio.create_task(intake.run())
+    for _ in range(2000):
+        counts = await services.inbox.counts()
+        if counts.done + counts.failed > before.done + before.failed:
+            break
+        await asyncio.sleep(0.005)
+    intake.stop()
+    await running
+    assert (await services.inbox.counts()).failed == before.failed

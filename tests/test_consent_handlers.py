@@ -6,7 +6,6 @@ database files."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 from pathlib import Path
@@ -14,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.access.policy import ADMIN, GUARDIAN, PARENT, PROXY, TEACHER
-from bot.runtime.intake import Intake
-from bot.runtime.runner import chat_key, telegram_handle
-from tests.helpers import button, callback_update, deliver_outbox, labels, last, message_update, user
+from tests.helpers import through_intake, button, callback_update, deliver_outbox, labels, last, message_update, user
 from tests.world import World
 
 # The child's name is unique to the run, so that finding it in the database files means this child.
@@ -155,27 +152,6 @@ async def test_an_objection_after_the_decision_is_stale(app, feed, recorder, wor
     assert recorder.sent("answerCallbackQuery")[-1].params["text"] == "这个按钮已经失效了。"
 
 
-async def through_the_intake(app, update: dict) -> None:
-    """One update stored in the durable inbox and handled from it, as in production, until it is finished."""
-    services = app.bot_data.services
-    queue = [update]
-
-    async def fetch(offset):
-        if queue:
-            return [queue.pop()]
-        await asyncio.sleep(0.005)
-        return []
-
-    before = await services.inbox.counts()
-    intake = Intake(services.inbox, fetch, telegram_handle(app), services.clock, key_of=chat_key)
-    running = asyncio.create_task(intake.run())
-    async with asyncio.timeout(10):
-        while (await services.inbox.counts()).done == before.done:
-            await asyncio.sleep(0.005)
-    intake.stop()
-    await running
-
-
 def pressed_under(call, label: str, presser: dict) -> dict:
     """A press of `label` under the message the bot sent: Telegram sends the message's text along with it."""
     update = callback_update(button(call, label), from_user=presser)
@@ -194,17 +170,17 @@ async def test_after_the_erasure_no_copy_of_the_childs_name_is_left_in_the_inbox
     admin = zh(world, "周校长")
     # The family writes about the child by name, and the admin decides from the pushed message, which names the
     # child; each press carries that text into the inbox.
-    await through_the_intake(app, message_update(f"{NAME}今天很乖", from_user=zh(world, "王奶奶")))
-    await through_the_intake(app, callback_update(f"delete:{world.children[NAME]}", from_user=zh(world, "张丽")))
-    await through_the_intake(app, callback_update(f"delete:{world.children[NAME]}:yes", from_user=zh(world, "张丽")))
+    await through_intake(app, message_update(f"{NAME}今天很乖", from_user=zh(world, "王奶奶")))
+    await through_intake(app, callback_update(f"delete:{world.children[NAME]}", from_user=zh(world, "张丽")))
+    await through_intake(app, callback_update(f"delete:{world.children[NAME]}:yes", from_user=zh(world, "张丽")))
     await deliver_outbox(app)
     [pushed] = recorder.sent(chat_id=admin["id"])
-    await through_the_intake(app, pressed_under(pushed, "🗑 删除", admin))
+    await through_intake(app, pressed_under(pushed, "🗑 删除", admin))
     confirm = last(recorder, world, "周校长")
     assert NAME in confirm.text and labels(confirm) == ["🗑 是，彻底删除", "取消"]
     assert files_holding(settings.database_path, NAME)  # the scan finds what is there
 
-    await through_the_intake(app, pressed_under(confirm, labels(confirm)[0], admin))
+    await through_intake(app, pressed_under(confirm, labels(confirm)[0], admin))
     assert await services.db.fetch_one("SELECT id FROM children WHERE id = ?", (world.children[NAME],)) is None
     assert NAME not in last(recorder, world, "周校长").text
 

@@ -6,7 +6,6 @@ The updates go through the durable inbox as in production, so text that came in 
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import sqlite3
@@ -15,10 +14,8 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from bot.runtime.intake import Intake
 from bot.records.fields import FIELDS, ID_CHECK, ID_WEIGHTS, id_number_is_valid
-from bot.runtime.runner import chat_key, telegram_handle
-from tests.helpers import callback_update, deliver_outbox, message_update, user
+from tests.helpers import through_intake, callback_update, deliver_outbox, message_update, user
 from tests.helpers import DocumentRecorder
 from tests.world import World
 
@@ -94,30 +91,6 @@ def recorder() -> DocumentRecorder:
     return DocumentRecorder()
 
 
-async def deliver(app, update: dict) -> None:
-    """One update through the durable intake exactly as in production: stored, handled, finished."""
-    services = app.bot_data.services
-    queue = [update]
-
-    async def fetch(offset):
-        if queue:
-            return [queue.pop()]
-        await asyncio.sleep(0.005)
-        return []
-
-    before = await services.inbox.counts()
-    intake = Intake(services.inbox, fetch, telegram_handle(app), services.clock, key_of=chat_key)
-    running = asyncio.create_task(intake.run())
-    for _ in range(2000):
-        counts = await services.inbox.counts()
-        if counts.done + counts.failed > before.done + before.failed:
-            break
-        await asyncio.sleep(0.005)
-    intake.stop()
-    await running
-    assert (await services.inbox.counts()).failed == before.failed
-
-
 def buttons(call) -> list[str]:
     return [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
 
@@ -152,10 +125,10 @@ async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, s
     assert (await services.db.fetch_one("PRAGMA encoding"))[0] == "UTF-8"  # so the UTF-8 bytes are the ones to find
 
     # The parent agrees, looks at the record and takes a copy; a teacher types a canary in a message.
-    await deliver(app, callback_update(f"consent:{child_id}:given", from_user=user(parent)))
+    await through_intake(app, callback_update(f"consent:{child_id}:given", from_user=user(parent)))
     assert await services.consent.state(child_id) == "given"
-    await deliver(app, message_update(f"小明的情况：{SAID_IN_A_MESSAGE}", from_user=user(teacher)))
-    await deliver(app, message_update("/mydata", from_user=user(parent)))
+    await through_intake(app, message_update(f"小明的情况：{SAID_IN_A_MESSAGE}", from_user=user(teacher)))
+    await through_intake(app, message_update("/mydata", from_user=user(parent)))
     assert [name for name, _content in recorder.files] == [f"mydata-{child_id}.pdf"]
     # The scan finds what is there: before erasure, every value of the record and its history is on disk.
     assert {value for _file, value, _at in survivors(settings.database_path)} >= set(canaries())
@@ -171,13 +144,13 @@ async def test_a_confirmed_erasure_leaves_no_canary_in_the_database_files(app, s
     assert kept[1].is_relative_to(settings.media_dir)
 
     # The parent asks for erasure; the admin confirms twice.
-    await deliver(app, callback_update(f"delete:{child_id}", from_user=user(parent)))
-    await deliver(app, callback_update(f"delete:{child_id}:yes", from_user=user(parent)))
+    await through_intake(app, callback_update(f"delete:{child_id}", from_user=user(parent)))
+    await through_intake(app, callback_update(f"delete:{child_id}:yes", from_user=user(parent)))
     recorder.clear()
-    await deliver(app, message_update("/deletions", from_user=user(admin)))
+    await through_intake(app, message_update("/deletions", from_user=user(admin)))
     request_id = int(buttons(recorder.sent(chat_id=admin)[1])[0].split(":")[1])
-    await deliver(app, callback_update(f"erase:{request_id}:yes", from_user=user(admin)))
-    await deliver(app, callback_update(f"erase:{request_id}:sure", from_user=user(admin)))
+    await through_intake(app, callback_update(f"erase:{request_id}:yes", from_user=user(admin)))
+    await through_intake(app, callback_update(f"erase:{request_id}:sure", from_user=user(admin)))
     assert await services.db.fetch_one("SELECT id FROM children WHERE id = ?", (child_id,)) is None
     # The parent is told through the outbox, which keeps what it sent; so is the class teacher, that the record
     # was removed (neither names the child).

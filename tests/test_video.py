@@ -228,21 +228,26 @@ def test_settings_change_the_offsets(settings):
     assert service.offsets == (timedelta(hours=2), timedelta(minutes=10)) and service.followup == timedelta(minutes=5)
 
 
+async def sunday_families(services, count: int) -> None:
+    """`count` children, each with a consenting mother and a proxy parent, who agreed Sunday 19:30."""
+    world = await World.build(services)
+    for n in range(count):
+        await world.child(f"孩子{n}")
+        await world.person(f"妈妈{n}", PARENT, child=f"孩子{n}", relation="mother", user_id=8000 + n)
+        await world.person(f"代理{n}", PROXY, child=f"孩子{n}", user_id=8100 + n)
+        await world.consent(f"孩子{n}", by=f"妈妈{n}")
+        sent = await services.video.propose(await world.actor(f"代理{n}"), world.children[f"孩子{n}"], 6, "19:30",
+                                            30, None, None)
+        await services.video.accept(await world.actor(f"妈妈{n}"), sent.proposal_id)
+
+
 async def test_a_busy_half_hour_hands_reminders_over_early_enough_to_arrive_in_their_window(settings, clock):
     """Twenty families chose Sunday 19:30, and the outbox may send only 0.1 a second: the "in 30 minutes"
     reminders (40 messages) cannot all go at 19:00 and still arrive by 19:05, so some are handed over from
     about 18:55, none before 18:50, soonest deadline first; at a normal rate they all wait for 19:00."""
     slow = replace(settings, send_rate=0.1)
     async with running(slow, clock) as services:
-        world = await World.build(services)
-        for n in range(20):
-            await world.child(f"孩子{n}")
-            await world.person(f"妈妈{n}", PARENT, child=f"孩子{n}", relation="mother", user_id=8000 + n)
-            await world.person(f"代理{n}", PROXY, child=f"孩子{n}", user_id=8100 + n)
-            await world.consent(f"孩子{n}", by=f"妈妈{n}")
-            sent = await services.video.propose(await world.actor(f"代理{n}"), world.children[f"孩子{n}"], 6,
-                                                "19:30", 30, None, None)
-            await services.video.accept(await world.actor(f"妈妈{n}"), sent.proposal_id)
+        await sunday_families(services, 20)
         clock.set(at(2026, 3, 7, 12, 0))   # the day-before reminders go out of the way
         await services.video.run_due()
         await services.db.write("UPDATE outbox SET state = 'sent'")
@@ -262,15 +267,7 @@ async def test_a_busy_half_hour_hands_reminders_over_early_enough_to_arrive_in_t
     clock.set(at(2026, 3, 1, 0, 0))
     fast = replace(settings, database_path=settings.database_path + ".fast")
     async with running(fast, clock) as services:
-        world = await World.build(services)
-        for n in range(3):
-            await world.child(f"孩子{n}")
-            await world.person(f"妈妈{n}", PARENT, child=f"孩子{n}", relation="mother", user_id=8000 + n)
-            await world.person(f"代理{n}", PROXY, child=f"孩子{n}", user_id=8100 + n)
-            await world.consent(f"孩子{n}", by=f"妈妈{n}")
-            sent = await services.video.propose(await world.actor(f"代理{n}"), world.children[f"孩子{n}"], 6,
-                                                "19:30", 30, None, None)
-            await services.video.accept(await world.actor(f"妈妈{n}"), sent.proposal_id)
+        await sunday_families(services, 3)
         clock.set(at(2026, 3, 8, 10, 59))
         await services.video.run_due()
         assert not [r for r in await reminders(services) if r["due_by"] == "2026-03-08T11:05:00.000+00:00"]
