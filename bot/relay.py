@@ -44,8 +44,6 @@ log = logging.getLogger(__name__)
 RELAY_ROLES = (PARENT, GUARDIAN, PROXY, TEACHER)
 # A person with several roles for a child is named by the closest one.
 _CLOSEST_FIRST = (PARENT, GUARDIAN, PROXY, TEACHER)
-# Whom a parent's message goes to when they do not choose.
-_DEFAULT_ORDER = (PROXY, GUARDIAN, TEACHER)
 
 # Content whose copy carries the header as its caption, and content that cannot have a caption (a header
 # message goes first). Anything else (polls, dice, games, contacts: a contact is a phone number, which the
@@ -219,18 +217,6 @@ class RelayService:
         """Whom this person may write to about the child, the likeliest first."""
         child, mine = await self._child_for(actor, child_id)
         return await self._partners(actor, child, mine)
-
-    async def default_partner(self, actor: Actor, child_id: int) -> Partner | None:
-        """For a parent: the proxy parent, else the guardian, else the class teacher. Others choose."""
-        child, mine = await self._child_for(actor, child_id)
-        if PARENT not in mine:
-            return None
-        partners = await self._partners(actor, child, mine)
-        for role in _DEFAULT_ORDER:
-            for partner in partners:
-                if partner.role == role:
-                    return partner
-        return None
 
     async def remembered(self, actor: Actor, child_id: int) -> Partner | None:
         """Whom this person last wrote to about the child, while still a partner: the choice is made once and

@@ -35,15 +35,6 @@ def _short(title: str) -> str:
     return title if len(title) <= SHORT_TITLE else title[:SHORT_TITLE - 1] + "…"
 
 
-async def _answer(update: Update, text: str, **kwargs) -> None:
-    """Replace the message a button sits on; the same text again (a double press) is not an error."""
-    try:
-        await replace_or_reply(update, text, **kwargs)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
-
-
 # -- the calendar -------------------------------------------------------------------------------------------
 
 async def calendar(update: Update, context: BotContext) -> None:
@@ -60,7 +51,7 @@ async def _show(update: Update, context: BotContext, notice: str | None = None) 
     service = context.services.calendar
     agenda = await service.agenda(await context.actor())
     if not agenda.schools and not agenda.carer:
-        await _answer(update, _("The care calendar is for class teachers, proxy parents and school admins."))
+        await replace_or_reply(update, _("The care calendar is for class teachers, proxy parents and school admins."))
         return
     today = service.today()
     lines = [notice, ""] if notice else []
@@ -98,7 +89,7 @@ async def _show(update: Update, context: BotContext, notice: str | None = None) 
                 rows.append([(f"✅ {_short(title)}", FollowupDone(followup.id))])
         if not agenda.open and not agenda.upcoming and not agenda.followups:
             lines.append(_("No open reminders, and nothing more this month."))
-    await _answer(update, "\n".join(lines).strip()[:4096], reply_markup=keyboard(rows))
+    await replace_or_reply(update, "\n".join(lines).strip()[:4096], reply_markup=keyboard(rows))
 
 
 # -- adding a task ------------------------------------------------------------------------------------------
@@ -108,7 +99,7 @@ async def _add_menu(update: Update, context: BotContext, school_id: int) -> None
     rows = [[(f"{task_title(_, p)} · {schedule_text(_, p, context.locale)}", CalendarButton("p", school_id, p.key))]
             for p in PRESETS.values()]
     rows += [[(_("✏️ Another task"), CalendarButton("o", school_id))], [(_("◀ Back"), CalendarButton("l"))]]
-    await _answer(update, _("Which task? Its reminders go out at 8:00 on the day."), reply_markup=keyboard(rows))
+    await replace_or_reply(update, _("Which task? Its reminders go out at 8:00 on the day."), reply_markup=keyboard(rows))
 
 
 async def _name(update: Update, context: BotContext, title: str) -> None:
@@ -156,7 +147,7 @@ async def _ask(update: Update, context: BotContext, task) -> None:
     if update.callback_query is None:
         await reply(update, text, reply_markup=keyboard(rows))
     else:
-        await _answer(update, text, reply_markup=keyboard(rows))
+        await replace_or_reply(update, text, reply_markup=keyboard(rows))
 
 
 def _added(_, service, task, locale: str) -> str:
@@ -194,7 +185,7 @@ async def on_cal_button(update: Update, context: BotContext, pressed: CalendarBu
         await query.answer()
         text = _("What is the task called? Send its name, for example: Water safety lesson "
                  "(at most {limit} characters).").format(limit=MAX_TITLE)
-        return await _answer(update, text, reply_markup=keyboard([[(_("✖ Cancel"), CalendarButton("l"))]]))
+        return await replace_or_reply(update, text, reply_markup=keyboard([[(_("✖ Cancel"), CalendarButton("l"))]]))
     if action == "x":
         task = await service.remove(actor, pressed.id)
         await query.answer()

@@ -23,14 +23,6 @@ WRITING = "class-notice"
 SHORT = 12  # characters of a notice's words on its button
 
 
-async def _edit(update: Update, text: str, **kwargs) -> None:
-    try:
-        await replace_or_reply(update, text, **kwargs)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
-
-
 async def notice(update: Update, context: BotContext) -> None:
     _ = context.gettext
     actor = await context.actor()
@@ -136,7 +128,7 @@ async def _show_status(update: Update, context: BotContext, notice_id: int, popu
     rows = [[(_("🔄 Refresh"), NoticeStep(notice_id, "v"))]]
     if status.unread and not status.notice.reminded_at:
         rows.insert(0, [(_("🔔 Remind those who have not read it (once)"), NoticeStep(notice_id, "r"))])
-    await _edit(update, status_text(_, context.ngettext, status), reply_markup=keyboard(rows))
+    await replace_or_reply(update, status_text(_, context.ngettext, status), reply_markup=keyboard(rows))
 
 
 async def on_step(update: Update, context: BotContext, pressed: NoticeStep) -> None:
@@ -152,11 +144,11 @@ async def on_step(update: Update, context: BotContext, pressed: NoticeStep) -> N
                                 "📢 Sent to {families} families of {klass} ({people} people). Press the button to see "
                                 "who has read it.", sent.families).format(
             families=sent.families, klass=sent.class_name, people=sent.people)
-        await _edit(update, text, reply_markup=keyboard([[(_("📊 Who has read it"), NoticeStep(pressed.notice, "v"))]]))
+        await replace_or_reply(update, text, reply_markup=keyboard([[(_("📊 Who has read it"), NoticeStep(pressed.notice, "v"))]]))
     elif pressed.step == "x":
         await service.discard(actor, pressed.notice)
         await query.answer()
-        await _edit(update, _("Cancelled. Nothing was sent."))
+        await replace_or_reply(update, _("Cancelled. Nothing was sent."))
     elif pressed.step == "r":
         reminded = await service.remind(actor, pressed.notice)
         await _show_status(update, context, pressed.notice, context.ngettext(

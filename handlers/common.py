@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler
 
 from bot.errors import UserError
@@ -140,13 +139,12 @@ async def refuse(update: Update, context: BotContext, refusal: UserError) -> Non
     text = refusal.text(context.gettext)
     query = update.callback_query
     if query is not None:
-        try:
-            if len(text) <= POPUP_LIMIT:
-                await query.answer(text, show_alert=not refusal.quiet)
+        # False: the press was answered already, or is too old (bot.runtime.telegram): the chat hears why.
+        if len(text) <= POPUP_LIMIT:
+            if await query.answer(text, show_alert=not refusal.quiet):
                 return
+        else:
             await query.answer()
-        except BadRequest:  # the press was answered already, or is too old: the chat still hears why
-            pass
     if update.effective_chat is not None and update.effective_chat.type == "private":
         await reply(update, text)
 

@@ -40,10 +40,6 @@ FORM = "form"
 FORM_TTL = DRAFT_LIFETIME + timedelta(days=1)
 
 
-def _not_modified(exc: BadRequest) -> bool:
-    return "not modified" in exc.message.lower()  # the same press twice, or an album's panel unchanged
-
-
 # -- starting a form ----------------------------------------------------------------------------------------
 
 def _form_command(kind: str):
@@ -163,20 +159,15 @@ async def _show(update: Update, context: BotContext, draft: Draft, *, new: bool,
     text, rows = await _panel(context, draft)
     markup = keyboard(rows)
     if not new and update.callback_query is not None:
-        try:
-            await replace_or_reply(update, text, reply_markup=markup)
-        except BadRequest as exc:
-            if not _not_modified(exc):
-                raise
+        await replace_or_reply(update, text, reply_markup=markup)
         return
     if group is not None and draft.group == group and draft.panel is not None:
-        try:
+        try:  # an album's panel unchanged counts as edited (bot.runtime.telegram._already_done)
             await update.get_bot().edit_message_text(text, chat_id=update.effective_chat.id,
                                                      message_id=draft.panel, reply_markup=markup)
             return
-        except BadRequest as exc:
-            if _not_modified(exc):
-                return
+        except BadRequest:
+            pass  # the panel is gone or too old: a new one below
     sent = await reply(update, text, reply_markup=markup)
     await context.services.musts.remember_panel(await context.actor(), sent.message_id, group)
 

@@ -129,9 +129,9 @@ async def _child_chosen(update: Update, context: BotContext, child_id: int) -> N
     actor = await context.actor()
     service = context.services.relay
     partners = await service.partners(actor, child_id)
-    # The person written to last, else a parent's usual first contact; always named in the answer, with the
-    # others a press away.
-    default = await service.remembered(actor, child_id) or await service.default_partner(actor, child_id)
+    # The person written to last, named in the answer with the others a press away; the first time, the
+    # person chooses (a message is never sent to someone guessed for them).
+    default = await service.remembered(actor, child_id)
     child_name = await service.child_name(child_id)
     await _answer_press(update)
     if not partners:

@@ -120,11 +120,8 @@ def _moment(context: BotContext, stored: str | datetime | None, zone: ZoneInfo) 
 
 
 async def _answer(update: Update, text: str | None = None) -> None:
-    if update.callback_query is not None:
-        try:
-            await update.callback_query.answer(text)
-        except BadRequest:
-            pass  # too old to answer: the chat still gets the screen
+    if update.callback_query is not None:  # too old to answer is not an error (bot.runtime.telegram)
+        await update.callback_query.answer(text)
 
 
 # -- /report: the screens -----------------------------------------------------------------------------------------
@@ -274,11 +271,7 @@ async def _show(update: Update, context: BotContext, state: dict, *, new: bool =
     text, rows = _screen(context, state, await _zone(update, context), kids)
     markup = keyboard(rows)
     if not new and update.callback_query is not None:
-        try:
-            await replace_or_reply(update, text, reply_markup=markup, parse_mode=HTML)
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                raise
+        await replace_or_reply(update, text, reply_markup=markup, parse_mode=HTML)
         return None
     return await reply(update, text, reply_markup=markup, parse_mode=HTML)
 

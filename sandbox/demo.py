@@ -172,8 +172,11 @@ class Scenes:
         self.language_code = {"zh_CN": "zh-hans", "en": "en"}[locale]
         self.other_language = LOCALE_NAMES[next(code for code in LOCALE_NAMES if code != locale)]
 
-    def person(self, user_id: int, name: str):
-        self.transcript.names[user_id] = name
+    def person(self, user_id: int, label: str):
+        """The transcript names a person with who they are ("王老师（班主任）"); Telegram knows only the name before
+        the brackets, as the bot would (it adds the role itself)."""
+        self.transcript.names[user_id] = label
+        name = label.split("（")[0].split(" (")[0]
         return self.sb.user(user_id, name, language_code=self.language_code)
 
     async def join(self, person, code: str, then: str):
@@ -186,6 +189,16 @@ class Scenes:
     @staticmethod
     def code_in(text: str) -> str:
         return text.rsplit("/start ", 1)[1].split()[0]
+
+    async def relay_to(self, person, role: str) -> None:
+        """/relay, and the person of `role` pressed: the first time nobody is chosen for the writer, later
+        the one written to last is shown with the others a press away."""
+        await person.send_command("relay")
+        mode = await _expect(person.wait_message(predicate=lambda m: bool(m.buttons)))
+        labels = [label for row in mode.buttons for label in row if role in label]
+        if labels:
+            await person.press(labels[0], message_id=mode.message_id)
+            await _expect(person.wait_until(lambda: mode.edits))
 
     async def invitation_code(self, person) -> str:
         """The code in the invitation just made for `person` (other news, like someone joining, may come first)."""
@@ -231,8 +244,7 @@ class Scenes:
         await _expect(mother.wait_message(predicate=lambda m: "李小明" in (m.content or "")))
 
         self.transcript.scene(_("The mother writes to the teacher through the bot; the teacher answers with a photo"))
-        await mother.send_command("relay")
-        await _expect(mother.wait_message())
+        await self.relay_to(mother, _("class teacher"))
         await mother.send_voice(duration=6)
         await _expect(mother.wait_message())  # "Sent to …"
         await mother.send_text(_("Teacher Wang, did Xiaoming finish his homework this week?"))
@@ -326,13 +338,7 @@ class Scenes:
         self.transcript.scene(_("Late at night the mother writes to the proxy parent: it would wait for her quiet "
                                 "hours, so the mother marks it urgent"))
         self.clock.advance(datetime.combine(call_day, time(23, 10), self.zone) - self.clock.now())
-        await mother.send_command("relay")
-        mode = await _expect(mother.wait_message(predicate=lambda m: bool(m.buttons)))
-        # Relay mode opens with whoever wrote to her last; if that was not the proxy parent, she picks her.
-        to_proxy = [label for row in mode.buttons for label in row if _("proxy parent") in label]
-        if to_proxy:
-            await mother.press(to_proxy[0], message_id=mode.message_id)
-            await _expect(mother.wait_message())
+        await self.relay_to(mother, _("proxy parent"))
         worry = _("Xiaoming said his tummy hurt at dinner. Is he all right now?")
         await mother.send_text(worry)
         held = await _expect(mother.wait_message(predicate=lambda m: bool(m.buttons)))

@@ -71,3 +71,13 @@ class BotProcess:
     @property
     def log(self) -> str:
         return self.stderr.decode(errors="replace")
+
+
+async def relay_to(person, label: str):
+    """/relay over the sandbox, then `label` ("赵阿姨（代理家长）") pressed on the question: the first time,
+    nobody is chosen for the writer. Returns the message, now saying whom relay mode writes to."""
+    await person.send_command("relay")
+    asked = await person.wait_message(timeout=10)
+    await person.press(label, message_id=asked.message_id)
+    await person.wait_until(lambda: asked.edits, timeout=10)
+    return asked

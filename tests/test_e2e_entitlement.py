@@ -14,7 +14,7 @@ from bot.relay import RelayService
 from bot.services import open_services
 from bot.settings import Settings
 from sandbox import Sandbox
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, relay_to
 from tests.helpers import BOT_TOKEN
 from tests.world import World, seed_family
 
@@ -63,8 +63,7 @@ async def test_a_removed_proxy_parent_and_a_grandmother_after_withdrawal_receive
             await grandmother.block()
 
             # A relayed text waits for the proxy parent, who blocked the bot.
-            await mother.send_command("relay")
-            relay_mode = await mother.wait_message(timeout=10)
+            relay_mode = await relay_to(mother, "赵阿姨（代理家长）")
             await mother.send_text("小明的药在柜子里")
             await until(lambda: states(bot.database) == ["undeliverable"])
 

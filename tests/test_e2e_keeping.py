@@ -9,7 +9,7 @@ from bot.i18n import translator
 from bot.relay import RelayService
 from bot.access.policy import PARENT, PROXY
 from sandbox import Sandbox
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, relay_to
 from tests.helpers import BOT_TOKEN, pdf_text
 from tests.world import seed_family
 
@@ -31,8 +31,7 @@ async def test_the_mother_keeps_her_childs_photo_and_her_data_as_a_pdf(tmp_path)
                 person.started = True
 
             # The mother writes to the proxy parent (relay mode); the proxy parent answers with a photo.
-            await mother.send_command("relay")
-            await mother.wait_message(timeout=10, predicate=lambda m: "赵阿姨" in (m.text or ""))
+            await relay_to(mother, "赵阿姨（代理家长）")
             await mother.send_text("小明这周吃得好吗？")
             asked = await proxy.wait_message(timeout=10, predicate=lambda m: (m.text or "").startswith(mum))
             await proxy.send_photo(caption="今天的午饭", reply_to=asked.message_id)

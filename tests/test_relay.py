@@ -79,26 +79,19 @@ async def test_a_parent_writes_to_the_carers_and_the_other_parent_the_proxy_pare
     partners = await service.partners(mother, world.children["小明"])
     assert [(p.name, p.role) for p in partners] == [
         ("赵阿姨", PROXY), ("钱老师", PROXY), ("王奶奶", GUARDIAN), ("王老师", TEACHER), ("李爸爸", PARENT)]
-    assert (await service.default_partner(mother, world.children["小明"])).name == "赵阿姨"
 
 
-async def test_the_default_carer_is_the_proxy_parent_else_the_guardian_else_the_class_teacher(world, service):
-    child = world.children["小红"]
-    await world.consent("小红", by="陈妈妈")
-    mother = await world.actor("陈妈妈")
-    assert (await service.default_partner(mother, child)).name == "王老师"
-    await world.person("陈爷爷", GUARDIAN, child="小红", relation="grandfather_p")
-    assert (await service.default_partner(mother, child)).name == "陈爷爷"
-    await world.person("孙阿姨", PROXY, child="小红")
-    assert (await service.default_partner(mother, child)).name == "孙阿姨"
+async def test_nobody_is_remembered_before_the_first_message(world, service):
+    # A recipient is chosen by the person, never guessed: before anything was sent there is no one to show.
+    mother = await world.actor("李妈妈")
+    assert await service.remembered(mother, world.children["小明"]) is None
 
 
-async def test_carers_write_to_the_family_only_and_have_no_default(world, service):
+async def test_carers_write_to_the_family_only(world, service):
     child = world.children["小明"]
     for carer in ("赵阿姨", "王老师"):
         actor = await world.actor(carer)
         assert [p.name for p in await service.partners(actor, child)] == ["李妈妈", "李爸爸", "王奶奶"]
-        assert await service.default_partner(actor, child) is None
     grandmother = await world.actor("王奶奶")
     assert [p.name for p in await service.partners(grandmother, child)] == ["赵阿姨", "钱老师", "王老师", "李妈妈",
                                                                             "李爸爸"]

@@ -12,7 +12,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram.error import Forbidden, TimedOut
+from telegram.error import BadRequest, Forbidden, TimedOut
 
 from bot.access.policy import PARENT, PROXY, TEACHER
 from bot.relay import Received, RelayChoice
@@ -67,18 +67,37 @@ def last_text(recorder, world, name: str) -> str:
     return recorder.sent(chat_id=world.telegram[name])[-1].text
 
 
-async def test_a_parent_is_in_relay_mode_to_the_proxy_parent_at_once_and_may_switch(feed, recorder, world):
+async def relay_to(feed, recorder, sender: dict, label: str = "赵阿姨 (proxy parent)") -> None:
+    """/relay, then the recipient pressed on the question (asked the first time, never guessed)."""
+    await feed(message_update("/relay", from_user=sender))
+    question = recorder.sent(chat_id=sender["id"])[-1]
+    await feed(callback_update(button(question, label), from_user=sender))
+
+
+async def test_a_parent_is_asked_the_first_time_then_the_choice_is_remembered_and_may_switch(feed, recorder,
+                                                                                             world):
     mother = who(world, "李妈妈")
     await feed(message_update("/relay", from_user=mother))
-    menu = recorder.sent(chat_id=mother["id"])[-1]
-    assert "赵阿姨 (proxy parent)" in menu.text and "小明" in menu.text and "/cancel" in menu.text
-    assert labels(menu) == ["王老师 (class teacher)", "李爸爸 (dad)", "🆘 Ask for help"]
-
+    question = recorder.sent(chat_id=mother["id"])[-1]
+    assert question.text == "Whom do you want to write to about 小明?"
+    assert labels(question) == ["赵阿姨 (proxy parent)", "王老师 (class teacher)", "李爸爸 (dad)"]
+    await feed(message_update("hello from the city", from_user=mother))  # not a press: asked again, not sent
+    assert last_text(recorder, world, "李妈妈").startswith("Please press the name")
+    assert await outbox(world) == []
+    await feed(callback_update(button(question, "赵阿姨 (proxy parent)"), from_user=mother))
     await feed(message_update("hello from the city", from_user=mother))
     [row] = await outbox(world)
     assert row["recipient"] == str(world.telegram["赵阿姨"])
     assert row["payload"]["text"] == "小明's mum:\nhello from the city"
     assert last_text(recorder, world, "李妈妈") == "Sent to 赵阿姨."
+    await feed(message_update("/cancel", from_user=mother))
+
+    # The next time, the person she wrote to is shown, the others a press away.
+    await feed(message_update("/relay", from_user=mother))
+    menu = recorder.sent(chat_id=mother["id"])[-1]
+    assert "赵阿姨 (proxy parent)" in menu.text and "小明" in menu.text and "/cancel" in menu.text
+    assert labels(menu) == ["王老师 (class teacher)", "李爸爸 (dad)", "🆘 Ask for help"]
+    recorder.clear()
 
     await feed(callback_update(button(menu, "王老师 (class teacher)"), from_user=mother))
     [switched] = recorder.sent("editMessageText")
@@ -115,7 +134,7 @@ async def test_a_carer_chooses_the_parent_and_a_teacher_chooses_the_child_first(
 
 async def test_a_reply_to_a_relayed_message_goes_back_to_its_author_without_relay_mode(feed, recorder, world):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     first = raw(mother, text="在吗？")
     await feed(first)
     [row] = await outbox(world)
@@ -144,7 +163,7 @@ async def test_other_messages_fall_through_to_the_other_handlers(feed, recorder,
 
 async def test_cancel_and_other_commands_end_relay_mode_and_buttons_do_not(feed, recorder, world):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     await feed(message_update("/cancel", from_user=mother))
     assert last_text(recorder, world, "李妈妈") == "Relay mode is off: what you send now is no longer passed on."
     # Out of relay mode, what she sends is not relayed, but offered (issue 14, item 1): never a dead end.
@@ -154,7 +173,7 @@ async def test_cancel_and_other_commands_end_relay_mode_and_buttons_do_not(feed,
     assert "Send to 赵阿姨 (proxy parent)" in labels(offer)
     assert await outbox(world) == []
 
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     recorder.clear()
     await feed(message_update("/help", from_user=mother))
     first, second = recorder.sent(chat_id=mother["id"])
@@ -162,7 +181,7 @@ async def test_cancel_and_other_commands_end_relay_mode_and_buttons_do_not(feed,
 
     # A button (another feature's, "Received", a video proposal's) is not leaving: nothing unasked is said, and
     # relay mode goes on (issue 14, item 2).
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     recorder.clear()
     await feed(callback_update("kids:0", from_user=mother))
     assert not [c for c in recorder.sent(chat_id=mother["id"]) if c.text.startswith("Relay mode is off")]
@@ -173,7 +192,7 @@ async def test_cancel_and_other_commands_end_relay_mode_and_buttons_do_not(feed,
 
 async def test_unsupported_content_gets_a_clear_answer_and_nothing_is_stored(feed, recorder, world):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     poll = {"id": "1", "question": "?", "options": [{"text": "a", "voter_count": 0, "persistent_id": "o1"}], "total_voter_count": 0,
             "is_closed": False, "is_anonymous": True, "type": "regular", "allows_multiple_answers": False,
             "allows_revoting": False, "members_only": False}
@@ -204,7 +223,7 @@ async def test_before_consent_and_for_strangers_nothing_is_relayed(feed, recorde
 
 async def test_relay_mode_ends_when_consent_is_withdrawn(feed, recorder, world):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     await world.consent("小明", by="李爸爸", decision="withdrawn")
     await feed(message_update("hello", from_user=mother))
     assert last_text(recorder, world, "李妈妈").startswith("Nothing about 小明 can be passed on")
@@ -220,7 +239,7 @@ async def test_a_message_to_a_carer_who_cannot_be_reached_is_kept_and_the_author
     await world.services.outbox.repo.set_reachable(
         Reachability("telegram", str(world.telegram["赵阿姨"]), False, "Unreachable:Forbidden", NOW))
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     await feed(message_update("hello", from_user=mother))
     assert last_text(recorder, world, "李妈妈").startswith("赵阿姨 has not opened Qinqing Bridge yet")
     assert "will be delivered as soon as they open it" in last_text(recorder, world, "李妈妈")
@@ -230,7 +249,7 @@ async def test_a_message_to_a_carer_who_cannot_be_reached_is_kept_and_the_author
 
 async def test_the_received_button_works_for_the_recipient_only_and_once(feed, recorder, world):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     question = message_update("在吗？", from_user=mother)
     await feed(question)
     [row] = await outbox(world)
@@ -266,7 +285,7 @@ async def test_the_received_button_works_for_the_recipient_only_and_once(feed, r
 async def test_relay_mode_is_a_dialogue_that_a_restarted_application_continues(feed, recorder, world, settings,
                                                                               clock):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     mode = await world.services.dialogues.current(world.people["李妈妈"])
     assert (mode.kind, mode.state) == ("relay", {"child": world.children["小明"], "to": world.people["赵阿姨"]})
 
@@ -283,7 +302,7 @@ async def test_relay_mode_is_a_dialogue_that_a_restarted_application_continues(f
 async def test_a_refused_reply_is_answered_once_and_goes_nowhere_else(feed, recorder, world):
     """A reply that cannot be passed on gets its reason, not the fallback's too, nor relay mode's recipient."""
     mother, proxy = who(world, "李妈妈"), who(world, "赵阿姨")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     await feed(raw(mother, text="在吗？"))
     [row] = await outbox(world)
     await world.services.outbox.repo.mark_sent(row["id"], "901", NOW)
@@ -311,7 +330,7 @@ FORGED = {
 @pytest.mark.parametrize("data", [d for forged in FORGED.values() for d in forged])
 async def test_forged_relay_and_received_buttons_get_a_short_popup(feed, recorder, world, caplog, data):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     recorder.clear()
     with caplog.at_level(logging.INFO):
         await feed(callback_update(data, from_user=mother))
@@ -323,7 +342,7 @@ async def test_forged_relay_and_received_buttons_get_a_short_popup(feed, recorde
 
 async def test_relay_mode_lasts_a_week_after_the_last_message(feed, recorder, world, clock):
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     opened = (await world.services.dialogues.current(world.people["李妈妈"])).expires_at
     clock.advance(timedelta(days=5))
     await feed(message_update("five days later", from_user=mother))
@@ -360,7 +379,7 @@ async def test_a_committed_relay_is_confirmed_and_never_answered_with_an_error(f
     """The confirmation to the author fails once (the network): the author sees no apology and no "did not
     understand"; the update is handled again, the relay is recognised, and the confirmation goes out."""
     mother, proxy = who(world, "李妈妈"), who(world, "赵阿姨")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     author, update = mother, raw(mother, text="hello")
     if reply_to_a_relay:  # the proxy parent answers the mother's message with Telegram's reply
         await feed(raw(mother, text="在吗？"))
@@ -383,7 +402,7 @@ async def test_a_committed_relay_is_confirmed_and_never_answered_with_an_error(f
 async def test_a_confirmation_refused_by_telegram_is_not_tried_again(app, feed, recorder, world):
     """The author blocked the bot just after sending: the relay stands, nothing else is sent to them."""
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     recorder.clear()
     recorder.fail_once("sendMessage", Forbidden("Forbidden: bot was blocked by the user"))
     await through_the_intake(app, raw(mother, text="hello"))
@@ -401,7 +420,7 @@ async def test_a_message_held_for_the_recipients_quiet_hours_tells_the_author_wh
     await preferences.set_quiet_hours(world.telegram["赵阿姨"], start, end)
     await preferences.set_timezone(world.telegram["李妈妈"], "Asia/Dubai")
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     await feed(message_update("are you awake?", from_user=mother))
     arrives = (local + timedelta(hours=2)).astimezone(ZoneInfo("Asia/Dubai"))
     assert last_text(recorder, world, "李妈妈") == (
@@ -416,7 +435,7 @@ async def test_the_author_of_a_held_message_can_send_it_now_as_urgent_once(feed,
     await world.services.preferences.set_quiet_hours(
         world.telegram["赵阿姨"], (local - timedelta(hours=1)).strftime("%H:%M"), (local + timedelta(hours=2)).strftime("%H:%M"))
     mother = who(world, "李妈妈")
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     await feed(message_update("小明发烧了，请马上带他去卫生院", from_user=mother))
     held = recorder.sent(chat_id=mother["id"])[-1]
     assert labels(held) == ["🚨 Urgent: send it now"]
@@ -449,7 +468,7 @@ async def test_a_message_that_waited_for_quiet_hours_says_when_it_was_written(fe
     await world.services.preferences.set_quiet_hours(
         world.telegram["赵阿姨"], (local - timedelta(hours=1)).strftime("%H:%M"), (local + timedelta(hours=2)).strftime("%H:%M"))
     mother, aunt = who(world, "李妈妈"), world.telegram["赵阿姨"]
-    await feed(message_update("/relay", from_user=mother))
+    await relay_to(feed, recorder, mother)
     await feed(message_update("are you awake?", from_user=mother))
     await feed(message_update("/cancel", from_user=mother))
     assert await deliver_outbox(app) == 0  # held
@@ -484,3 +503,27 @@ async def test_whom_to_write_to_may_be_typed_and_anything_else_is_asked_again(fe
     await feed(message_update("how is he?", from_user=teacher))
     [row] = await outbox(world)
     assert row["recipient"] == str(world.telegram["李爸爸"])
+
+
+async def test_a_press_handled_again_after_a_crash_is_not_an_error(feed, recorder, world):
+    """The durable intake replays a press the killed process had handled: Telegram refuses to answer it twice
+    and finds the edit already made. Neither is a failure: the press takes effect, nobody is told "sorry"."""
+    mother = who(world, "李妈妈")
+    await feed(message_update("/relay", from_user=mother))
+    question = recorder.sent(chat_id=mother["id"])[-1]
+    recorder.clear()
+    recorder.fail_once("answerCallbackQuery", BadRequest(
+        "Query is too old and response timeout expired or query id is invalid"))
+    recorder.fail_once("editMessageText", BadRequest("Message is not modified: specified new message content and "
+                                                     "reply markup are exactly the same"))
+    await feed(callback_update(button(question, "赵阿姨 (proxy parent)"), from_user=mother))
+    assert recorder.sent(chat_id=mother["id"]) == []  # no apology, no second screen
+    await feed(message_update("hello", from_user=mother))
+    assert last_text(recorder, world, "李妈妈") == "Sent to 赵阿姨."
+
+
+async def test_a_refusal_that_cannot_be_a_popup_any_more_is_said_in_the_chat(feed, recorder, world):
+    mother = who(world, "李妈妈")
+    recorder.fail_once("answerCallbackQuery", BadRequest("Query is too old"))
+    await feed(callback_update(f"relay:p:{world.children['小明']}:{world.people['陈妈妈']}", from_user=mother))
+    assert last_text(recorder, world, "李妈妈") == "This button is no longer valid."

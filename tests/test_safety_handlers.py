@@ -518,6 +518,7 @@ async def test_a_carers_relayed_words_can_become_a_report_and_relay_mode_has_the
 
     mother = chat(feed, recorder, world, MOTHER)
     await mother.say("/relay")
+    await mother.press(f"{PROXY_} (proxy parent)")
     await mother.say("好的")
     assert labels(mother.last()) == []  # a parent's message: no prompt under every line
 

@@ -122,11 +122,22 @@ def _reason(exc: TelegramError) -> str:
     return exc.message[:120]
 
 
+def _already_done(endpoint: str, exc: BadRequest) -> bool:
+    """A press handled again (the durable intake replays an update after a crash, Telegram re-sends after a
+    timeout) meets what the first run did: the press is answered already (or too old to answer), and the edit
+    it makes is there already. Neither is a failure; the press's effect is in the chat. (The answer then
+    returns False, so a refusal that could not be a popup is said in the chat instead: handlers.common.refuse.)"""
+    if endpoint == "answerCallbackQuery":
+        return True
+    return endpoint.startswith("editMessage") and "not modified" in exc.message.lower()
+
+
 class SharedRateLimiter(BaseRateLimiter):
     """The application's replies to the person acting draw on the same per-chat aiolimiter buckets as the
     sender, so a reply and an outbox message to one chat together stay within that chat's limit. Replies do
     not wait for the overall bucket: they are as many as the messages people send, and the overall pacing is
-    the outbox's. A reply that meets flood control anyway waits as Telegram asks and is tried again (3 times)."""
+    the outbox's. A reply that meets flood control anyway waits as Telegram asks and is tried again (3 times).
+    The one place where a repeated answer or edit counts as done (`_already_done`)."""
 
     MAX_RETRIES = 3
 
@@ -158,6 +169,10 @@ class SharedRateLimiter(BaseRateLimiter):
                 seconds = exc.retry_after.total_seconds() if isinstance(exc.retry_after, timedelta) else exc.retry_after
                 await asyncio.sleep(float(seconds))
                 continue
+            except BadRequest as exc:
+                if not _already_done(endpoint, exc):
+                    raise
+                return endpoint != "answerCallbackQuery"
             if self.keyboards is not None:
                 self.keyboards.observe(endpoint, data, result)
             return result
