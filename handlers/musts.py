@@ -38,6 +38,10 @@ FORM = "form"
 # Outlives the draft (DRAFT_LIFETIME): the first message after a draft expired still reaches the form, which
 # finds the draft gone, throws it away and lets the message go on.
 FORM_TTL = DRAFT_LIFETIME + timedelta(days=1)
+# How many messages may follow the form's card before it is off a phone's screen (photos are tall): up to
+# this many, what is sent redraws the card in place; after that the card moves down below them. Telegram
+# numbers a private chat's messages in one sequence, both directions.
+ON_SCREEN = 4
 
 
 # -- starting a form ----------------------------------------------------------------------------------------
@@ -150,26 +154,46 @@ async def _panel(context: BotContext, draft: Draft) -> tuple[str, list]:
     return "\n".join(lines), rows
 
 
-async def _show(update: Update, context: BotContext, draft: Draft, *, new: bool, group: str | None = None) -> None:
-    """Draw the form: in place when answering one of its buttons, else as a new message (remembered, so the
-    rest of an album can update it). Every change to the form comes through here, so here the form's dialogue
-    is opened, or renewed."""
+async def _show(update: Update, context: BotContext, draft: Draft, *, new: bool) -> None:
+    """Draw the form. There is one live card: a press redraws it in place; a photo, voice note or typed line
+    redraws it in place while it is still on the screen (ON_SCREEN), else the card moves down below what was
+    sent and the old one is removed, so no stale card stays pressable. `new`: a fresh card (a command).
+    Every change to the form comes through here, so here the form's dialogue is opened, or renewed."""
     await dialogue.begin(context, FORM, {"child": draft.child_id, "kind": draft.kind}, child_id=draft.child_id,
                          ttl=FORM_TTL)
     text, rows = await _panel(context, draft)
     markup = keyboard(rows)
-    if not new and update.callback_query is not None:
+    query, service, actor = update.callback_query, context.services.musts, await context.actor()
+    if not new and query is not None:
         await replace_or_reply(update, text, reply_markup=markup)
+        if isinstance(query.message, Message) and query.message.is_accessible and \
+                query.message.message_id != draft.panel:
+            await service.remember_panel(actor, query.message.message_id)
         return
-    if group is not None and draft.group == group and draft.panel is not None:
+    panel, here = draft.panel, update.effective_message.message_id if update.effective_message else None
+    if not new and panel is not None and here is not None and here - panel <= ON_SCREEN:
         try:  # an album's panel unchanged counts as edited (bot.runtime.telegram._already_done)
-            await update.get_bot().edit_message_text(text, chat_id=update.effective_chat.id,
-                                                     message_id=draft.panel, reply_markup=markup)
+            await update.get_bot().edit_message_text(text, chat_id=update.effective_chat.id, message_id=panel,
+                                                     reply_markup=markup)
             return
         except BadRequest:
-            pass  # the panel is gone or too old: a new one below
+            pass  # the card is gone or too old to edit: a new one below
     sent = await reply(update, text, reply_markup=markup)
-    await context.services.musts.remember_panel(await context.actor(), sent.message_id, group)
+    await service.remember_panel(actor, sent.message_id)
+    if panel is not None and panel != sent.message_id:
+        await _retire(update, panel)
+
+
+async def _retire(update: Update, message_id: int) -> None:
+    """The card that moved down: deleted, or (too old to delete) left without its buttons."""
+    bot, chat = update.get_bot(), update.effective_chat.id
+    try:
+        await bot.delete_message(chat, message_id)
+    except BadRequest:
+        try:
+            await bot.edit_message_reply_markup(chat, message_id, reply_markup=None)
+        except BadRequest:
+            pass  # gone already
 
 
 async def on_care_button(update: Update, context: BotContext, payload: FormStep) -> None:
@@ -234,13 +258,12 @@ async def _send(update: Update, context: BotContext) -> None:
 
 def _media_of(message: Message) -> tuple[MediaIn | None, int | None]:
     """The photo or voice note in a message, and the size of anything else it carries."""
-    group = message.media_group_id
     if message.photo:
         best = message.photo[-1]
-        return MediaIn("photo", best.file_id, best.file_unique_id, best.file_size, group), None
+        return MediaIn("photo", best.file_id, best.file_unique_id, best.file_size), None
     if message.voice:
         v = message.voice
-        return MediaIn("voice", v.file_id, v.file_unique_id, v.file_size, group), None
+        return MediaIn("voice", v.file_id, v.file_unique_id, v.file_size), None
     other = message.document or message.video or message.audio or message.animation or message.video_note
     return None, (other.file_size or 0) if other is not None else None
 
@@ -264,7 +287,7 @@ async def on_form_input(update: Update, context: BotContext, form: Dialogue) -> 
         raise FileTooLarge() if other_size > MAX_DOWNLOAD_BYTES else PhotosAndVoiceOnly()
     else:
         draft = await service.add_media(actor, item, message.caption)
-    await _show(update, context, draft, new=True, group=item.group if item else None)
+    await _show(update, context, draft, new=False)
     return True
 
 

@@ -81,3 +81,12 @@ async def relay_to(person, label: str):
     await person.press(label, message_id=asked.message_id)
     await person.wait_until(lambda: asked.edits, timeout=10)
     return asked
+
+
+async def until(check, timeout: float = 15.0) -> None:
+    """Poll `check()` (for what the bot process does by itself, outside any chat: its database, its files)."""
+    for _attempt in range(int(timeout * 20)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")

@@ -31,6 +31,7 @@ class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)  # uploads: field name → content
+    message_id: int | None = None  # of the message sent or edited, as Telegram answered
 
     @property
     def text(self) -> str | None:
@@ -47,7 +48,9 @@ class RecordingRequest(BaseRequest):
     """Answers every Bot API call as Telegram would for a happy path, and keeps the calls."""
 
     calls: list[Call] = field(default_factory=list)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    # The bot's message ids: far above the ids tests give people's messages, so a person's message never looks
+    # sent after a card of the bot's (Telegram numbers a private chat in one sequence; handlers.musts.ON_SCREEN).
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(10**9))
     # method → errors its next calls raise, one a call, before anything is recorded (`fail_once`)
     failures: dict[str, list[Exception]] = field(default_factory=dict)
 
@@ -74,8 +77,10 @@ class RecordingRequest(BaseRequest):
         if request_data is not None and request_data.contains_files:
             files = {name: part[1] if isinstance(part[1], bytes) else part[1].read()
                      for name, part in request_data.multipart_data.items()}
-        self.calls.append(Call(endpoint, params, files))
-        return 200, json.dumps({"ok": True, "result": self._result(endpoint, params)}).encode()
+        result = self._result(endpoint, params)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        self.calls.append(Call(endpoint, params, files, message_id))
+        return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _result(self, endpoint: str, params: dict) -> Any:
         if endpoint == "getMe":
@@ -191,7 +196,8 @@ async def press(feed, recorder, world, name: str, label: str) -> None:
     chat = world.telegram[name]
     calls = [c for c in recorder.calls if c.method in ("sendMessage", "editMessageText")
              and int(c.params.get("chat_id", 0)) == chat and c.params.get("reply_markup")]
-    await feed(callback_update(button(calls[-1], label), from_user=who(world, name)))
+    await feed(callback_update(button(calls[-1], label), from_user=who(world, name),
+                               message_id=calls[-1].message_id or 1))
 
 
 async def count(world, table: str) -> int:

@@ -14,7 +14,7 @@ from bot.relay import RelayService
 from bot.services import open_services
 from bot.settings import Settings
 from sandbox import Sandbox
-from tests.botprocess import BotProcess, relay_to
+from tests.botprocess import BotProcess, relay_to, until
 from tests.helpers import BOT_TOKEN
 from tests.world import World, seed_family
 
@@ -28,13 +28,6 @@ def states(database) -> list[str]:
         return [r[0] for r in db.execute("SELECT state FROM outbox WHERE child_id IS NOT NULL "
                                          "AND dedupe_key NOT LIKE 'consent-no:%' ORDER BY id")]
 
-
-async def until(check, timeout: float = 15.0) -> None:
-    for _ in range(int(timeout * 20)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 async def as_school(database, act) -> None:

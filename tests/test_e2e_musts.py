@@ -9,7 +9,7 @@ import sqlite3
 
 from bot.i18n import translator
 from sandbox import Sandbox
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, until
 from tests.helpers import BOT_TOKEN
 from tests.world import seed_family
 
@@ -69,7 +69,7 @@ async def test_an_update_with_an_album_and_a_voice_note_reaches_the_family_once(
             # 30 s). Under a loaded machine one download can time out; it is tried again a minute later, so the
             # wait allows for one retry: 30 s + 60 s + 30 s, and a margin.
             media_dir = bot.database.parent / "media"
-            await proxy.wait_until(lambda: _stored(bot.database) == 4, timeout=150)
+            await until(lambda: _stored(bot.database) == 4, timeout=150)  # not a chat event: polled
             assert len([p for p in media_dir.rglob("*") if p.is_file()]) == 4
         finally:
             await bot.stop()

@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.services import open_services
 from bot.settings import Settings
 from sandbox import Sandbox
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, until
 from tests.helpers import BOT_TOKEN
 from tests.world import World
 
@@ -223,13 +223,6 @@ def _one(database, sql: str):
     with sqlite3.connect(database) as db:
         return db.execute(sql).fetchone()[0]
 
-
-async def until(check, timeout: float = 10.0) -> None:
-    for _attempt in range(int(timeout * 20)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def _has_button(person, label: str) -> bool:

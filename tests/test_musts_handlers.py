@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from telegram.error import BadRequest
 
 from bot.access.policy import GUARDIAN, PARENT, PROXY, TEACHER
 from bot.musts.buttons import EntryMedia, FormStep, TimelinePage
@@ -80,8 +81,8 @@ async def test_an_update_with_an_album_and_a_voice_note_reaches_the_mother_and_g
     await feed(raw(proxy, **voice()))
     panel = last(recorder, world, "赵阿姨")
     assert "📷 3 photos · 🎤 1 voice note" in panel.text and "📝 Note: 运动会" in panel.text
-    # The album's photos edit one form instead of answering three times.
-    assert len([c for c in recorder.sent(chat_id=proxy["id"]) if "📷" in (c.text or "")]) == 2
+    # The album's photos and the voice note redraw the one card instead of posting it again each time.
+    assert len([c for c in recorder.sent(chat_id=proxy["id"]) if c.text.startswith("📒 Update for")]) == 1
     await press(feed, recorder, world, "赵阿姨", "📤 Send")
     assert "on its way to 李妈妈, 奶奶" in last(recorder, world, "赵阿姨").text
 
@@ -417,5 +418,38 @@ async def test_a_form_half_filled_before_a_restart_takes_the_next_message(feed, 
     application = build_application(settings, clock=clock, request=again, limits=unpaced())
     async with initialized(application):
         await telegram_handle(application)(message_update("外婆来看他了", from_user=proxy))
-    [panel] = again.sent(chat_id=proxy["id"])
+    [panel] = again.sent("editMessageText", chat_id=proxy["id"])  # the one card, redrawn
     assert "📷 1 photo" in panel.text and "📝 Note: 外婆来看他了" in panel.text
+
+
+async def test_photos_redraw_the_one_form_card_while_it_is_on_screen_then_it_moves_down(feed, recorder, world):
+    """Issue 14: each photo re-posted the whole card and old cards stayed live. Telegram numbers a private
+    chat's messages in one sequence, so how far below the card a photo is says whether the card is on screen."""
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/update", from_user=proxy))
+    actor = await world.actor("赵阿姨")
+    card = (await world.services.musts.draft(actor)).panel
+    recorder.clear()
+    for n in range(1, 4):
+        await feed(raw(proxy, **photo(n), message_id=card + n))
+    assert recorder.sent(chat_id=proxy["id"]) == []  # nothing posted again
+    edits = recorder.sent("editMessageText", chat_id=proxy["id"])
+    assert [int(e.params["message_id"]) for e in edits] == [card] * 3 and "📷 3 photos" in edits[-1].text
+
+    recorder.clear()
+    await feed(raw(proxy, **photo(4), message_id=card + 12))  # the card scrolled away: it moves down
+    [moved] = recorder.sent(chat_id=proxy["id"])
+    assert "📷 4 photos" in moved.text and "📤 Send" in moved.buttons
+    [deleted] = recorder.sent("deleteMessage")
+    assert int(deleted.params["message_id"]) == card  # no stale card left to press
+    assert (await world.services.musts.draft(actor)).panel not in (None, card)
+
+
+async def test_a_card_that_cannot_be_deleted_any_more_loses_its_buttons(feed, recorder, world):
+    proxy = who(world, "赵阿姨")
+    await feed(message_update("/update", from_user=proxy))
+    card = (await world.services.musts.draft(await world.actor("赵阿姨"))).panel
+    recorder.fail_once("deleteMessage", BadRequest("Message can't be deleted for everyone"))
+    await feed(raw(proxy, **photo(1), message_id=card + 20))
+    [stripped] = recorder.sent("editMessageReplyMarkup")
+    assert int(stripped.params["message_id"]) == card and not stripped.params.get("reply_markup")

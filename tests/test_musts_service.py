@@ -45,8 +45,8 @@ async def world(services):
     return world
 
 
-def photo(n: int, size: int = 50_000, group: str | None = None) -> MediaIn:
-    return MediaIn("photo", f"p{n}", f"u{n}", size, group)
+def photo(n: int, size: int = 50_000) -> MediaIn:
+    return MediaIn("photo", f"p{n}", f"u{n}", size)
 
 
 async def test_who_may_start_a_form(services, world):
@@ -68,7 +68,7 @@ async def test_a_form_fills_with_buttons_words_photos_and_a_caption(services, wo
     await musts.choose(proxy, "mood", "happy")
     await musts.type(proxy, "今天很开心")
     await musts.type(proxy, "吃了两碗饭")           # a second note is added to the first
-    draft = await musts.add_media(proxy, photo(1, group="a"), "运动会")
+    draft = await musts.add_media(proxy, photo(1), "运动会")
     assert draft.fields == {"mood": "happy", "note": "今天很开心\n吃了两碗饭\n运动会"}
     assert (draft.photos, draft.voices) == (1, 0)
     with pytest.raises(AlreadyKept):

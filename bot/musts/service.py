@@ -111,7 +111,6 @@ class MediaIn:
     file_id: str
     unique_id: str
     size: int | None = None
-    group: str | None = None  # an album's id: its photos arrive one by one
 
 
 @dataclass
@@ -124,7 +123,6 @@ class Draft:
     media: list[dict] = field(default_factory=list)
     awaiting: str | None = None
     panel: int | None = None    # the message showing the form, edited as the form fills
-    group: str | None = None    # the album being received
 
     @property
     def spec(self) -> FormSpec:
@@ -140,7 +138,7 @@ class Draft:
 
     def body(self) -> dict:
         return {"fields": self.fields, "media": self.media, "awaiting": self.awaiting,
-                "panel": self.panel, "group": self.group}
+                "panel": self.panel}
 
 
 @dataclass(frozen=True)
@@ -260,7 +258,7 @@ class MustsService:
         child = await self._children.get(row.child_id)
         b = row.body
         return Draft(row.person_id, row.child_id, child.name if child else "", row.kind, b.get("fields", {}),
-                     b.get("media", []), b.get("awaiting"), b.get("panel"), b.get("group"))
+                     b.get("media", []), b.get("awaiting"), b.get("panel"))
 
     async def form(self, actor: Actor, child_id: int, kind: str) -> Draft:
         """The open draft, if it is the `kind` form for this child (a button of it was pressed)."""
@@ -358,10 +356,10 @@ class MustsService:
         await self._save(draft)
         return draft
 
-    async def remember_panel(self, actor: Actor, message_id: int | None, group: str | None) -> None:
+    async def remember_panel(self, actor: Actor, message_id: int | None) -> None:
         draft = await self.draft(actor)
         if draft is not None:
-            draft.panel, draft.group = message_id, group
+            draft.panel = message_id
             await self._save(draft)
 
     async def discard(self, actor: Actor) -> Draft | None:
