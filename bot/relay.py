@@ -107,9 +107,12 @@ class NoRelayConsent(NoConsent):
                "/privacy.")
 
 
-class RelayStopped(NoConsent):
+class RelayStopped(ConsentWithdrawn):
     msgid = N_("Nothing about {child} can be passed on now: a parent or guardian said no to the rules in /privacy "
                "or took their agreement back.")
+    refused_msgid = N_("Nothing about {child} can be passed on now: {who} said no to the rules in /privacy.")
+    withdrawn_msgid = N_("Nothing about {child} can be passed on now: {who} took back their agreement to the rules "
+                         "in /privacy.")
 
 
 class AlreadyConfirmed(AlreadyAcknowledged):
@@ -191,8 +194,10 @@ class RelayService:
         if child is None or not mine or actor.person_id is None:
             raise NotAllowed("relay", refused)
         if not await self._consent.consented(child_id):
-            stopped = isinstance(await self._consent.refusal(child), ConsentWithdrawn)
-            raise RelayStopped(child.name) if stopped else NoRelayConsent(child.name)
+            refusal = await self._consent.refusal(child)
+            if isinstance(refusal, ConsentWithdrawn):
+                raise RelayStopped(child.name, refusal.by, refusal.decision)
+            raise NoRelayConsent(child.name)
         return child, mine
 
     async def _partners(self, actor: Actor, child: ChildRow, mine: set[str]) -> list[Partner]:

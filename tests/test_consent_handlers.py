@@ -78,7 +78,16 @@ async def test_a_withdrawal_is_told_as_a_withdrawal(app, feed, recorder, world):
     # The others' refusals now say what happened, not that nobody has answered yet.
     await feed(message_update("/relay", from_user=zh(world, "赵阿姨")))
     refusal = last(recorder, world, "赵阿姨").text
-    assert "撤回" in refusal and "还没有" not in refusal
+    assert refusal == f"现在不能转发关于{NAME}的消息：{NAME}的母亲撤回了同意（见 /privacy）。"
+    await feed(message_update("/update", from_user=zh(world, "赵阿姨")))
+    assert last(recorder, world, "赵阿姨").text.startswith(f"{NAME}的母亲撤回了同意，所以现在不能记录")
+
+
+async def test_a_refusal_is_told_as_a_refusal_by_whom_it_was_said(app, feed, recorder, world):
+    child = world.children[NAME]
+    await feed(callback_update(f"consent:{child}:refused", from_user=zh(world, "李强")))
+    await feed(message_update("/relay", from_user=zh(world, "赵阿姨")))
+    assert last(recorder, world, "赵阿姨").text == f"现在不能转发关于{NAME}的消息：{NAME}的父亲在 /privacy 中不同意规则。"
 
 
 async def test_a_removed_parents_decision_no_longer_counts(app, feed, recorder, world):

@@ -159,7 +159,7 @@ async def test_the_fathers_refusal_reaches_the_teacher_and_the_mother(tmp_path):
             # What the others try about 小明 now says what happened, not that nobody has answered yet.
             await proxy.send_command("relay")
             refused = await proxy.wait_message(timeout=10)
-            assert "小明" in refused.text and "还没有" not in refused.text
+            assert refused.text == "现在不能转发关于小明的消息：小明的父亲在 /privacy 中不同意规则。"
         finally:
             await stopped(bot)
 

@@ -41,10 +41,25 @@ FAMILY_NOTE = N_("You can see where things stand, and give your own answer, in /
 
 class ConsentWithdrawn(NoConsent):
     """Nothing about the child may be used: a parent or guardian said no or took their agreement back (which is
-    not the same as not having answered yet)."""
+    not the same as not having answered yet). Says who, in role terms ("小明的妈妈撤回了同意"), and which of the two."""
 
     msgid = N_("A parent or guardian of {child} said no to the data rules or took their agreement back, so nothing "
                "can be recorded or sent about {child} now. The class teacher can talk with the family: /privacy.")
+    refused_msgid = N_("{who} said no to the data rules, so nothing can be recorded or sent about {child} now. "
+                       "The class teacher can talk with the family: /privacy.")
+    withdrawn_msgid = N_("{who} took back their agreement to the data rules, so nothing can be recorded or sent "
+                         "about {child} now. The class teacher can talk with the family: /privacy.")
+
+    def __init__(self, child_name: str, by: Grant | None = None, decision: str | None = None) -> None:
+        super().__init__(child_name)
+        self.by, self.decision = by, decision
+
+    def text(self, gettext) -> str:
+        if self.by is None or self.decision not in (REFUSED, WITHDRAWN):
+            return super().text(gettext)
+        said = self.withdrawn_msgid if self.decision == WITHDRAWN else self.refused_msgid
+        who = who_said(gettext, self.child_name, self.by)
+        return gettext(said).format(who=who, child=self.child_name)
 
 
 def who_said(_, child: str, grant: Grant | None) -> str:
@@ -88,9 +103,12 @@ class ConsentService:
 
     async def refusal(self, child: ChildRow) -> NoConsent:
         """Why nothing about the child may be used, as it is: nobody has agreed yet, or someone said no."""
-        if await self.state(child.id) == WITHDRAWN:
-            return ConsentWithdrawn(child.name)
-        return NoConsent(child.name)
+        objections = [c for c in await self._counted(child.id) if c.decision in (REFUSED, WITHDRAWN)]
+        if not objections:
+            return NoConsent(child.name)
+        latest = max(objections, key=lambda c: c.decided_at)
+        grant = next((g for g in await self._family(child) if g.person_id == latest.person_id), None)
+        return ConsentWithdrawn(child.name, grant, latest.decision)
 
     async def state(self, child_id: int) -> str:
         """given: someone consented and nobody objects; withdrawn: someone refused or withdrew; else awaiting."""
