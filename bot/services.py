@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.access.consent import ConsentService
 from bot.access.invitations import InvitationService
 from bot.access.mydata import MyData
+from bot.attendance.schooldays import SchoolDays
 from bot.access.onboarding import OnboardingService
 from bot.access.people import Directory
 from bot.access.privacy import PrivacyService
@@ -69,6 +70,7 @@ class Services:
     safety: SafetyService
     class_notices: ClassNoticeService
     mydata: MyData
+    schooldays: SchoolDays
 
 
 async def open_services(settings: Settings, clock: Clock) -> Services:
@@ -117,4 +119,5 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         safety=safety,
         class_notices=ClassNoticeService(db, people, children, consent, outbox, preferences, clock),
         mydata=MyData(people, RelaysRepository(db), AuditRepository(db), settings.timezone),
+        schooldays=SchoolDays(db, clock, settings.timezone),
     )
