@@ -1,4 +1,4 @@
-"""`python -m bot [run|demo|migrate|invite]`: the command line, in the operator's language."""
+"""`python -m bot [run|demo|migrate|invite|county-contact]`: the command line, in the operator's language."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def _parser(_) -> argparse.ArgumentParser:
     invite.add_argument("--township", help=_("the township's name (created if new); with --school, the school is "
                                              "placed under it"))
     invite.add_argument("--qr", metavar="FILE.png", help=_("also write the link as a QR code image"))
+    county = sub.add_parser("county-contact", help=_("set the county education bureau's contact for a township: told "
+                                                     "of every suspected dropout of its schools"))
+    county.add_argument("--township", required=True, help=_("the township's name (it must exist already)"))
+    county.add_argument("--telegram", required=True, metavar="CHAT_ID",
+                        help=_("the contact's Telegram chat id (a number)"))
+    county.add_argument("--name", required=True, help=_("the name the bot shows, e.g. 县教育局控辍保学办"))
     return parser
 
 
@@ -62,7 +68,39 @@ def main(argv: list[str] | None = None) -> int:
         school, township = (args.school or "").strip(), (args.township or "").strip()
         return asyncio.run(_invite(settings, _, school, township, args.role or ("supervisor" if township and not school else "admin"),
                                    args.qr))
+    if command == "county-contact":
+        return asyncio.run(_county_contact(settings, _, args.township.strip(), args.telegram.strip(),
+                                           args.name.strip()))
     return asyncio.run(_run(settings, _))
+
+
+async def _county_contact(settings, _, township: str, telegram: str, name: str) -> int:
+    """The county education bureau's contact (控辍保学): a person the bot can reach, holding no role, told of every
+    suspected dropout of the township's schools."""
+    from bot.services import open_services
+    from bot.clock import SystemClock
+    from bot.errors import UserError
+    from storage.db import DatabaseTooNew
+
+    if not name or len(name) > 80:
+        print(_("Give the contact's name with --name (at most 80 characters)."), file=sys.stderr)
+        return 2
+    try:
+        services = await open_services(settings, SystemClock())
+    except DatabaseTooNew as exc:
+        print(_too_new(_, exc), file=sys.stderr)
+        return 3
+    try:
+        await services.dropouts.set_county_contact(township, telegram, name)
+    except UserError as refusal:
+        print(refusal.text(_), file=sys.stderr)
+        return 2
+    finally:
+        await services.db.close()
+    print(_("{name} is now the county education bureau's contact for {township}: told of every suspected dropout "
+            "of its schools. They must open the bot and press Start once, or Telegram will not let it write to "
+            "them.").format(name=name, township=township))
+    return 0
 
 
 async def _migrate(settings, _) -> int:

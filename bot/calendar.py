@@ -43,7 +43,7 @@ from bot.i18n import N_, translator
 from bot.musts import tracker as musts
 from bot.musts.buttons import open_form
 from bot.musts.cards import MUST_LABELS, day_text, must_line, must_mark
-from bot.musts.forms import FORMS, LETTER, SUMMARY, TALK, UPDATE
+from bot.musts.forms import FORMS, LETTER, SUMMARY, TALK, UPDATE, VISIT
 from bot.musts.service import MustsService
 from bot.notices import BULK, Action, Notice, Outbox
 from bot.payloads import payload
@@ -60,8 +60,9 @@ log = logging.getLogger(__name__)
 PREFIX = "cal"           # the calendar's outbox rows: cal:<task>:<occurrence>:<person>
 # The digest's buttons open a care form for the child (bot.musts.buttons.open_form).
 MUST_FORMS = {musts.UPDATE: UPDATE, musts.PHOTOS: UPDATE, musts.SUMMARY: SUMMARY, musts.TALK: TALK,
-              musts.LETTER: LETTER}
-# A semester's letter is owed for months; the weekly digest brings it up only in the semester's last weeks.
+              musts.LETTER: LETTER, musts.VISIT: VISIT}
+# A semester's letter (and home visit) is owed for months; the weekly digest brings it up only in the semester's
+# last weeks.
 LETTER_REMINDER_DAYS = 28
 
 REMINDER_HOUR = 8
@@ -135,8 +136,10 @@ class FollowupDone:
     followup: int
 
 
-CONSENT_FOLLOWUP = "consent"
-FOLLOWUP_TITLES = {CONSENT_FOLLOWUP: N_("Talk with {child}'s family about the data rules")}
+CONSENT_FOLLOWUP, ABSENCE_FOLLOWUP = "consent", "absence"
+# An unexplained absence (bot.attendance.service): call the family within the hour, a home visit the same day.
+FOLLOWUP_TITLES = {CONSENT_FOLLOWUP: N_("Talk with {child}'s family about the data rules"),
+                   ABSENCE_FOLLOWUP: N_("Call {child}'s family about today's absence (a home visit if unexplained)")}
 FOLLOWUP_DONE = N_("✅ I talked with the family")
 
 
@@ -563,7 +566,7 @@ class CalendarService:
         for row in await self._musts.due(actor, writable_only=True):
             today = self._musts.today()
             late = [m for m in musts.late(row.musts)
-                    if m.key != musts.LETTER or (m.deadline - today).days < LETTER_REMINDER_DAYS]
+                    if m.key not in (musts.LETTER, musts.VISIT) or (m.deadline - today).days < LETTER_REMINDER_DAYS]
             if late:
                 owed.append((row.child, late))
         return owed

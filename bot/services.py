@@ -10,6 +10,8 @@ from bot.access.consent import ConsentService
 from bot.access.invitations import InvitationService
 from bot.access.mydata import MyData
 from bot.attendance.schooldays import SchoolDays
+from bot.attendance.service import AttendanceService
+from bot.attendance.dropouts import DropoutService
 from bot.access.onboarding import OnboardingService
 from bot.access.people import Directory
 from bot.access.privacy import PrivacyService
@@ -71,6 +73,8 @@ class Services:
     class_notices: ClassNoticeService
     mydata: MyData
     schooldays: SchoolDays
+    attendance: AttendanceService
+    dropouts: DropoutService
 
 
 async def open_services(settings: Settings, clock: Clock) -> Services:
@@ -91,6 +95,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     safety = SafetyService(db, people, children, outbox, preferences, clock, settings)
     invitations = InvitationService(db, people, children, InvitationsRepository(db), clock, outbox=outbox,
                                     preferences=preferences)
+    schooldays = SchoolDays(db, clock, settings.timezone)
     return Services(
         settings=settings,
         clock=clock,
@@ -119,5 +124,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         safety=safety,
         class_notices=ClassNoticeService(db, people, children, consent, outbox, preferences, clock),
         mydata=MyData(people, RelaysRepository(db), AuditRepository(db), settings.timezone),
-        schooldays=SchoolDays(db, clock, settings.timezone),
+        schooldays=schooldays,
+        attendance=AttendanceService(db, people, children, outbox, preferences, schooldays, clock, settings),
+        dropouts=DropoutService(db, people, children, consent, outbox, preferences, schooldays, clock, settings),
     )

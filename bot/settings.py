@@ -54,6 +54,21 @@ class Settings:
     # and within the second the next level (the township) is told.
     report_retell_minutes: int = 15
     report_escalate_minutes: int = 60
+    # The roll call: a class teacher who has not taken the roll of a school day by this time (HH:MM, the school's
+    # zone) is reminded once.
+    roll_reminder_time: str = "09:30"
+    # Keeping children in school (控辍保学), for the county this deployment serves: the school day of an unexplained
+    # absence streak on which the school's admins are told, the village child director is asked for a joint visit,
+    # and the child becomes a suspected dropout (the township and the county told); how many persuasion attempts
+    # (or days suspected) before the written report is offered; how long a returned child is watched; the day of
+    # the month the school's monthly report is due.
+    dropout_admins_day: int = 1
+    dropout_village_day: int = 2
+    dropout_suspected_day: int = 3
+    persuasion_attempts_before_report: int = 2
+    dropout_report_after_days: int = 7
+    dropout_watch_days: int = 30
+    dropout_monthly_day: int = 28
 
     def __repr__(self) -> str:  # the token must never reach a log line or a traceback
         return f"Settings(base_url={self.base_url!r}, database_path={self.database_path!r}, ...)"
@@ -207,6 +222,33 @@ def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Se
         raise ConfigError("REPORT_ESCALATE_MINUTES",
                           _("REPORT_ESCALATE_MINUTES must be more than REPORT_RETELL_MINUTES ({minutes}).").format(
                               minutes=floor))
+
+    for name, field, low, high in (("DROPOUT_ADMINS_DAY", "dropout_admins_day", 1, 30),
+                                   ("DROPOUT_VILLAGE_DAY", "dropout_village_day", 1, 30),
+                                   ("DROPOUT_SUSPECTED_DAY", "dropout_suspected_day", 1, 30),
+                                   ("PERSUASION_ATTEMPTS_BEFORE_REPORT", "persuasion_attempts_before_report", 1, 20),
+                                   ("DROPOUT_REPORT_AFTER_DAYS", "dropout_report_after_days", 1, 90),
+                                   ("DROPOUT_WATCH_DAYS", "dropout_watch_days", 1, 365),
+                                   ("DROPOUT_MONTHLY_DAY", "dropout_monthly_day", 1, 28)):
+        value = get(name)
+        if value:
+            if not value.isdigit() or not low <= int(value) <= high:
+                raise ConfigError(name, _("{variable} must be a whole number from {low} to {high}.").format(
+                    variable=name, low=low, high=high))
+            values[field] = int(value)
+    # The ladder climbs: the director is asked no sooner than the admins are told, the township no sooner than that.
+    ladder = [int(values.get(f, getattr(Settings, f))) for f in
+              ("dropout_admins_day", "dropout_village_day", "dropout_suspected_day")]
+    if ladder != sorted(ladder):
+        raise ConfigError("DROPOUT_SUSPECTED_DAY", _("DROPOUT_ADMINS_DAY, DROPOUT_VILLAGE_DAY and "
+                                                     "DROPOUT_SUSPECTED_DAY must not decrease."))
+
+    roll = get("ROLL_REMINDER_TIME")
+    if roll:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", roll)
+        if match is None:
+            raise ConfigError("ROLL_REMINDER_TIME", _("ROLL_REMINDER_TIME must be a time of day such as 09:30."))
+        values["roll_reminder_time"] = f"{int(match.group(1)):02d}:{match.group(2)}"
 
     return Settings(**values)  # type: ignore[arg-type]
 

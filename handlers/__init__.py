@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from telegram.ext import Application, BaseHandler
 
-from handlers import (access, audit, calendar, class_notices, delivery, dialogue, fallback, help, musts, onboarding,
+from handlers import (access, attendance, audit, dropouts, calendar, class_notices, delivery, dialogue, fallback, help, musts, onboarding,
                       preferences, privacy, records,
-                      relay, roster, safety, start, video)
+                      relay, roster, safety, schooldays, start, video)
 from handlers.commands import set_commands
 from handlers.common import answering_refusals
 from handlers.errors import on_error
 
 FEATURES = [start, help, preferences, delivery, records, audit, access, onboarding, privacy, roster, relay, musts, video, calendar,
-            safety, class_notices]
+            safety, class_notices, schooldays, attendance, dropouts]
 
 __all__ = ["register", "set_commands"]
 

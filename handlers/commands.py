@@ -67,6 +67,12 @@ COMMANDS = [
     # Last: tests/test_property_world.py draws commands by their index in this list (derandomized), and a command
     # inserted higher up shifts every example after it.
     ("letter", N_("Send the child's letter to the parents"), CARERS),
+    ("visit", N_("Record a home visit"), CARERS),
+    ("schooldays", N_("The school calendar: terms, holidays, make-up days"), STAFF),
+    ("attendance", N_("Take today's roll call"), STAFF),
+    # Children absent without a reason (控辍保学): a school's admins and class teachers, a township's supervisors and
+    # a village's child directors follow the cases.
+    ("dropouts", N_("Children absent from school: cases, persuasion, reports"), HANDLERS),
 ]
 
 # Telegram picks the menu by the two-letter code of the user's app language.

@@ -1,5 +1,5 @@
-"""The five musts (五个必须): /update, /score, /goodnews, /summary and /talk, and the child's /letter, share one
-form, drawn from bot.musts.forms; "Received" under a card; /timeline, the child's growth record; /due, what is done and owed.
+"""The five musts (五个必须): /update, /score, /goodnews, /summary and /talk, the child's /letter and the home
+/visit (家访) share one form, drawn from bot.musts.forms; "Received" under a card; /timeline, the child's growth record; /due, what is done and owed.
 
 The form is the person's draft in the database (bot.musts.service): it survives a restart, and the photos of an
 album, which arrive as separate messages, all land in it. While it is open the person is in a "form" dialogue
@@ -24,7 +24,7 @@ from bot.musts import tracker as musts
 from bot.musts.buttons import CODES, EntryMedia, FormStep, Received, TimelinePage, open_form
 from bot.musts.cards import (DONE_MARK, DUE_MARK, MUST_LABELS, NOT_YET_MARK, OVERDUE_MARK, day_text, facts_lines,
                              field_lines, media_line, month_text, must_line, must_mark)
-from bot.musts.forms import CHOICE, FORMS, KINDS, MULTI, SUMMARY, TALK, UPDATE, next_field
+from bot.musts.forms import CHOICE, FORMS, KINDS, MULTI, SUMMARY, TALK, UPDATE, VISIT, next_field
 from bot.musts.media import MAX_DOWNLOAD_BYTES
 from bot.musts.service import DRAFT_LIFETIME, Draft, FileTooLarge, MediaIn, PhotosAndVoiceOnly
 from bot.runtime.context import BotContext
@@ -141,6 +141,9 @@ async def _panel(context: BotContext, draft: Draft) -> tuple[str, list]:
                               _step(draft, "f", f.key)) for f in spec.fields], 3)
         if draft.kind == TALK:  # the talk form's button is "Save": the words say so
             lines.append(_("Press a button to fill in, then press Save."))
+        elif draft.kind == VISIT:
+            lines.append(_("Press a button to fill in, or just send photos or a voice note of what you found. "
+                           "Then press Save."))
         else:
             lines.append(_("Press a button to fill in, or just send photos or a voice note (a caption is welcome). "
                            "Then press Send.") if spec.media else _("Press a button to fill in, then press Send."))
@@ -149,7 +152,8 @@ async def _panel(context: BotContext, draft: Draft) -> tuple[str, list]:
     if draft.kind == TALK:
         # A talk can bring out that the child is in danger: the report is one press away, for this child.
         rows.append([(_(REPORT_LABEL), ReportAbout(draft.child_id))])
-    rows.append([(_("💾 Save") if draft.kind == TALK else _("📤 Send"), _step(draft, "s")),
+    # A talk, and a home visit (staff only unless shared), are kept rather than sent.
+    rows.append([(_("💾 Save") if draft.kind in (TALK, VISIT) else _("📤 Send"), _step(draft, "s")),
                  (_("✖ Cancel"), _step(draft, "c"))])
     return "\n".join(lines), rows
 
@@ -236,6 +240,9 @@ async def _send(update: Update, context: BotContext) -> None:
     await update.callback_query.answer()
     if done.kind == TALK:
         text = _("💾 The talk with {child} is recorded. The family is told only that it took place.").format(
+            child=done.child_name)
+    elif not done.for_family:
+        text = _("💾 The home visit for {child} is recorded, for the staff only: the family is not sent it.").format(
             child=done.child_name)
     elif not done.recipients:
         text = _("💾 Saved in {child}'s record. No parent or guardian has joined yet, so nobody was sent it.").format(
@@ -396,13 +403,15 @@ async def due(update: Update, context: BotContext) -> None:
         await reply(update, _("/due is for proxy parents and class teachers: there is nothing for you to track."))
         return
     if any(g.role == TEACHER for g in actor.grants) and len(rows) > 1:
-        head = " ".join(_(MUST_LABELS[k]) for k in (musts.UPDATE, musts.PHOTOS, musts.SUMMARY, musts.TALK,
-                                                     musts.LETTER))
+        # The class's children owe the home visit too; a child only reached as a proxy parent does not.
+        keys = [musts.UPDATE, musts.PHOTOS, musts.SUMMARY, musts.TALK, musts.LETTER, musts.VISIT]
+        keys = [k for k in keys if any(m.key == k for row in rows for m in row.musts)]
+        head = " ".join(_(MUST_LABELS[k]) for k in keys)
         lines = [_("The five musts, {day}").format(day=day_text(service.today(), locale)),
                  _("{done} done · {not_yet} not yet due · {due} due · {overdue} overdue").format(
                      done=DONE_MARK, not_yet=NOT_YET_MARK, due=DUE_MARK, overdue=OVERDUE_MARK),
                  "", head]
-        lines += [f"{''.join(must_mark(m) for m in row.musts)}  {row.child.name}" for row in rows]
+        lines += [f"{''.join(_marks(row.musts, keys))}  {row.child.name}" for row in rows]
         behind = sum(any(m.state == musts.OVERDUE for m in row.musts) for row in rows)
         lines += ["", _("{n} of {total} children have something overdue.").format(n=behind, total=len(rows))]
     else:
@@ -410,6 +419,12 @@ async def due(update: Update, context: BotContext) -> None:
         for row in rows:
             lines += [f"🧒 {row.child.name}", *(must_line(_, m, locale, days) for m in row.musts), ""]
     await reply(update, "\n".join(lines).strip()[:4096])
+
+
+def _marks(found: list[musts.Must], keys: list[str]) -> list[str]:
+    """A row of /due's table, a column per key; a must this child does not owe leaves its column blank."""
+    by_key = {m.key: m for m in found}
+    return [must_mark(by_key[k]) if k in by_key else "　" for k in keys]
 
 
 DIALOGUES = [Kind(FORM, on_form_input, cancelled=N_("Cancelled. Nothing was sent."), on_cancel=on_cancelled_form)]

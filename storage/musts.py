@@ -25,6 +25,7 @@ class Entry:
     body: dict
     created_at: str         # bot.clock.stamp
     id: int | None = None   # given by the database
+    for_family: bool = True  # False: staff only (a home visit its author did not share with the family)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class DraftRow:
 
 def _entry(r) -> Entry:
     return Entry(r["child_id"], r["author_id"], r["author_role"], r["kind"], r["occurred_on"], r["period"],
-                 json.loads(r["body"]), r["created_at"], r["id"])
+                 json.loads(r["body"]), r["created_at"], r["id"], bool(r["for_family"]))
 
 
 def _media(r) -> Media:
@@ -75,15 +76,23 @@ def _marks(values) -> str:
     return ",".join("?" * len(values))
 
 
+def _readable(kinds: tuple[str, ...], family_only: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """The condition for entries of `kinds`, those of `family_only` only when marked for the family."""
+    where = f"kind IN ({_marks(kinds)})"
+    if family_only:
+        where = f"({where} AND (for_family = 1 OR kind NOT IN ({_marks(family_only)})))"
+    return where, (*kinds, *family_only)
+
+
 class MustsRepository(Repository):
     # -- entries ----------------------------------------------------------------------------------------
 
     async def add_entry(self, entry: Entry) -> int:
         rows = await self._write(
-            "INSERT INTO care_entries (child_id, author_id, author_role, kind, occurred_on, period, body, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO care_entries (child_id, author_id, author_role, kind, occurred_on, period, body, created_at, "
+            "for_family) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (entry.child_id, entry.author_id, entry.author_role, entry.kind, entry.occurred_on, entry.period,
-             json.dumps(entry.body, ensure_ascii=False), entry.created_at))
+             json.dumps(entry.body, ensure_ascii=False), entry.created_at, int(entry.for_family)))
         return rows[0]["id"]
 
     async def add_media(self, media: Media) -> int | None:
@@ -111,17 +120,19 @@ class MustsRepository(Repository):
         row = await self._one("SELECT * FROM care_entries WHERE id = ?", (entry_id,))
         return _entry(row) if row else None
 
-    async def entries(self, child_id: int, kinds: tuple[str, ...], limit: int, offset: int = 0) -> list[Entry]:
-        """Newest first: by the date it is about, then by when it was written."""
-        rows = await self._all(
-            f"SELECT * FROM care_entries WHERE child_id = ? AND kind IN ({_marks(kinds)}) "
-            "ORDER BY occurred_on DESC, id DESC LIMIT ? OFFSET ?", (child_id, *kinds, limit, offset))
+    async def entries(self, child_id: int, kinds: tuple[str, ...], limit: int, offset: int = 0,
+                      family_only: tuple[str, ...] = ()) -> list[Entry]:
+        """Newest first: by the date it is about, then by when it was written. Of the `family_only` kinds, only
+        the entries marked for the family."""
+        where, params = _readable(kinds, family_only)
+        rows = await self._all(f"SELECT * FROM care_entries WHERE child_id = ? AND {where} "
+                               "ORDER BY occurred_on DESC, id DESC LIMIT ? OFFSET ?", (child_id, *params, limit, offset))
         return [_entry(r) for r in rows]
 
-    async def count(self, child_id: int, kinds: tuple[str, ...]) -> int:
-        row = await self._one(
-            f"SELECT COUNT(*) AS n FROM care_entries WHERE child_id = ? AND kind IN ({_marks(kinds)})",
-            (child_id, *kinds))
+    async def count(self, child_id: int, kinds: tuple[str, ...], family_only: tuple[str, ...] = ()) -> int:
+        where, params = _readable(kinds, family_only)
+        row = await self._one(f"SELECT COUNT(*) AS n FROM care_entries WHERE child_id = ? AND {where}",
+                              (child_id, *params))
         return row["n"]
 
     async def between(self, child_id: int, first_day: str, last_day: str) -> list[Entry]:

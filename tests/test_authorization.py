@@ -19,8 +19,9 @@ import pytest
 
 from bot.runtime.app import build_application, initialized
 from bot.access.policy import (ADMIN, DIRECTOR, FULL, GUARDIAN, PARENT, PROXY, SUPERVISOR, TEACHER, VIEW,
-                               entry_access, fields_allowed)
+                               entry_access, entry_level, fields_allowed)
 from bot.records.fields import FIELDS, NUMBER, CHOICE
+from bot.attendance.dropouts import AttemptDraft, DropoutAct
 from bot.safety.buttons import Act
 from storage.musts import Entry, Media, MustsRepository
 from storage.children import ChildrenRepository
@@ -30,13 +31,16 @@ from tests.world import World, report_reads
 COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child CANARYY", "/audit", "/audit CANARYY",
             "/invite", "/invite mother CANARYY", "/invite proxy CANARYX", "/invitations", "/people", "/privacy",
             "/mydata", "/deletions", "/template", "/import", "/newchild", "/cancel", "/language",
-            "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/cancel",
+            "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/visit", "/cancel",
             "/video", "/video CANARYX", "/video CANARYY", "/video CANARYX 周日 19:30", "/videos", "/calendar",
-            "/invite admin", "/invite director", "/report", "/cancel", "/report CANARYX", "/cancel", "/reports"]
+            "/attendance", "/schooldays", "/invite admin", "/invite director", "/report", "/cancel", "/report CANARYX", "/cancel",
+            "/reports", "/dropouts"]
 
 # Care entries for each child: an update with two photos and a talk record, each holding a canary. Updates and
-# photos are for everyone who reaches the child; talk notes only for its teacher, proxy parent and admins.
-CARE = {"update": "UPDNOTE{tag}", "photo": "PHOTOFILE{tag}", "talk": "TALKNOTE{tag}"}
+# photos are for everyone who reaches the child; talk notes only for its teacher, proxy parent and admins. Two home
+# visits: one kept for the staff (never for the family), one shared with the family.
+CARE = {"update": "UPDNOTE{tag}", "photo": "PHOTOFILE{tag}", "talk": "TALKNOTE{tag}", "visit": "VISITNOTE{tag}",
+        "shared visit": "SHAREDVISIT{tag}"}
 
 
 def id_number(seed: int) -> str:
@@ -141,6 +145,10 @@ async def build_world(services) -> tuple[World, dict]:
                 await entries.add_media(Media(update, child, n, "photo", f"PHOTOFILE{tag}{n}", f"u{tag}{n}", 10))
             await entries.add_entry(Entry(child, author, TEACHER, "talk", "2026-03-01", None,
                                           {"fields": {"concerns": f"TALKNOTE{tag}"}}, "2026-03-01T09:00:00"))
+            for note, shared in ((f"VISITNOTE{tag}", False), (f"SHAREDVISIT{tag}", True)):
+                await entries.add_entry(Entry(child, author, TEACHER, "visit", "2026-03-01", None,
+                                              {"fields": {"found": note, "shared": "yes" if shared else "no"}},
+                                              "2026-03-01T10:00:00", for_family=shared))
     # X's weekly video call is agreed; a time for Y waits for its mother's answer. Their buttons (sent through
     # the outbox, so not seen below) are pressed by everyone too: see VIDEO_BUTTONS.
     video = services.video
@@ -152,8 +160,24 @@ async def build_world(services) -> tuple[World, dict]:
     await world.report("X", "teacher", handler="admin")
     await world.report("X", "proxy_x", handler="admin", closer="supervisor")
     await world.report("Y", "mother_y", handler="director_y")
+    # Y is absent today without a reason (the roll call): its mother is asked why, with buttons that everyone presses
+    # too (they are in the outbox: see video_buttons), and the class teacher has a follow-up task.
+    attendance, teacher = services.attendance, await world.actor("teacher")
+    roll = await attendance.start(teacher, world.class_ids["三年级一班"])
+    await attendance.save(teacher, (await attendance.toggle(teacher, roll.draft, world.children["Y"])).draft)
     # A waiting erasure request (held: Y's case is open), so that the admins' /deletions hands out its buttons too.
     await services.privacy.request_deletion(await world.actor("mother_y"), world.children["Y"])
+    # X's whereabouts are unknown today (控辍保学): a suspected dropout at once, its ladder's notices in the outbox; two
+    # persuasion attempts make the written report due, so its button is handed out too (see dropout_buttons).
+    async with services.db.transaction() as conn:
+        await conn.execute("INSERT OR IGNORE INTO absences (child_id, class_id, day, reason, marked_at) "
+                           "VALUES (?, ?, '2026-03-02', 'unknown', '2026-03-02T08:00:00')",
+                           (world.children["X"], world.class_ids["三年级一班"]))
+    await services.dropouts.run_due()
+    case = await services.dropouts.repo.current(world.children["X"])
+    for _ in range(2):
+        await services.dropouts.record_attempt(await world.actor("teacher"), case.id,
+                                               AttemptDraft("call", "unreachable", "DROPNOTE", ""))
     async with services.db.transaction() as conn:
         await services.people.within(conn).revoke_grant(world.grants["removed_mother_x"][0], world.people["admin"],
                                                         "2026-03-01T00:00:00")
@@ -209,6 +233,18 @@ async def video_buttons(services) -> set[str]:
     return found | {"cal:due"}
 
 
+async def dropout_buttons(services) -> set[str]:
+    """Every dropout button (bot.attendance.dropouts) with the real cases' ids and one that names nothing: open, each
+    step of recording an attempt, back at school, the written report; the monthly report, the township's ledger, the
+    list."""
+    cases = [r["id"] for r in await services.db.fetch_all("SELECT id FROM dropout_cases")] + [999]
+    found = {"drox:month", "drox:town", "drol"}
+    for case in cases:
+        found |= {f"dro:{case}:{act}" for act in get_args(DropoutAct)}
+        found |= {f"dro:{case}:m:visit", f"dro:{case}:a:refusing"}
+    return found
+
+
 async def safety_buttons(services, world: World) -> set[str]:
     """Every safety button (bot.safety.buttons) with the world's real ids, and with ids that name nothing: 收到 and
     the case of each report, every action on it, the 🆘 of each child, the reporting flow's steps, "这是安全问题"
@@ -223,6 +259,18 @@ async def safety_buttons(services, world: World) -> set[str]:
                   f"sfx:{report}:visit:today", f"sfx:{report}:visit:better"}
     found |= {f"sfc:{child}" for child in children} | {f"sfs:c:{child}" for child in children}
     found |= {f"sfk:{source}:{entry}" for source in ("t", "u") for entry in entries}
+    return found
+
+
+def attendance_buttons(world: World) -> set[str]:
+    """The roll's buttons for both classes and the children (and a child that does not exist), today's and another
+    day's, and answers to an absence that does not exist: besides those the teacher's and admin's /attendance show."""
+    found = {"absq:999:sick", "absq:999:other"}
+    for klass in world.class_ids.values():
+        for day in (20260302, 20260301):
+            found |= {f"att:o:{klass}:{day}", f"att:ok:{klass}:{day}:0", f"att:ok:{klass}:{day}:1"}
+            for child in (world.children["X"], world.children["Y"], 999):
+                found |= {f"att:t:{klass}:{day}:{child}", f"att:r:{klass}:{day}:{child}:sick"}
     return found
 
 
@@ -245,7 +293,9 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
         # What the most trusted people are shown: every button they get is pressed by the actor too.
         for insider in ("admin", "teacher", "mother_x", "mother_y", "supervisor"):
             await run_session(feed, user(world.telegram[insider], "zh-hans", insider))
-        buttons = callback_data(recorder.calls) | await video_buttons(services) | await safety_buttons(services, world)
+        buttons = (callback_data(recorder.calls) | await video_buttons(services) | await safety_buttons(services, world)
+                   | attendance_buttons(world))
+        buttons |= await dropout_buttons(services)
         recorder.clear()
 
         me = user(world.telegram[actor], "zh-hans", actor)
@@ -278,9 +328,10 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
                 # The control: what they may see does reach them, so the absences above mean something.
                 assert canaries[tag]["personality"] in said, f"{actor} never saw {tag}'s record"
                 assert actor not in OUTSIDERS
-            for kind, needle in (("update", f"UPDNOTE{tag}"), ("update", f"PHOTOFILE{tag}"),
-                                 ("talk", f"TALKNOTE{tag}")):
-                if entry_access(grants, place, kind, consented=True) == FULL:
+            for kind, needle, shared in (("update", f"UPDNOTE{tag}", True), ("update", f"PHOTOFILE{tag}", True),
+                                         ("talk", f"TALKNOTE{tag}", True), ("visit", f"VISITNOTE{tag}", False),
+                                         ("visit", f"SHAREDVISIT{tag}", True)):
+                if entry_level(entry_access(grants, place, kind, consented=True), shared) == FULL:
                     # The control: their timeline (and its photo button) did show it.
                     assert needle in said, f"{actor} never saw {tag}'s {kind} ({needle})"
                 else:

@@ -175,7 +175,9 @@ def may_invite(grants: Iterable[Grant], role: str, child: ChildPlace | None, sch
 # teacher, proxy parent and the school's admins read them (a worry in a talk becomes a safety report, which
 # reaches the township). A child director sees how the child lives (updates, good news), not its scores, nor the
 # monthly summary, which lists them. Nothing is written or read before consent.
-FULL, FACT = "full", "fact"
+# SHARED is FULL for an entry its author marked for the family (for_family), nothing otherwise: a home visit (家访)
+# records what the staff found in the home, which is for the staff unless the author chooses to share it.
+FULL, FACT, SHARED = "full", "fact", "shared"
 _SHARED = {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FULL, GUARDIAN: FULL, SUPERVISOR: FULL}
 ENTRY_READ: dict[str, dict[str, str]] = {
     "update": {**_SHARED, DIRECTOR: FULL}, "score": _SHARED, "goodnews": {**_SHARED, DIRECTOR: FULL},
@@ -183,16 +185,31 @@ ENTRY_READ: dict[str, dict[str, str]] = {
     # A child's letter is written to the parents; like the scores, it is not for the village's child director.
     "letter": _SHARED,
     "talk": {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, PARENT: FACT, GUARDIAN: FACT, SUPERVISOR: FACT, DIRECTOR: FACT},
+    # A home visit is read by every staff member who reaches the child, the village's child director included
+    # (a child director visits the family and supervises the guardianship, and is asked to join visits); the
+    # family reads only the visits shared with them.
+    "visit": {ADMIN: FULL, TEACHER: FULL, PROXY: FULL, SUPERVISOR: FULL, DIRECTOR: FULL, PARENT: SHARED,
+              GUARDIAN: SHARED},
 }
+# The child's class teacher and proxy parent write every kind, a home visit too; admins (who read everything) write
+# none: a visit by the principal is recorded by the class teacher, who names who went.
 ENTRY_WRITE: dict[str, frozenset[str]] = {kind: frozenset({TEACHER, PROXY}) for kind in ENTRY_READ}
 
 
 def entry_access(grants: Iterable[Grant], child: ChildPlace, kind: str, *, consented: bool) -> str | None:
-    """FULL, FACT or None: how much of a `kind` entry about this child this person may read."""
+    """FULL, FACT, SHARED or None: how much of a `kind` entry about this child this person may read."""
     if not consented:
         return None
     levels = {ENTRY_READ[kind].get(role) for role in roles_for(grants, child)} - {None}
-    return FULL if FULL in levels else FACT if FACT in levels else None
+    return next((level for level in (FULL, FACT, SHARED) if level in levels), None)
+
+
+def entry_level(level: str | None, for_family: bool) -> str | None:
+    """How much of one entry a person reads, given their `entry_access` to its kind: SHARED reads the entries
+    marked for the family in full, and the others not at all."""
+    if level == SHARED:
+        return FULL if for_family else None
+    return level
 
 
 def may_write(grants: Iterable[Grant], child: ChildPlace, kind: str, *, consented: bool) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.musts.forms import GOODNEWS, LETTER, SCORE, SUMMARY, TALK, UPDATE
+from bot.musts.forms import GOODNEWS, LETTER, SCORE, SUMMARY, TALK, UPDATE, VISIT
 from bot.payloads import payload
 
-CODES = {UPDATE: "u", SCORE: "s", GOODNEWS: "g", SUMMARY: "m", TALK: "t", LETTER: "l"}
+CODES = {UPDATE: "u", SCORE: "s", GOODNEWS: "g", SUMMARY: "m", TALK: "t", LETTER: "l", VISIT: "h"}
 KIND_OF = {code: kind for kind, code in CODES.items()}
 
 
@@ -19,7 +19,7 @@ class FormStep:
     fields, v a choice's value for a field, d done with a multiple choice, s send, c cancel."""
 
     child: int
-    form: Literal["u", "s", "g", "m", "t", "l"]
+    form: Literal["u", "s", "g", "m", "t", "l", "h"]
     step: Literal["w", "n", "f", "b", "v", "d", "s", "c"]
     field: str | None = None
     choice: str | None = None

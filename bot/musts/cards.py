@@ -118,15 +118,17 @@ def card(_, kind: str, child: str, occurred_on: str, period: str | None, body: d
 DONE_MARK, DUE_MARK, OVERDUE_MARK, NOT_YET_MARK = "✅", "⏰", "❗", "➖"
 # The teacher's table has a column each; the words are short for a phone's width.
 MUST_LABELS = {musts.UPDATE: N_("Update"), musts.PHOTOS: N_("Photos"), musts.SUMMARY: N_("Summary"),
-               musts.TALK: N_("Talk"), musts.LETTER: N_("Letter")}
+               musts.TALK: N_("Talk"), musts.LETTER: N_("Letter"), musts.VISIT: N_("Visit")}
 _MARKS = {musts.DONE: DONE_MARK, musts.DUE: DUE_MARK, musts.OVERDUE: OVERDUE_MARK}
 
 
 def must_line(_, must: musts.Must, locale: str, days: int) -> str:
     label = {musts.UPDATE: _("Update (every {days} days)").format(days=days),
              musts.PHOTOS: _("Photos this month"), musts.SUMMARY: _("Monthly summary"),
-             musts.TALK: _("Talk this month"), musts.LETTER: _("Child's letter this semester")}[must.key]
-    progress = f" {must.done}/{must.needed}" if must.key in (musts.PHOTOS, musts.TALK, musts.LETTER) else ""
+             musts.TALK: _("Talk this month"), musts.LETTER: _("Child's letter this semester"),
+             musts.VISIT: _("Home visit this semester")}[must.key]
+    progress = f" {must.done}/{must.needed}" if must.key in (musts.PHOTOS, musts.TALK, musts.LETTER,
+                                                             musts.VISIT) else ""
     if must.state == musts.DONE:
         detail = _("last {day}").format(day=day_text(must.last, locale)) if must.last else ""
     elif must.state == musts.DUE:

@@ -1,4 +1,4 @@
-"""The six kinds of care entry and their forms: which fields, which buttons, what a typed answer may be.
+"""The seven kinds of care entry and their forms: which fields, which buttons, what a typed answer may be.
 
 A form is filled from a phone in a few presses: most fields offer buttons, and a typed answer is accepted where
 buttons cannot say it. Choice values are stored as their keys ("happy"), so every reader sees them in their own
@@ -17,7 +17,8 @@ from bot.i18n import N_
 
 UPDATE, SCORE, GOODNEWS, SUMMARY, TALK = "update", "score", "goodnews", "summary", "talk"
 LETTER = "letter"  # 亲情书信: the child's own letter to the parents
-KINDS = (UPDATE, SCORE, GOODNEWS, SUMMARY, TALK, LETTER)
+VISIT = "visit"    # 家访: a home visit, for the staff unless shared with the family
+KINDS = (UPDATE, SCORE, GOODNEWS, SUMMARY, TALK, LETTER, VISIT)
 
 CHOICE, MULTI, TEXT, DATE, GRADE, MONTH = "choice", "multi", "text", "date", "grade", "month"
 TEXT_LIMIT = 1000  # a note longer than a phone screen or two is better as a voice note
@@ -75,6 +76,8 @@ MOODS = (Choice("happy", N_("😊 happy")), Choice("calm", N_("🙂 calm")), Cho
          Choice("worried", N_("😟 worried")), Choice("angry", N_("😠 angry")))
 _DAYS = (Choice("today", N_("Today")), Choice("yesterday", N_("Yesterday")))
 _NONE = (Choice("none", N_("Nothing")),)
+
+SHARED, NOT_SHARED = "yes", "no"  # a home visit's "shared" field
 
 _NOTE = FieldSpec("note", N_("Note"), "📝", TEXT, N_("Write a few words, or send a voice note."))
 
@@ -136,6 +139,23 @@ FORMS: dict[str, FormSpec] = {
                   N_("Send photos of the child's handwritten letter, and a voice note of the child reading it "
                      "aloud if you like. You may add a few words.")),
     ), media=True, sequential=False, note="note"),
+    # A home visit: who went (the author unless typed otherwise), whom they met, what they found (typed, or the
+    # voice notes), what was agreed, photos of the home. Staff only unless "shared" is set (bot.access.policy).
+    VISIT: FormSpec(VISIT, N_("home visit"), "🏡", (
+        FieldSpec("date", N_("Date"), "📅", DATE, N_("When was the visit? Choose, or type the date (11-20)."), _DAYS),
+        FieldSpec("visitors", N_("Who went"), "🚶", TEXT, N_("Who went on the visit? Type the names.")),
+        FieldSpec("met", N_("Met"), "👥", MULTI, N_("Whom did you meet? Choose one or more (then a Done button "
+                                                  "appears); or type."),
+                  (Choice("grandparents", N_("Grandparents")), Choice("parents", N_("Parents")),
+                   Choice("relatives", N_("Other relatives")), Choice("child", N_("The child"))), required=True),
+        FieldSpec("found", N_("Found"), "🔎", TEXT, N_("What did you find (the home, the child, the guardian's "
+                                                     "care)? Type it, or send a voice note.")),
+        FieldSpec("agreed", N_("Agreed"), "🤝", TEXT, N_("What was agreed with the family? Type it.")),
+        FieldSpec("shared", N_("Who reads it"), "🔐", CHOICE, N_("Share this record with the family? Only the "
+                                                               "staff see it unless you choose to share it."),
+                  (Choice(NOT_SHARED, N_("🔒 Staff only")), Choice(SHARED, N_("👪 Staff and family"))),
+                  typed=False),
+    ), media=True, sequential=False, note="found"),
 }
 
 _GRADES = ("A+", "A", "A-", "B+", "B", "B-", "C+", "C", "C-", "D", "E", "F",
@@ -220,6 +240,11 @@ def parse_grade(text: str) -> str:
         raise BadValue(N_("{score} is more than the full mark {full}."), score=found.group(1), full=limit)
     shown = found.group(1)
     return f"{shown}/{total}" if total else shown
+
+
+def for_family(kind: str, fields: dict) -> bool:
+    """May the child's family read this entry? Every kind but a home visit not marked shared."""
+    return kind != VISIT or fields.get("shared") == SHARED
 
 
 def missing(spec: FormSpec, fields: dict) -> list[FieldSpec]:

@@ -1,5 +1,6 @@
 """What proxy parents and teachers record about a child and send to the family: updates with photos and voice
-notes, test scores, good news, monthly summaries, and talk records; the child's growth timeline; and what each
+notes, test scores, good news, monthly summaries, talk records, the child's letters, and home visits (kept for the
+staff unless shared with the family); the child's growth timeline; and what each
 carer still owes (bot.musts.tracker).
 
 A form is a draft in the database (one per person), so a restart loses nothing and an album's photos, which
@@ -17,17 +18,16 @@ from zoneinfo import ZoneInfo
 
 from bot.access.consent import ConsentService
 from bot.access.people import Actor
-from bot.access.policy import (FACT, FAMILY_ROLES, FULL, PROXY, TEACHER, entry_access, may_write, reaches,
-                               roles_for)
+from bot.access.policy import (FACT, FAMILY_ROLES, FULL, PROXY, SHARED, TEACHER, entry_access, entry_level,
+                               may_write, reaches, roles_for)
 from bot.clock import Clock, stamp, unstamp
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, translator
 from bot.musts import tracker as musts
 from bot.musts.buttons import Received
 from bot.musts.cards import TIMELINE_VALUE, card, title
-from bot.musts.forms import (FORMS, KINDS, LETTER, MAX_PHOTOS, MAX_VOICES, MULTI, SCORE, SUMMARY, TALK, BadValue,
-                             FormSpec,
-                             chosen_value, missing, next_field, typed_value)
+from bot.musts.forms import (FORMS, KINDS, LETTER, MAX_PHOTOS, MAX_VOICES, MULTI, NOT_SHARED, SCORE, SUMMARY, TALK,
+                             VISIT, BadValue, FormSpec, chosen_value, for_family, missing, next_field, typed_value)
 from bot.musts.media import MAX_DOWNLOAD_BYTES
 from bot.notices import Action, Media as Attached, Notice, Outbox
 from bot.preferences import PreferencesService
@@ -154,6 +154,7 @@ class Submitted:
     kind: str
     child_name: str
     recipients: list[Recipient]
+    for_family: bool = True  # False: kept for the staff (a home visit not shared), sent to nobody
 
 
 @dataclass(frozen=True)
@@ -240,9 +241,18 @@ class MustsService:
         if kind not in KINDS:
             raise NotAllowed("kind")
         child = await self._writable(actor, child_id, kind)
-        draft = Draft(actor.person_id, child.id, child.name, kind)
+        draft = Draft(actor.person_id, child.id, child.name, kind, await self._defaults(actor, kind))
         await self._save(draft)
         return draft
+
+    async def _defaults(self, actor: Actor, kind: str) -> dict:
+        """A home visit is today's, made by its author, and for the staff only, until the author says otherwise:
+        most visits are written down the day they are made, by whoever went."""
+        if kind != VISIT:
+            return {}
+        author = await self._people.person(actor.person_id)
+        return {"date": self.today().isoformat(), "visitors": author.display_name if author else "",
+                "shared": NOT_SHARED}
 
     async def draft(self, actor: Actor) -> Draft | None:
         if actor.person_id is None:
@@ -398,9 +408,11 @@ class MustsService:
         if period:
             body["facts"] = await self.month_facts(child.id, period)
         author = await self._people.person(actor.person_id)
-        family = await self._family(child, exclude=actor.person_id)
+        shared = for_family(draft.kind, draft.fields)
+        # A home visit kept for the staff is never sent to the family: it has no deliveries and no notices.
+        family = await self._family(child, exclude=actor.person_id) if shared else []
         now = stamp(self._clock.now())
-        entry = Entry(child.id, actor.person_id, role, draft.kind, occurred, period, body, now)
+        entry = Entry(child.id, actor.person_id, role, draft.kind, occurred, period, body, now, for_family=shared)
         async with self._db.transaction() as conn:
             repo = self.repo.within(conn)
             entry = replace(entry, id=await repo.add_entry(entry))
@@ -426,7 +438,7 @@ class MustsService:
             person = await self._people.person(reader.person_id)
             recipients.append(Recipient(reader.person_id, person.display_name if person else "",
                                         await self._outbox.repo.reachable(reader.channel, reader.address)))
-        return Submitted(entry.id, draft.kind, child.name, recipients)
+        return Submitted(entry.id, draft.kind, child.name, recipients, shared)
 
     async def _reader(self, person_id: int) -> _Reader | None:
         """Where a person is reached (their first identity, as the outbox does) and their language; None for
@@ -523,17 +535,17 @@ class MustsService:
     async def timeline(self, actor: Actor, child_id: int, page: int, locale: str) -> Timeline:
         """The child's entries, newest first, PAGE_SIZE a page, as this person may read them."""
         child, access = await self._readable(actor, child_id)
-        kinds = tuple(access)
-        total = await self.repo.count(child.id, kinds)
+        kinds, family_only = tuple(access), _family_only(access)
+        total = await self.repo.count(child.id, kinds, family_only)
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(max(page, 0), pages - 1)
-        entries = await self.repo.entries(child.id, kinds, PAGE_SIZE, page * PAGE_SIZE)
+        entries = await self.repo.entries(child.id, kinds, PAGE_SIZE, page * PAGE_SIZE, family_only)
         counts = await self.repo.media_counts([e.id for e in entries])
         deliveries = await self.repo.deliveries([e.id for e in entries])
         _ = translator(locale).gettext
         items = []
         for entry in entries:
-            level = access[entry.kind]
+            level = entry_level(access[entry.kind], entry.for_family)
             author = await self._people.person(entry.author_id) if entry.author_id else None
             photos = counts.get(entry.id, {}).get("photo", 0) if level == FULL else 0
             voices = counts.get(entry.id, {}).get("voice", 0) if level == FULL else 0
@@ -567,7 +579,7 @@ class MustsService:
             child, access = await self._readable(actor, entry.child_id)
         except (NotAllowed, NoConsent):
             raise StaleButton() from None
-        if access.get(entry.kind) != FULL:
+        if entry_level(access.get(entry.kind), entry.for_family) != FULL:
             raise StaleButton()
         media = await self.repo.media(entry.id)
         await self._audited(actor, child.id, "view_media", f"entry={entry.id}")
@@ -577,12 +589,13 @@ class MustsService:
         """Every entry about the child as this person may read it, oldest first, for their copy (/mydata):
         the fields as stored, the photos and voice notes by file name under the data directory."""
         child, access = await self._readable(actor, child_id)
-        entries = list(reversed(await self.repo.entries(child.id, tuple(access), limit=100_000)))
+        entries = list(reversed(await self.repo.entries(child.id, tuple(access), limit=100_000,
+                                                        family_only=_family_only(access))))
         found = []
         for entry in entries:
             item = {"kind": entry.kind, "date": entry.occurred_on, "recorded_at": entry.created_at,
                     "author_role": entry.author_role}
-            if access[entry.kind] == FULL:
+            if entry_level(access[entry.kind], entry.for_family) == FULL:
                 media = await self.repo.media(entry.id)
                 item.update(entry.body, period=entry.period,
                             media=[{"kind": m.kind, "stored_as": m.stored_path} for m in media])
@@ -595,7 +608,11 @@ class MustsService:
         """For a proxy parent, their children; for a teacher, the class; each with what is done and due.
         `writable_only`: only the children whose family has consented (nothing can be written for the others)."""
         now = self._clock.now()
-        window = stamp(now - timedelta(days=max(70, self.rules.update_every_days + 40)))
+        # Far enough back for the rolling update and last month's summary, and for the whole semester: a letter or
+        # a home visit of February still counts in July (nothing is recorded before the day it is about).
+        first, _last = musts.semester(self.today())
+        window = stamp(min(now - timedelta(days=max(70, self.rules.update_every_days + 40)),
+                           datetime.combine(first, time(0), self._tz)))
         result = []
         for child in await self.children(actor, "update"):
             if not any(g.role in (PROXY, TEACHER) and reaches(g, child.place) for g in actor.grants):
@@ -604,16 +621,26 @@ class MustsService:
                 continue
             started = await self.repo.care_started(child.id)
             since = unstamp(started) if started else now
-            facts = [musts.Fact(e.kind, self._counted_at(e), photos, e.period)
+            # Photos count when they reached the family: a staff-only visit's do not.
+            facts = [musts.Fact(e.kind, self._counted_at(e), photos if e.for_family else 0, e.period)
                      for e, photos in await self.repo.since(child.id, window)]
-            result.append(ChildDue(child, musts.check(facts, now=now, tz=self._tz, since=since, rules=self.rules)))
+            # The semester's home visit is the class teacher's duty.
+            visits = any(g.role == TEACHER and reaches(g, child.place) for g in actor.grants)
+            result.append(ChildDue(child, musts.check(facts, now=now, tz=self._tz, since=since, rules=self.rules,
+                                                      visits=visits)))
         return result
 
     def _counted_at(self, entry: Entry) -> datetime:
-        """A talk counts for the day it was held (recorded on the 2nd, held on the 28th: last month's talk);
-        everything else for when the family got it. The day's noon stands for the talk's hour, unless the talk
-        was recorded before then: a talk of 今天 recorded at 9:00 counts at once, not from noon on."""
+        """A talk counts for the day it was held (recorded on the 2nd, held on the 28th: last month's talk), and a
+        home visit for the day it was made; everything else for when the family got it. The day's noon stands for
+        the hour, unless the entry was recorded before then: a talk of 今天 recorded at 9:00 counts at once, not
+        from noon on."""
         recorded = unstamp(entry.created_at)
-        if entry.kind == TALK:
+        if entry.kind in (TALK, VISIT):
             return min(datetime.combine(date.fromisoformat(entry.occurred_on), time(12), self._tz), recorded)
         return recorded
+
+
+def _family_only(access: dict[str, str]) -> tuple[str, ...]:
+    """The kinds this reader sees only where an entry was marked for the family."""
+    return tuple(kind for kind, level in access.items() if level == SHARED)

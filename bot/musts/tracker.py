@@ -2,7 +2,8 @@
 due in the current period. Pure: it takes plain facts and a moment, and knows nothing of Telegram or storage.
 
 Tracked: an update on study and daily life every 14 days (rolling), 2 photos and a heart-to-heart talk (谈心)
-each calendar month, a summary of each month, and a child's letter to the parents (亲情书信) each semester.
+each calendar month, a summary of each month, and a child's letter to the parents (亲情书信) each semester; for
+the class teacher (`visits=True`), a home visit (家访) each semester too.
 Test scores and good news are "as they happen": they are
 never due, but photos attached to them count.
 
@@ -18,7 +19,8 @@ Corners decided here:
 - Monthly photos and talks are about the current month only: DUE until done, never OVERDUE (their deadline
   is today or later); last month's shortfall is history, not a reminder.
 - A semester is February to July or August to January (the spring and autumn terms with their holidays), so
-  every day belongs to one. Its letter is DUE until written, never OVERDUE, like the monthly musts.
+  every day belongs to one. Its letter is DUE until written, never OVERDUE, like the monthly musts; so is its home
+  visit, which counts for the semester of the day it was made (a Fact's `at` is the visit's day).
 - Summaries: the oldest owed month without a summary is shown until it is written, DUE up to its grace day
   and OVERDUE after, so a missing summary never vanishes, not on the 6th and not when the next month
   begins; a new pairing (a later `since`) does not inherit the old one's debts. When nothing is missing,
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-UPDATE, PHOTOS, SUMMARY, TALK, LETTER = "update", "photos", "summary", "talk", "letter"
+UPDATE, PHOTOS, SUMMARY, TALK, LETTER, VISIT = "update", "photos", "summary", "talk", "letter", "visit"
 DONE, DUE, OVERDUE = "done", "due", "overdue"
 
 
@@ -49,6 +51,7 @@ class Rules:
     summaries_per_month: int = 1
     talks_per_month: int = 1
     letters_per_semester: int = 1
+    visits_per_semester: int = 1  # home visits (家访) by the class teacher
     summary_grace_days: int = 5  # a month's summary may be written until the 5th of the next month
     soon_days: int = 3  # a rolling deadline is "due" (rather than fine) this many days before it
 
@@ -56,7 +59,7 @@ class Rules:
         if self.update_every_days < 1:
             raise ValueError("update_every_days must be at least 1")
         for name in ("photos_per_month", "summaries_per_month", "talks_per_month", "letters_per_semester",
-                     "summary_grace_days", "soon_days"):
+                     "visits_per_semester", "summary_grace_days", "soon_days"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 
@@ -65,7 +68,7 @@ class Rules:
 class Fact:
     """One recorded entry as the tracker sees it."""
 
-    kind: str  # "update" | "summary" | "talk" | "letter" | "score" | "goodnews"; any other kind only brings its photos
+    kind: str  # "update" | "summary" | "talk" | "letter" | "visit" | "score" | "goodnews"; any other kind only brings its photos
     at: datetime  # when it was recorded, timezone-aware
     photos: int = 0  # photos attached to it (any kind of entry may carry photos)
     period: str | None = None  # for a summary: the month it covers, "YYYY-MM"
@@ -73,27 +76,29 @@ class Fact:
 
 @dataclass(frozen=True)
 class Must:
-    key: str  # UPDATE | PHOTOS | SUMMARY | TALK | LETTER
+    key: str  # UPDATE | PHOTOS | SUMMARY | TALK | LETTER | VISIT
     state: str  # DONE | DUE | OVERDUE
     done: int  # how many counted in the period: updates in the window, photos this month, summaries of `period`
     needed: int
     deadline: date  # the last local day to do it in the period shown
     last: date | None  # local date of the latest one of its kind (any period), if any
-    # "YYYY-MM" for the monthly musts (for SUMMARY: the month whose summary is shown); for LETTER the semester's
-    # first month
+    # "YYYY-MM" for the monthly musts (for SUMMARY: the month whose summary is shown); for LETTER and VISIT the
+    # semester's first month
     period: str | None = None
 
 
 def check(facts: Iterable[Fact], *, now: datetime, tz: ZoneInfo, since: datetime,
-          rules: Rules = Rules()) -> list[Must]:
-    """What is done and due for one child at `now`, in the order UPDATE, PHOTOS, SUMMARY, TALK, LETTER."""
+          rules: Rules = Rules(), visits: bool = False) -> list[Must]:
+    """What is done and due for one child at `now`, in the order UPDATE, PHOTOS, SUMMARY, TALK, LETTER, and
+    VISIT when `visits` (the home visit is the class teacher's duty, not the proxy parent's)."""
     _aware(now, "now")
     _aware(since, "since")
     today = now.astimezone(tz).date()
     start = min(since, now).astimezone(tz).date()
     dated = [(fact.at.astimezone(tz).date(), fact) for fact in facts if _aware(fact.at, "Fact.at") <= now]
     return [_update(dated, today, start, rules), _photos(dated, today, rules), _summary(dated, today, start, rules),
-            _talk(dated, today, rules), _letter(dated, today, rules)]
+            _talk(dated, today, rules), _semesterly(LETTER, dated, today, rules.letters_per_semester),
+            *([_semesterly(VISIT, dated, today, rules.visits_per_semester)] if visits else [])]
 
 
 def late(musts: Iterable[Must]) -> list[Must]:
@@ -136,12 +141,12 @@ def semester(day: date) -> tuple[date, date]:
     return date(year, 8, 1), date(year + 1, 1, 31)
 
 
-def _letter(dated: list[tuple[date, Fact]], today: date, rules: Rules) -> Must:
+def _semesterly(kind: str, dated: list[tuple[date, Fact]], today: date, needed: int) -> Must:
     first, end = semester(today)
-    days = [day for day, fact in dated if fact.kind == LETTER]
+    days = [day for day, fact in dated if fact.kind == kind]
     done = sum(1 for day in days if first <= day <= end)
-    state = DONE if done >= rules.letters_per_semester else DUE
-    return Must(LETTER, state, done, rules.letters_per_semester, end, max(days, default=None), _label(first))
+    state = DONE if done >= needed else DUE
+    return Must(kind, state, done, needed, end, max(days, default=None), _label(first))
 
 
 def _monthly(key: str, done: int, needed: int, month: date, last: date | None) -> Must:

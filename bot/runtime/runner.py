@@ -101,7 +101,8 @@ async def schedule_job(context: BotContext) -> None:
     job replaces a timer per reminder, and a restart resumes it."""
     services = context.services
     for name, due in (("safety", services.safety.escalate), ("video", services.video.run_due),
-                      ("calendar", services.calendar.run_due)):
+                      ("calendar", services.calendar.run_due), ("roll", services.attendance.run_due),
+                      ("dropouts", services.dropouts.run_due)):
         try:
             sent = await due()
         except Exception:  # one part failing must not hold up the other
