@@ -77,26 +77,16 @@ def main(argv: list[str] | None = None) -> int:
 async def _county_contact(settings, _, township: str, telegram: str, name: str) -> int:
     """The county education bureau's contact (控辍保学): a person the bot can reach, holding no role, told of every
     suspected dropout of the township's schools."""
-    from bot.services import open_services
-    from bot.clock import SystemClock
-    from bot.errors import UserError
-    from storage.db import DatabaseTooNew
-
     if not name or len(name) > 80:
         print(_("Give the contact's name with --name (at most 80 characters)."), file=sys.stderr)
         return 2
-    try:
-        services = await open_services(settings, SystemClock())
-    except DatabaseTooNew as exc:
-        print(_too_new(_, exc), file=sys.stderr)
-        return 3
-    try:
+
+    async def appoint(services):
         await services.dropouts.set_county_contact(township, telegram, name)
-    except UserError as refusal:
-        print(refusal.text(_), file=sys.stderr)
-        return 2
-    finally:
-        await services.db.close()
+
+    status, _done = await _with_services(settings, _, appoint)
+    if status:
+        return status
     print(_("{name} is now the county education bureau's contact for {township}: told of every suspected dropout "
             "of its schools. They must open the bot and press Start once, or Telegram will not let it write to "
             "them.").format(name=name, township=township))
@@ -123,11 +113,7 @@ async def _migrate(settings, _) -> int:
 async def _invite(settings, _, school: str, township: str, role: str, qr_file: str | None) -> int:
     """The first admin of a school (`--school`, placed under `--township` when given), or a township's child-welfare
     supervisor (`--township` alone), who then invites the township's schools' admins and villages' directors."""
-    from bot.services import open_services
-    from bot.clock import SystemClock
     from bot.access.invitations import PLACE_NAME_LIMIT, invitation_link
-    from bot.errors import UserError
-    from storage.db import DatabaseTooNew
 
     if role == "admin" and (not school or len(school) > 80):
         print(_("Give the school's name with --school."), file=sys.stderr)
@@ -139,24 +125,20 @@ async def _invite(settings, _, school: str, township: str, role: str, qr_file: s
     if len(township) > PLACE_NAME_LIMIT:
         print(_("A township's name has at most {limit} characters.").format(limit=PLACE_NAME_LIMIT), file=sys.stderr)
         return 2
-    try:
-        services = await open_services(settings, SystemClock())
-    except DatabaseTooNew as exc:
-        print(_too_new(_, exc), file=sys.stderr)
-        return 3
-    try:
+
+    async def issue(services):
         if role == "supervisor":
             issued = await services.invitations.bootstrap_supervisor(township)
         else:
             issued = await services.invitations.bootstrap_admin(school, township or None)
         from bot.runtime.runner import bot_username
 
-        username = await services.people.meta("bot_username") or await bot_username(settings)
-    except UserError as refusal:
-        print(refusal.text(_), file=sys.stderr)
-        return 2
-    finally:
-        await services.db.close()
+        return issued, (await services.people.meta("bot_username") or await bot_username(settings))
+
+    status, done = await _with_services(settings, _, issue)
+    if status:
+        return status
+    issued, username = done
     if role == "supervisor":
         print(_("Invitation for the child-welfare supervisor of {township} (single use, valid for 7 days):").format(
             township=township))
@@ -176,6 +158,29 @@ async def _invite(settings, _, school: str, township: str, role: str, qr_file: s
             fp.write(qr_png(link))
         print(_("QR code written to {file}.").format(file=qr_file))
     return 0
+
+
+async def _with_services(settings, _, work):
+    """Open the services, run `work(services)` and close them again: the one way a one-off command (invite,
+    county-contact) reaches the database. Returns (exit status, what `work` returned): 0 when it ran, 3 for a
+    database written by a newer version, 2 for a refusal (both printed)."""
+    from bot.clock import SystemClock
+    from bot.errors import UserError
+    from bot.services import open_services
+    from storage.db import DatabaseTooNew
+
+    try:
+        services = await open_services(settings, SystemClock())
+    except DatabaseTooNew as exc:
+        print(_too_new(_, exc), file=sys.stderr)
+        return 3, None
+    try:
+        return 0, await work(services)
+    except UserError as refusal:
+        print(refusal.text(_), file=sys.stderr)
+        return 2, None
+    finally:
+        await services.db.close()
 
 
 def _too_new(_, exc) -> str:

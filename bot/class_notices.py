@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from bot.access.people import Actor
-from bot.access.policy import ADMIN, FAMILY_ROLES, TEACHER
+from bot.access.people import Actor, class_run_by, classes_run_by
+from bot.access.policy import FAMILY_ROLES
 from bot.clock import Clock, stamp
 from bot.errors import AlreadyAcknowledged, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, translator
@@ -132,23 +132,11 @@ class ClassNoticeService:
     # -- who writes to which class ------------------------------------------------------------------------
 
     async def classes(self, actor: Actor) -> list[SchoolClass]:
-        """The classes this person may write to: a teacher's own, every class of an admin's school."""
-        found: dict[int, SchoolClass] = {}
-        for grant in actor.grants:
-            if grant.role == TEACHER and grant.class_id is not None:
-                klass = await self._people.school_class(grant.class_id)
-                if klass is not None:
-                    found.setdefault(klass.id, klass)
-            elif grant.role == ADMIN and grant.school_id is not None:
-                for klass in await self._people.classes(grant.school_id):
-                    found.setdefault(klass.id, klass)
-        return sorted(found.values(), key=lambda k: (k.school_id, k.name, k.id))
+        """The classes this person may write to (bot.access.people.classes_run_by)."""
+        return await classes_run_by(self._people, actor)
 
     async def _class(self, actor: Actor, class_id: int) -> SchoolClass:
-        for klass in await self.classes(actor):
-            if klass.id == class_id:
-                return klass
-        raise NotAllowed("class_notice", N_("You cannot send notices to this class."))
+        return await class_run_by(self._people, actor, class_id, NotAllowed("class_notice", N_("You cannot send notices to this class.")))
 
     async def _own(self, actor: Actor, notice_id: int) -> tuple[ClassNotice, SchoolClass]:
         """A notice of a class this person writes to (its author's colleagues see it too); anything else is stale."""

@@ -12,14 +12,15 @@ text or voice note as the answer."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.attendance.buttons import (ANSWER_LABELS, OTHER, REASON_LABELS, REASONS, UNEXPLAINED, UNKNOWN,
-                                    FamilyAnswer, RollButton)
+from bot.attendance.buttons import (ANSWER_LABELS, ANSWER_WORDS, OTHER, REASON_LABELS, REASONS, UNEXPLAINED, UNKNOWN,
+                                    AnswerWithMessage, FamilyAnswer, RollButton)
 from bot.attendance.service import AlreadySaved, AnotherDay, RollDraft, RollView, Saved, day_key
 from bot.dialogues import Dialogue
 from bot.errors import StaleButton
@@ -28,6 +29,7 @@ from bot.musts.cards import day_text
 from bot.runtime.context import BotContext
 from bot.safety.buttons import ReportAbout
 from handlers import dialogue
+from handlers.relay import take_offered
 from handlers.common import PAGE_SIZE, keyboard, on_button, paged, replace_or_reply, reply, rows_of
 from handlers.dialogue import Kind
 
@@ -77,7 +79,7 @@ def _reason_row(_, view: RollView, child, day: str) -> list:
     chosen = view.draft.marks[child.id]
     row = []
     for reason in REASONS:
-        label = ("✔" if reason == chosen else "") + _(REASON_LABELS[reason])
+        label = ("✔ " if reason == chosen else "") + _(REASON_LABELS[reason])
         if not row:
             label = f"{child.name or '?'} · {label}"
         row.append((label, RollButton("r", view.klass.id, day, child.id, reason)))
@@ -118,16 +120,15 @@ async def _draw(update: Update, context: BotContext, view: RollView, page: int, 
     await replace_or_reply(update, text, reply_markup=keyboard(rows))
 
 
-def saved_text(_, saved: Saved) -> str:
+def saved_text(_, saved: Saved, locale: str) -> str:
+    day = day_text(saved.day, locale)
     if not saved.absent:
-        return _("✅ The roll of {klass} for {day} is saved: everyone is here.").format(
-            klass=saved.klass.name, day=saved.day.isoformat())
-    lines = [_("✅ The roll of {klass} for {day} is saved. Absent:").format(klass=saved.klass.name,
-                                                                           day=saved.day.isoformat())]
+        return _("✅ The roll of {klass} for {day} is saved: everyone is here.").format(klass=saved.klass.name, day=day)
+    lines = [_("✅ The roll of {klass} for {day} is saved. Absent:").format(klass=saved.klass.name, day=day)]
     for child, absence in saved.absent:
-        line = f"✖ {child.name or '?'}: {_(REASON_LABELS[absence.reason])}"
+        line = "✖ " + _("{label}: {value}").format(label=child.name or "?", value=_(REASON_LABELS[absence.reason]))
         if absence.family_reason:
-            line += " " + _("(the family answered: {answer})").format(answer=_(ANSWER_LABELS[absence.family_reason]))
+            line += " " + _("(the family answered: {answer})").format(answer=_(ANSWER_WORDS[absence.family_reason]))
         lines.append(line)
     if any(a.reason in UNEXPLAINED for _child, a in saved.absent):
         lines.append(_("The parents and guardians of the children absent without a reason are asked why; their "
@@ -144,7 +145,7 @@ async def _save(update: Update, context: BotContext, draft: RollDraft) -> None:
             for child, absence in saved.absent if absence.reason == UNKNOWN]
     rows.append([(_("✏️ Correct the roll"), RollButton("o", saved.klass.id, day_key(saved.day)))])
     await update.callback_query.answer(_("Saved."))
-    await replace_or_reply(update, saved_text(_, saved), reply_markup=keyboard(rows))
+    await replace_or_reply(update, saved_text(_, saved, context.locale), reply_markup=keyboard(rows))
 
 
 async def on_att_button(update: Update, context: BotContext, pressed: RollButton) -> None:
@@ -204,6 +205,21 @@ async def on_absq_button(update: Update, context: BotContext, pressed: FamilyAns
             pass
 
 
+async def on_absm_button(update: Update, context: BotContext, pressed: AnswerWithMessage) -> None:
+    """The words or voice note a family member sent outside any conversation, given as the answer to today's
+    question about the child's absence (chosen on the relay's offer)."""
+    _ = context.gettext
+    service, actor = context.services.attendance, await context.actor()
+    await service.question(actor, pressed.absence)  # still open, and theirs: else refused, the message kept
+    content = await take_offered(context, pressed.message)
+    if content is None or content.kind not in ("text", "voice"):
+        raise StaleButton()
+    await service.answer(actor, pressed.absence, OTHER, note=content.text or content.caption or "",
+                         voice=content.file_id if content.kind == "voice" else None)
+    await update.callback_query.answer()
+    await replace_or_reply(update, _("Thank you! The class teacher has been told."))
+
+
 async def on_answering(update: Update, context: BotContext, open_dialogue: Dialogue) -> bool:
     message = update.effective_message
     if message is None or not (message.text or message.voice):
@@ -218,11 +234,36 @@ async def on_answering(update: Update, context: BotContext, open_dialogue: Dialo
     return True
 
 
-async def _not_typed(update: Update, context: BotContext, open_dialogue: Dialogue) -> bool:
-    return False  # the roll is taken with buttons; a typed message goes on to the other features
+async def on_roll_typed(update: Update, context: BotContext, open_dialogue: Dialogue) -> bool:
+    """A teacher who types names instead of tapping them ("小明 小红", "小明、小红"): each name that fits one child
+    of the class is marked (or, typed again, unmarked), and the roll is shown again below. Anything else gets
+    the way to do it; nothing is changed."""
+    message = update.effective_message
+    if message is None or not message.text or message.text.startswith("/"):
+        return False
+    service, actor = context.services.attendance, await context.actor()
+    draft = RollDraft.from_state(open_dialogue.state)
+    if draft.day != service.today():
+        return False  # yesterday's roll: the words are for the other features
+    view = await service.view(actor, draft)
+    found = []
+    for word in (w for w in re.split(r"[\s,，、;；]+", message.text.strip()) if w):
+        exact = [k for k in view.children if k.name == word]
+        fitting = exact or [k for k in view.children if k.name and word in k.name]
+        if len(fitting) == 1 and fitting[0] not in found:
+            found.append(fitting[0])
+    if not found:
+        await reply(update, context.gettext("Tap the names of the absent children on the roll, or type their names "
+                                            "as on the roster. Nothing was changed."))
+        return True
+    for child in found:
+        view = await service.toggle(actor, view.draft, child.id)
+    await _keep(context, view.draft)
+    await _draw(update, context, view, view.page_of(found[-1].id, PAGE_SIZE))
+    return True
 
 
-DIALOGUES = [Kind(ROLL, _not_typed, cancelled=N_("Cancelled. The roll was not saved.")),
+DIALOGUES = [Kind(ROLL, on_roll_typed, cancelled=N_("Cancelled. The roll was not saved.")),
              Kind(ANSWERING, on_answering, cancelled=N_("Cancelled. Nothing was sent."))]
 
 
@@ -231,4 +272,5 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("attendance", attendance, filters=filters.ChatType.PRIVATE),
         on_button(RollButton, on_att_button),
         on_button(FamilyAnswer, on_absq_button),
+        on_button(AnswerWithMessage, on_absm_button),
     ]

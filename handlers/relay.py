@@ -30,6 +30,7 @@ from bot.access.policy import FAMILY_ROLES, GUARDIAN, PARENT, PROXY, ROLE_LABELS
 from bot.dialogues import Dialogue
 from bot.errors import AlreadyAcknowledged, NoConsent, NotAllowed, StaleButton, UserError
 from bot.i18n import N_, format_datetime
+from bot.attendance.buttons import AnswerWithMessage
 from bot.relay import HEADER_RELATIONS, SUPPORTED, Content, Partner, PassOn, Received, RelayChoice, SendNow
 from bot.runtime.context import BotContext
 from bot.runtime.intake import answer_owed
@@ -290,6 +291,11 @@ async def _offer(update: Update, context: BotContext, offering: Dialogue | None)
                 label, remembered = "✅ " + label, remembered or (partner, child)
             rows.append([(label, PassOn(child.id, partner.person_id, message.message_id))])
     rows.append([(_("Do not send"), PassOn(offers[0][0].id, 0, message.message_id))])
+    if content.kind in ("text", "voice"):
+        # The school asked why a child of theirs is not at school today: these words may be the answer.
+        for absence, child in await context.services.attendance.open_questions(actor):
+            rows.insert(0, [(_("📋 This is why {child} is not at school today").format(child=child.name),
+                             AnswerWithMessage(absence.id, message.message_id))])
     if remembered is not None and not several:
         # The choice made last time is shown, never taken silently.
         text = _("Send this to {who}?").format(who=_who(remembered[0], _))
@@ -299,23 +305,32 @@ async def _offer(update: Update, context: BotContext, offering: Dialogue | None)
     return True
 
 
-async def on_pass_button(update: Update, context: BotContext, payload: PassOn) -> None:
-    """One press: the message offered goes to the person chosen (or, for "Do not send", nowhere)."""
-    _ = context.gettext
+async def take_offered(context: BotContext, message_id: int) -> Content | None:
+    """The message offered by "Whom should I send this to?", taken for another use (it is no longer offered);
+    None when it was sent or dropped already, or forgotten."""
     offering = await dialogue.current(context, OFFER)
     pending = dict(offering.state.get("pending", {})) if offering is not None else {}
-    found = pending.pop(str(payload.message), None)
+    found = pending.pop(str(message_id), None)
     if found is None:
-        raise StaleButton()  # sent or dropped already, or forgotten
+        return None
     if pending:
         await dialogue.save(context, offering, {"pending": pending})
     else:
         await dialogue.end(context, OFFER)
+    return Content(**found)
+
+
+async def on_pass_button(update: Update, context: BotContext, payload: PassOn) -> None:
+    """One press: the message offered goes to the person chosen (or, for "Do not send", nowhere)."""
+    _ = context.gettext
+    found = await take_offered(context, payload.message)
+    if found is None:
+        raise StaleButton()  # sent or dropped already, or forgotten
     await _answer_press(update)
     if payload.person == 0:
         await replace_or_reply(update, _("All right, I did not send it."))
         return
-    await _pass_on(update, context, payload.child, payload.person, content=Content(**found))
+    await _pass_on(update, context, payload.child, payload.person, content=found)
 
 
 async def on_relay_input(update: Update, context: BotContext, mode: Dialogue) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import TextIO
 
+from bot.attendance.service import NotSchoolDay
 from bot.services import open_services
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.i18n import LOCALE_NAMES, Translator, translator
@@ -200,6 +201,24 @@ class Scenes:
             await person.press(labels[0], message_id=mode.message_id)
             await _expect(person.wait_until(lambda: mode.edits))
 
+    async def take_roll(self, teacher, absent: str) -> None:
+        """The next school day at 08:30 (a weekend or a holiday is skipped: the bot says there is no roll), then
+        /attendance: a tap on the absent child and one on Done."""
+        day = self.clock.now().astimezone(self.zone).date()
+        for _attempt in range(15):
+            day += timedelta(days=1)
+            self.clock.advance(datetime.combine(day, time(8, 30), self.zone) - self.clock.now())
+            teacher.clear()
+            await teacher.send_command("attendance")
+            roll = await _expect(teacher.wait_message(predicate=lambda m: (m.text or "").startswith("📋")
+                                                      or m.text == self._(NotSchoolDay.msgid)))
+            if roll.buttons:
+                break
+        await teacher.press(absent, message_id=roll.message_id)
+        await _expect(teacher.wait_until(lambda: f"✖ {absent}" in str(roll.buttons)))
+        await teacher.press(self._("✔ Done: {n} absent").format(n=1), message_id=roll.message_id)
+        await _expect(teacher.wait_until(lambda: roll.text.startswith("✅")))
+
     async def invitation_code(self, person) -> str:
         """The code in the invitation just made for `person` (other news, like someone joining, may come first)."""
         made = await _expect(person.wait_message(predicate=lambda m: "/start " in (m.text or "")))
@@ -382,6 +401,13 @@ class Scenes:
         await _expect(teacher.wait_message(predicate=lambda m: "🆘" in (m.text or "")))
         await principal.press("✅ " + _("Received"), message_id=alert.message_id)
         await _expect(proxy.wait_message(predicate=lambda m: (m.text or "").startswith("✅")))
+
+        self.transcript.scene(_("On the next school day the teacher takes the roll in two taps: Xiaoming is absent, "
+                                "his mother is asked at once and answers that he is ill"))
+        await self.take_roll(teacher, "李小明")
+        asked = await _expect(mother.wait_message(predicate=lambda m: "李小明" in (m.text or "") and bool(m.buttons)))
+        await mother.press(_("🤒 Ill (sick leave)"), message_id=asked.message_id)
+        await _expect(teacher.wait_message(predicate=lambda m: "李小明" in (m.text or "") and "🤒" in (m.text or "")))
 
         self.transcript.scene(_("Someone without an invitation finds the bot"))
         await neighbour.start()

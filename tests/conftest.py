@@ -8,6 +8,7 @@ from telegram import Bot
 from bot.runtime.app import build_application, initialized
 from bot.clock import FixedClock
 from bot.runtime.runner import telegram_handle
+from bot.services import open_services
 from bot.settings import Settings
 from sandbox import Sandbox
 from storage.db import Database
@@ -39,6 +40,14 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(token=BOT_TOKEN, database_path=str(tmp_path / "bot.sqlite3"), poll_timeout=1)
+
+
+@pytest.fixture
+async def services(settings, clock):
+    """The services alone, without the Telegram application: for plain service tests."""
+    opened = await open_services(settings, clock)
+    yield opened
+    await opened.db.close()
 
 
 @pytest.fixture

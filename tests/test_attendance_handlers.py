@@ -125,9 +125,9 @@ async def test_everyone_here_is_one_tap_and_a_known_reason_asks_nobody(app, feed
     await press(feed, recorder, world, "王老师", "学生02")
     # The reasons of a marked child, under the names: its name on the first, the chosen one ticked.
     assert labels(last(recorder, world, "王老师"))[-5:-1] == [
-        "学生02 · 🤒 Sick leave", "📝 Personal leave", "✔❔ No reason", "🚨 Whereabouts unknown"]
+        "学生02 · 🤒 Sick leave", "📝 Personal leave", "✔ ❔ No reason", "🚨 Whereabouts unknown"]
     await press(feed, recorder, world, "王老师", "学生02 · 🤒 Sick leave")
-    assert labels(last(recorder, world, "王老师"))[-5:-3] == ["学生02 · ✔🤒 Sick leave", "📝 Personal leave"]
+    assert labels(last(recorder, world, "王老师"))[-5:-3] == ["学生02 · ✔ 🤒 Sick leave", "📝 Personal leave"]
     await press(feed, recorder, world, "王老师", "✔ Done: 1 absent")
     assert [(a["child_id"], a["reason"]) for a in await absences(world)] == [(world.children["学生02"], "sick")]
     assert not [r for r in await outbox(world) if r["dedupe_key"].startswith("absq:")]
@@ -282,3 +282,42 @@ async def test_the_teacher_who_has_not_taken_the_roll_is_reminded_once(app, feed
     assert "The roll of 三年级一班 has not been taken today" in reminder.text
     await press(feed, recorder, world, "王老师", "📋 Take the roll")
     assert "Roll call · 三年级一班" in last(recorder, world, "王老师").text
+
+
+async def test_a_teacher_who_types_names_marks_those_children_and_other_words_change_nothing(feed, recorder, world):
+    teacher = who(world, "王老师")
+    await feed(message_update("/attendance", from_user=teacher))
+    await feed(message_update("学生05、学生12", from_user=teacher))
+    roll = last(recorder, world, "王老师")
+    assert "✖ Absent (2): 学生05, 学生12" in roll.text and "✔ Done: 2 absent" in labels(roll)
+    await feed(message_update("学生05", from_user=teacher))  # typed again: present after all
+    assert "✖ Absent (1): 学生12" in last(recorder, world, "王老师").text
+    await feed(message_update("今天下雨", from_user=teacher))
+    assert last(recorder, world, "王老师").text.startswith("Tap the names of the absent children")
+    assert await absences(world) == []  # nothing saved before Done
+
+
+async def test_a_grandmother_who_answers_in_her_own_words_is_offered_to_send_them_as_the_answer(app, feed, recorder,
+                                                                                               world):
+    """She types (or speaks) instead of pressing: her words are not a dead end, not relayed silently, and one
+    press makes them the answer the class teacher sees."""
+    await feed(message_update("/attendance", from_user=who(world, "王老师")))
+    await press(feed, recorder, world, "王老师", "学生02")
+    await press(feed, recorder, world, "王老师", "✔ Done: 1 absent")
+    await deliver_outbox(app)
+    recorder.clear()
+    await feed(message_update("他发烧了，在家躺着", from_user=who(world, "王奶奶")))
+    offer = last(recorder, world, "王奶奶")
+    assert offer.text == "Whom should I send this to?"
+    assert labels(offer)[0] == "📋 This is why 学生02 is not at school today"
+    await press(feed, recorder, world, "王奶奶", "📋 This is why 学生02 is not at school today")
+    assert last(recorder, world, "王奶奶").text == "Thank you! The class teacher has been told."
+    [absence] = await absences(world)
+    assert absence["family_reason"] == "other" and absence["family_note"] == "他发烧了，在家躺着"
+    recorder.clear()
+    await deliver_outbox(app)
+    [told] = sent_to(recorder, world, "王老师")
+    assert "💬 Another reason" in told.text and "他发烧了，在家躺着" in told.text
+    # Answered: her next words are offered to be passed on, no longer as the answer.
+    await feed(message_update("谢谢老师", from_user=who(world, "王奶奶")))
+    assert not any(label.startswith("📋") for label in labels(last(recorder, world, "王奶奶")))

@@ -10,7 +10,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from bot.access.policy import ADMIN, DIRECTOR, GUARDIAN, PARENT, SUPERVISOR, TEACHER
+from bot.access.policy import ADMIN, PARENT
 from bot.attendance.dropouts import AttemptDraft, DropoutAction, DropoutService
 from bot.errors import NotAllowed, UserError
 from bot.settings import ConfigError, load_settings
@@ -30,37 +30,22 @@ def morning(day: date) -> datetime:
 async def world(app, clock):
     services = app.bot_data.services
     world = await World.build(services)
-    await world.township("青山镇", ("青山村",))
     await world.child("小明", sex="male", birth_date="2016-05-01", id_number="110101201605010012",
                       guardian_name="王奶奶", guardian_phone="+8613900000001", guardian_address="青山村三组",
                       father_name="张爸爸", father_phone="+8613900000002")
-    await world.home("小明", "青山村")
-    await world.person("admin", ADMIN, display="周校长")
-    await world.person("teacher", TEACHER, klass="三年级一班", display="陈老师")
-    await world.person("director", DIRECTOR, village="青山村", display="吴主任")
-    await world.person("supervisor", SUPERVISOR, display="刘督导")
-    await world.person("grandmother", GUARDIAN, child="小明", relation="grandmother_p")
+    await world.dropout_people("小明")
     await world.person("mother", PARENT, child="小明", relation="mother")
     await world.consent("小明", "mother")
     await world.person("stranger_admin", ADMIN, school_id=await _other_school(services))
     _, county = await services.dropouts.set_county_contact("青山镇", "555001", "县教育局控辍保学办")
     world.people["county"] = county
-    # Tuesday is a public holiday at this school.
-    async with services.db.transaction() as conn:
-        await conn.execute("INSERT INTO school_day_overrides (school_id, day, kind, set_at) VALUES (?, ?, 'off', ?)",
-                           (world.school_id, (MONDAY + timedelta(days=1)).isoformat(), NOW))
+    await world.holiday(MONDAY + timedelta(days=1))  # Tuesday is a public holiday at this school
     return world
 
 
 async def _other_school(services) -> int:
     async with services.db.transaction() as conn:
         return await services.people.within(conn).ensure_school("别的学校", NOW)
-
-
-async def absent(world, day: date, reason: str = "none", child: str = "小明") -> None:
-    async with world.services.db.transaction() as conn:
-        await conn.execute("INSERT INTO absences (child_id, class_id, day, reason, marked_at) VALUES (?, ?, ?, ?, ?)",
-                           (world.children[child], world.class_ids["三年级一班"], day.isoformat(), reason, NOW))
 
 
 async def told(world) -> dict[str, list[str]]:
@@ -80,7 +65,7 @@ async def test_the_ladder_counts_school_days_and_tells_each_step_once(world, clo
     services = app.bot_data.services
     dropouts = services.dropouts
     clock.set(morning(MONDAY))
-    await absent(world, MONDAY)
+    await world.absent("小明", MONDAY)
     assert await dropouts.run_due() == 1
     assert set(await told(world)) == {"admin"}
     case = await dropouts.repo.current(world.children["小明"])
@@ -93,7 +78,7 @@ async def test_the_ladder_counts_school_days_and_tells_each_step_once(world, clo
     clock.set(morning(MONDAY + timedelta(days=2)) - timedelta(hours=6))
     assert await dropouts.run_due() == 0
     clock.set(morning(MONDAY + timedelta(days=2)))
-    await absent(world, MONDAY + timedelta(days=2))
+    await world.absent("小明", MONDAY + timedelta(days=2))
     assert await dropouts.run_due() == 3  # the director and the teacher asked for a joint visit, the admin told
     waiting = await told(world)
     assert set(waiting) == {"admin", "teacher", "director"}
@@ -102,7 +87,7 @@ async def test_the_ladder_counts_school_days_and_tells_each_step_once(world, clo
 
     # Thursday is day 3: a suspected dropout; the township and the county are told.
     clock.set(morning(MONDAY + timedelta(days=3)))
-    await absent(world, MONDAY + timedelta(days=3))
+    await world.absent("小明", MONDAY + timedelta(days=3))
     assert await dropouts.run_due() == 5
     waiting = await told(world)
     assert set(waiting) == {"admin", "teacher", "director", "supervisor", "county"}
@@ -126,7 +111,7 @@ async def test_the_ladder_counts_school_days_and_tells_each_step_once(world, clo
 async def test_whereabouts_unknown_is_a_suspected_dropout_at_once(world, clock, app):
     dropouts = app.bot_data.services.dropouts
     clock.set(morning(MONDAY))
-    await absent(world, MONDAY, "unknown")
+    await world.absent("小明", MONDAY, "unknown")
     assert await dropouts.run_due() == 5  # each person once, though three steps were crossed
     rows = await world.services.db.fetch_all("SELECT payload FROM outbox WHERE person_id = ?",
                                              (world.people["teacher"],))
@@ -140,7 +125,7 @@ async def test_persuasion_return_watch_reopen_and_close(world, clock, app):
     dropouts = services.dropouts
     for n in (0, 2, 3):
         clock.set(morning(MONDAY + timedelta(days=n)))
-        await absent(world, MONDAY + timedelta(days=n))
+        await world.absent("小明", MONDAY + timedelta(days=n))
         await dropouts.run_due()
     case = await dropouts.repo.current(world.children["小明"])
     teacher, admin = await world.actor("teacher"), await world.actor("admin")
@@ -176,7 +161,7 @@ async def test_persuasion_return_watch_reopen_and_close(world, clock, app):
     # A new absence without reason during the watch reopens it at once, step 3's people told again.
     monday = MONDAY + timedelta(days=7)
     clock.set(morning(monday))
-    await absent(world, monday)
+    await world.absent("小明", monday)
     assert await dropouts.run_due() == 5
     case = await dropouts.repo.get(case.id)
     assert case.state == "suspected"
@@ -198,7 +183,7 @@ async def test_persuasion_return_watch_reopen_and_close(world, clock, app):
 async def test_nobody_else_reaches_a_case(world, clock, app):
     dropouts = app.bot_data.services.dropouts
     clock.set(morning(MONDAY))
-    await absent(world, MONDAY, "unknown")
+    await world.absent("小明", MONDAY, "unknown")
     await dropouts.run_due()
     case = await dropouts.repo.current(world.children["小明"])
     for name in ("stranger_admin", "grandmother", "mother"):
@@ -220,8 +205,8 @@ async def test_monthly_report_reminder_and_ledgers(world, clock, app):
     services = app.bot_data.services
     dropouts = services.dropouts
     clock.set(morning(MONDAY))
-    await absent(world, MONDAY, "unknown")
-    await absent(world, MONDAY + timedelta(days=2), "sick")
+    await world.absent("小明", MONDAY, "unknown")
+    await world.absent("小明", MONDAY + timedelta(days=2), "sick")
     await dropouts.run_due()
     clock.set(morning(date(2026, 3, 27)))
     await dropouts.run_due()

@@ -11,7 +11,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from bot.access.policy import ADMIN, DIRECTOR, GUARDIAN, SUPERVISOR, TEACHER
+from bot.access.policy import ADMIN
 from bot.i18n import translator
 from tests.helpers import DocumentRecorder, callback_update, deliver_outbox, labels, last, message_update, press, who
 from tests.world import NOW, World
@@ -29,30 +29,19 @@ def recorder() -> DocumentRecorder:
 async def world(app, clock):
     services = app.bot_data.services
     world = await World.build(services)
-    await world.township("青山镇", ("青山村",))
     await world.child("小明", sex="male", guardian_name="王奶奶", guardian_phone="+8613900000001")
     await world.child("小红")
-    await world.home("小明", "青山村")
-    await world.person("admin", ADMIN, display="周校长")
-    await world.person("teacher", TEACHER, klass="三年级一班", display="陈老师")
-    await world.person("director", DIRECTOR, village="青山村", display="吴主任")
-    await world.person("supervisor", SUPERVISOR, display="刘督导")
-    await world.person("grandmother", GUARDIAN, child="小明", relation="grandmother_p")
+    await world.dropout_people("小明")
     await world.consent("小明", "grandmother")
     async with services.db.transaction() as conn:
         other = await services.people.within(conn).ensure_school("别的学校", NOW)
     await world.person("admin_elsewhere", ADMIN, school_id=other)
     # 小明 absent without a reason Monday, Wednesday and Thursday; Tuesday is a holiday: a suspected dropout.
-    async with services.db.transaction() as conn:
-        await conn.execute("INSERT INTO school_day_overrides (school_id, day, kind, set_at) VALUES (?, ?, 'off', ?)",
-                           (world.school_id, (MONDAY + timedelta(days=1)).isoformat(), NOW))
+    await world.holiday(MONDAY + timedelta(days=1))
     for n in (0, 2, 3):
         day = MONDAY + timedelta(days=n)
         clock.set(datetime(day.year, day.month, day.day, 9, 0, tzinfo=timezone.utc))
-        async with services.db.transaction() as conn:
-            await conn.execute("INSERT INTO absences (child_id, class_id, day, reason, marked_at) "
-                               "VALUES (?, ?, ?, 'none', ?)", (world.children["小明"], world.class_ids["三年级一班"],
-                                                              day.isoformat(), NOW))
+        await world.absent("小明", day)
         await services.dropouts.run_due()
     return world
 
@@ -170,12 +159,8 @@ async def test_the_list_pages_beyond_ten_cases(app, feed, recorder, world, clock
     services = app.bot_data.services
     for n in range(12):
         await world.child(f"孩子{n}")
-    day = MONDAY + timedelta(days=3)
-    async with services.db.transaction() as conn:
-        for n in range(12):
-            await conn.execute("INSERT INTO absences (child_id, class_id, day, reason, marked_at) "
-                               "VALUES (?, ?, ?, 'none', ?)", (world.children[f"孩子{n}"],
-                                                              world.class_ids["三年级一班"], day.isoformat(), NOW))
+    for n in range(12):
+        await world.absent(f"孩子{n}", MONDAY + timedelta(days=3))
     await services.dropouts.run_due()
     await feed(message_update("/dropouts", from_user=who(world, "admin")))
     shown = last(recorder, world, "admin")

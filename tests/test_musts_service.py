@@ -15,18 +15,10 @@ from bot.musts.buttons import Received
 from bot.musts.service import (DRAFT_LIFETIME, AlreadyKept, AlreadyReceived, FileTooLarge, FormClosed, FullUp,
                                Incomplete, MediaIn, NoDraft, NoMedia)
 from bot.musts.forms import MAX_PHOTOS, BadValue
-from bot.services import open_services
 from tests.helpers import count, outbox
 from tests.world import World
 
 EN = translator("en").gettext
-
-
-@pytest.fixture
-async def services(settings, clock):
-    opened = await open_services(settings, clock)
-    yield opened
-    await opened.db.close()
 
 
 @pytest.fixture

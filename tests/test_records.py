@@ -11,7 +11,6 @@ from bot.access.policy import ADMIN, PARENT, PROXY, TEACHER
 from bot.clock import stamp
 from bot.errors import NotAllowed
 from bot.records.fields import FIELDS, FieldError, display, id_number_is_valid, normalise
-from bot.services import open_services
 from storage.audit import AuditRepository
 from tests.world import World
 
@@ -76,13 +75,6 @@ def test_every_field_has_a_group_and_choices_display_translated():
 
 
 # -- the record service: create, edit, view, history, audit, each audited -----------------------------------------
-
-@pytest.fixture
-async def services(settings, clock):
-    services = await open_services(settings, clock)
-    yield services
-    await services.db.close()
-
 
 @pytest.fixture
 async def world(services) -> World:

@@ -9,7 +9,6 @@ from datetime import date
 import openpyxl
 import pytest
 
-from bot.services import open_services
 from bot.errors import NotAllowed
 from bot.records.fields import BY_KEY
 from bot.records.roster import (CLASS, HEADERS, MAX_BYTES, MAX_ROWS, ROW_PROBLEMS, ImportRejected, ImportResult,
@@ -19,13 +18,6 @@ from tests.helpers import CLASS_NAME, HEADER, child_row, csv_bytes, roster, xlsx
 from tests.world import World
 
 TODAY = date(2026, 3, 2)
-
-
-@pytest.fixture
-async def services(settings, clock):
-    services = await open_services(settings, clock)
-    yield services
-    await services.db.close()
 
 
 @pytest.fixture

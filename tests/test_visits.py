@@ -18,7 +18,6 @@ from bot.musts.forms import NOT_SHARED, VISIT
 from bot.musts.forms import SHARED as SHARE
 from bot.musts.service import Incomplete, MediaIn
 from bot.musts.tracker import DONE, DUE, Fact, check
-from bot.services import open_services
 from storage.children import ChildrenRepository
 from storage.db import Database
 from storage.migrations import MIGRATIONS
@@ -26,13 +25,6 @@ from tests.helpers import count, outbox
 from tests.world import World
 
 EN = translator("en").gettext
-
-
-@pytest.fixture
-async def services(settings, clock):
-    opened = await open_services(settings, clock)
-    yield opened
-    await opened.db.close()
 
 
 @pytest.fixture

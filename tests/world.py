@@ -139,6 +139,31 @@ class World:
             await conn.execute("UPDATE children SET village_id = ? WHERE id = ?",
                                (self.villages[village] if village else None, self.children[child]))
 
+    async def holiday(self, day: date) -> None:
+        """A day off at the world's school (what /schooldays writes): not a school day, nor a day of a streak."""
+        async with self.services.db.transaction() as conn:
+            await conn.execute("INSERT INTO school_day_overrides (school_id, day, kind, set_at) VALUES (?, ?, 'off', ?)",
+                               (self.school_id, day.isoformat(), NOW))
+
+    async def absent(self, child: str, day: date, reason: str = "none") -> None:
+        """The child marked absent on `day` in its class, as the roll call writes it ("none": no reason given)."""
+        async with self.services.db.transaction() as conn:
+            await conn.execute("INSERT INTO absences (child_id, class_id, day, reason, marked_at) "
+                               "SELECT id, class_id, ?, ?, ? FROM children WHERE id = ?",
+                               (day.isoformat(), reason, NOW, self.children[child]))
+
+    async def dropout_people(self, child: str) -> None:
+        """`child` living in 青山村 of 青山镇, and the people around it the dropout ladder (bot.attendance.dropouts)
+        involves: the school's admin, the class teacher, the village's child director, the township's supervisor
+        and the child's grandmother."""
+        await self.township("青山镇", ("青山村",))
+        await self.home(child, "青山村")
+        await self.person("admin", ADMIN, display="周校长")
+        await self.person("teacher", TEACHER, klass="三年级一班", display="陈老师")
+        await self.person("director", DIRECTOR, village="青山村", display="吴主任")
+        await self.person("supervisor", SUPERVISOR, display="刘督导")
+        await self.person("grandmother", GUARDIAN, child=child, relation="grandmother_p")
+
     async def person(self, name: str, role: str | None = None, *, klass: str | None = None, child: str | None = None,
                      relation: str | None = None, school_id: int | None = None, user_id: int | None = None,
                      display: str | None = None, language: str | None = None, township_id: int | None = None,

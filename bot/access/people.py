@@ -1,10 +1,12 @@
-"""Who is acting: a channel identity resolved to a person and their active roles."""
+"""Who is acting: a channel identity resolved to a person and their active roles; the classes a person runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.people import Grant, PeopleRepository
+from bot.access.policy import ADMIN, TEACHER
+from bot.errors import NotAllowed
+from storage.people import Grant, PeopleRepository, SchoolClass
 
 
 @dataclass(frozen=True)
@@ -38,3 +40,27 @@ class Directory:
         if person is None:
             return Actor(None)
         return Actor(person.id, tuple(await self.people.grants(person.id)))
+
+
+async def classes_run_by(people: PeopleRepository, actor: Actor) -> list[SchoolClass]:
+    """The classes a person runs: a class teacher's own, every class of an admin's school; by school, then name.
+    The roll call and the class notices both answer "which classes" with this, so the two menus always agree."""
+    found: dict[int, SchoolClass] = {}
+    for grant in actor.grants:
+        if grant.role == TEACHER and grant.class_id is not None:
+            klass = await people.school_class(grant.class_id)
+            if klass is not None:
+                found.setdefault(klass.id, klass)
+        elif grant.role == ADMIN and grant.school_id is not None:
+            for klass in await people.classes(grant.school_id):
+                found.setdefault(klass.id, klass)
+    return sorted(found.values(), key=lambda k: (k.school_id, k.name, k.id))
+
+
+async def class_run_by(people: PeopleRepository, actor: Actor, class_id: int, refusal: NotAllowed) -> SchoolClass:
+    """The class `class_id` if the person runs it; otherwise `refusal`, in the words of the service that asks (a
+    class of another school and a class that does not exist get the same one)."""
+    for klass in await classes_run_by(people, actor):
+        if klass.id == class_id:
+            return klass
+    raise refusal

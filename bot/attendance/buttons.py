@@ -30,6 +30,9 @@ REASON_LABELS = {SICK: N_("🤒 Sick leave"), PERSONAL: N_("📝 Personal leave"
                  UNKNOWN: N_("🚨 Whereabouts unknown")}
 ANSWER_LABELS = {SICK: N_("🤒 Ill (sick leave)"), PERSONAL: N_("📝 Something came up (personal leave)"),
                  OTHER: N_("💬 Other: tell us by voice or text")}
+# The family's answer read back (to the teacher, on the roll, to a relative who presses an old button): "other"
+# is said as what it is, not as the button's invitation to tell.
+ANSWER_WORDS = {SICK: ANSWER_LABELS[SICK], PERSONAL: ANSWER_LABELS[PERSONAL], OTHER: N_("💬 Another reason")}
 
 
 @payload("att")
@@ -50,3 +53,12 @@ class FamilyAnswer:
 
     absence: int
     answer: Literal["sick", "personal", "other"]
+
+
+@payload("absm")
+class AnswerWithMessage:
+    """Under "Whom should I send this to?" when the family member has an unanswered question about today's
+    absence: the words or voice note they just sent (`message`) are the answer."""
+
+    absence: int
+    message: int

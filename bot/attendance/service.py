@@ -29,9 +29,9 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.access.consent import who_said
-from bot.access.people import Actor
-from bot.access.policy import ADMIN, FAMILY_ROLES, TEACHER
-from bot.attendance.buttons import (ANSWER_LABELS, ANSWERS, OTHER, REASON_LABELS, REASONS, UNEXPLAINED,
+from bot.access.people import Actor, class_run_by, classes_run_by
+from bot.access.policy import FAMILY_ROLES, TEACHER
+from bot.attendance.buttons import (ANSWER_LABELS, ANSWER_WORDS, ANSWERS, OTHER, REASON_LABELS, REASONS, UNEXPLAINED,
                                     FamilyAnswer, RollButton)
 from bot.attendance.schooldays import SchoolDays
 from bot.clock import Clock, stamp
@@ -168,23 +168,11 @@ class AttendanceService:
     # -- whose roll ---------------------------------------------------------------------------------------
 
     async def classes(self, actor: Actor) -> list[SchoolClass]:
-        """The classes whose roll this person takes: a class teacher's own, every class of an admin's school."""
-        found: dict[int, SchoolClass] = {}
-        for grant in actor.grants:
-            if grant.role == TEACHER and grant.class_id is not None:
-                klass = await self._people.school_class(grant.class_id)
-                if klass is not None:
-                    found.setdefault(klass.id, klass)
-            elif grant.role == ADMIN and grant.school_id is not None:
-                for klass in await self._people.classes(grant.school_id):
-                    found.setdefault(klass.id, klass)
-        return sorted(found.values(), key=lambda k: (k.school_id, k.name, k.id))
+        """The classes whose roll this person takes (bot.access.people.classes_run_by)."""
+        return await classes_run_by(self._people, actor)
 
     async def _class(self, actor: Actor, class_id: int) -> SchoolClass:
-        for klass in await self.classes(actor):
-            if klass.id == class_id:
-                return klass
-        raise NotAllowed("attendance", N_("You cannot take the roll of this class."))
+        return await class_run_by(self._people, actor, class_id, NotAllowed("attendance", N_("You cannot take the roll of this class.")))
 
     def today(self) -> date:
         return self._schooldays.today()
@@ -324,6 +312,20 @@ class AttendanceService:
 
     # -- the family's answer ------------------------------------------------------------------------------
 
+    async def open_questions(self, actor: Actor) -> list[tuple[Absence, ChildRow]]:
+        """Today's questions to this parent or guardian still unanswered: what they send outside a conversation
+        may be their answer (the relay's offer shows it as a choice, never takes it silently)."""
+        found = []
+        today = self.today().isoformat()
+        for child_id in sorted({g.child_id for g in actor.grants if g.role in FAMILY_ROLES and g.child_id}):
+            absence = await self.repo.absence_of(child_id, today)
+            if absence is None or absence.family_at is not None or absence.reason not in UNEXPLAINED:
+                continue
+            child = await self._children.get(child_id)
+            if child is not None:
+                found.append((absence, child))
+        return found
+
     async def question(self, actor: Actor, absence_id: int) -> tuple[Absence, ChildRow]:
         """The absence a family member is asked about, while it is open; anything else says so and discloses
         nothing of other children."""
@@ -339,7 +341,7 @@ class AttendanceService:
             _ = translator(await self._preferences.locale_of(actor.person_id)).gettext
             grant = next((g for g in await self._family(child) if g.person_id == absence.family_by), None)
             raise AlreadyAnswered(who=who_said(_, child.name, grant),
-                                  answer=_(ANSWER_LABELS.get(absence.family_reason or OTHER, ANSWER_LABELS[OTHER])))
+                                  answer=_(ANSWER_WORDS[absence.family_reason or OTHER]))
         return absence, child
 
     async def answer(self, actor: Actor, absence_id: int, answer: str, *, note: str = "",
@@ -360,7 +362,7 @@ class AttendanceService:
         for person_id in whom:
             _ = translator(await self._preferences.locale_of(person_id)).gettext
             text = _("📋 {who} answered about today's absence: {answer}.").format(
-                who=who_said(_, child.name, grant), answer=_(ANSWER_LABELS[answer]))
+                who=who_said(_, child.name, grant), answer=_(ANSWER_WORDS[answer]))
             if note:
                 text += "\n" + _("In their words: “{note}”").format(note=note)
             if reason in UNEXPLAINED:
