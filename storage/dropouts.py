@@ -201,6 +201,24 @@ class DropoutsRepository(Repository):
             (step, at, day, case_id, returned_on))
         return bool(rows)
 
+    async def roll_taken(self, class_id: int, day: str) -> bool:
+        return bool(await self._one("SELECT 1 FROM attendance_rolls WHERE class_id = ? AND day = ? "
+                                    "AND taken_at IS NOT NULL", (class_id, day)))
+
+    async def present_since(self, child_id: int, class_id: int, since: str, until: str) -> str | None:
+        """The latest day from `since` to `until` whose roll of the class was taken with the child not absent."""
+        row = await self._one(
+            "SELECT r.day FROM attendance_rolls r WHERE r.class_id = ? AND r.taken_at IS NOT NULL "
+            "AND r.day > ? AND r.day <= ? AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.child_id = ? "
+            "AND a.day = r.day) ORDER BY r.day DESC LIMIT 1", (class_id, since, until, child_id))
+        return row["day"] if row else None
+
+    async def settle(self, case_id: int, at: str) -> bool:
+        """An open case (never a suspected dropout) whose absences were explained: closed."""
+        rows = await self._write("UPDATE dropout_cases SET state = 'closed', closed_at = ? "
+                                 "WHERE id = ? AND state = 'open' RETURNING id", (at, case_id))
+        return bool(rows)
+
     async def close(self, case_id: int, at: str) -> bool:
         rows = await self._write("UPDATE dropout_cases SET state = 'closed', closed_at = ? "
                                  "WHERE id = ? AND state = 'returned' RETURNING id", (at, case_id))

@@ -264,8 +264,8 @@ async def safety_buttons(services, world: World) -> set[str]:
 
 def attendance_buttons(world: World) -> set[str]:
     """The roll's buttons for both classes and the children (and a child that does not exist), today's and another
-    day's, and answers to an absence that does not exist: besides those the teacher's and admin's /attendance show."""
-    found = {"absq:999:sick", "absq:999:other"}
+    day's, and answers (by button, or with a message sent before) to an absence that does not exist: besides those the teacher's and admin's /attendance show."""
+    found = {"absq:999:sick", "absq:999:other", "absm:999:1"}
     for klass in world.class_ids.values():
         for day in (20260302, 20260301):
             found |= {f"att:o:{klass}:{day}", f"att:ok:{klass}:{day}:0", f"att:ok:{klass}:{day}:1"}

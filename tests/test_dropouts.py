@@ -243,3 +243,45 @@ def test_ladder_settings_from_the_environment():
                       tr=tr)
     with pytest.raises(ConfigError):
         load_settings({"TELEGRAM_BOT_TOKEN": BOT_TOKEN, "DROPOUT_WATCH_DAYS": "0"}, tr=tr)
+
+
+async def _roll_taken(world, day: date) -> None:
+    """The class's roll of `day` saved (the children without an absence row were there)."""
+    async with world.services.db.transaction() as conn:
+        await conn.execute("INSERT INTO attendance_rolls (class_id, day, taken_at) SELECT class_id, ?, ? "
+                           "FROM children WHERE id = ?", (day.isoformat(), NOW, world.children["小明"]))
+
+
+async def test_a_suspected_dropout_seen_at_school_on_the_roll_is_back_at_school_without_a_press(world, clock, app):
+    dropouts = app.bot_data.services.dropouts
+    for n, day in enumerate((MONDAY, MONDAY + timedelta(days=2), MONDAY + timedelta(days=3))):
+        clock.set(morning(day))
+        await world.absent("小明", day)
+        await dropouts.run_due()
+    assert (await dropouts.repo.current(world.children["小明"])).state == "suspected"
+    friday = MONDAY + timedelta(days=4)
+    clock.set(morning(friday))
+    await _roll_taken(world, friday)  # 小明 was there
+    await dropouts.run_due()
+    case = await dropouts.repo.current(world.children["小明"])
+    assert (case.state, case.returned_on) == ("returned", friday.isoformat())
+    back = [t for texts in (await told(world)).values() for t in texts if "返校" in t]
+    assert len(back) == 5  # the admin, the teacher, the director, the supervisor; the county without the name
+    assert all("（点名登记）" in t for t in back if "登记）" in t)
+    await dropouts.run_due()  # told once
+    assert len([t for texts in (await told(world)).values() for t in texts if "返校" in t]) == 5
+
+
+async def test_an_absence_explained_before_it_was_a_suspected_dropout_closes_the_case(world, clock, app):
+    dropouts = app.bot_data.services.dropouts
+    clock.set(morning(MONDAY))
+    await world.absent("小明", MONDAY)
+    await dropouts.run_due()
+    assert (await dropouts.repo.current(world.children["小明"])).state == "open"
+    async with world.services.db.transaction() as conn:  # the grandmother answered: he was ill
+        await conn.execute("UPDATE absences SET reason = 'sick', family_reason = 'sick' WHERE child_id = ?",
+                           (world.children["小明"],))
+    await dropouts.run_due()
+    assert await dropouts.repo.current(world.children["小明"]) is None
+    [case] = await world.services.db.fetch_all("SELECT state, closed_at FROM dropout_cases")
+    assert case["state"] == "closed" and case["closed_at"]

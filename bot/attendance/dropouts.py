@@ -53,7 +53,7 @@ from bot.settings import Settings
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildRow, ChildrenRepository
 from storage.db import Database
-from storage.dropouts import (ACTIVE, CLOSED, RETURNED, UNEXPLAINED, UNKNOWN, Attempt, Case,
+from storage.dropouts import (ACTIVE, CLOSED, OPEN, RETURNED, UNEXPLAINED, UNKNOWN, Attempt, Case,
                               DropoutsRepository, NewAttempt, NewCase)
 from storage.people import NewPerson, PeopleRepository
 
@@ -169,6 +169,8 @@ class DropoutService:
                 continue
             streak = await self.streak(child, today)
             if not streak:
+                if case is not None:
+                    sent += await self._settle(case, child, today)
                 continue
             if case is None:
                 case = await self._open(child, streak)
@@ -186,8 +188,8 @@ class DropoutService:
         found = []
         for day in reversed(days):
             absence = absences.get(day.isoformat())
-            if absence is None and day == today:
-                continue  # today's roll may not be taken yet
+            if absence is None and day == today and not await self.repo.roll_taken(child.class_id, day.isoformat()):
+                continue  # today's roll is not taken yet
             if absence is None or absence.reason not in UNEXPLAINED:
                 break
             found.append((day, absence.reason))
@@ -438,8 +440,15 @@ class DropoutService:
         case, child, roles = await self._open_to(actor, case_id)
         if case.state not in ACTIVE:
             raise UserError(NOT_ACTIVE)
-        today = self._days.today()
-        watch = today + timedelta(days=self._settings.dropout_watch_days)
+        name = await self._name(actor.person_id)
+        if not await self._returned(case, child, self._days.today(), actor.person_id, lambda _: name):
+            raise UserError(NOT_ACTIVE)
+        return await self._view(await self.repo.get(case.id), child, roles)
+
+    async def _returned(self, case: Case, child: ChildRow, day: date, by: int | None, name) -> bool:
+        """Back at school on `day` (pressed by `by`, or seen on the roll): the watch begins and whoever was told
+        hears it; `name(_)` says who recorded it, in the reader's language. False if the case moved meanwhile."""
+        watch = day + timedelta(days=self._settings.dropout_watch_days)
         at = stamp(self._clock.now())
         audience = await self._audience(child, case)
         told = list(audience[ADMIN])
@@ -447,36 +456,46 @@ class DropoutService:
             told += audience[TEACHER] + audience[DIRECTOR]
         if case.step >= 3:
             told += audience[SUPERVISOR]
-        name = await self._name(actor.person_id)
         async with self._db.transaction() as conn:
-            if not await self.repo.within(conn).returned(case.id, today.isoformat(), watch.isoformat()):
-                raise UserError(NOT_ACTIVE)
+            if not await self.repo.within(conn).returned(case.id, day.isoformat(), watch.isoformat()):
+                return False
             notices = []
             for person_id in dict.fromkeys(told):
-                if person_id == actor.person_id:
+                if person_id == by:
                     continue
                 _, locale = await self._reader(person_id)
                 notices.append(Notice(
-                    f"dropout:{case.id}:returned:{today.isoformat()}:{person_id}", person_id, lane=INTERACTIVE,
+                    f"dropout:{case.id}:returned:{day.isoformat()}:{person_id}", person_id, lane=INTERACTIVE,
                     child_id=child.id,
                     text=_("✅ {child} ({klass}) is back at school since {day} (recorded by {name}). The child is "
                            "watched for {n} days: a new absence without a reason reopens the case.").format(
-                        child=child.name, klass=child.class_name, day=self._date(today, locale), name=name,
+                        child=child.name, klass=child.class_name, day=self._date(day, locale), name=name(_),
                         n=self._settings.dropout_watch_days)))
             if case.step >= 3:
                 for person_id in audience["county"]:
                     _, locale = await self._reader(person_id)
                     notices.append(Notice(
-                        f"dropout:{case.id}:returned:{today.isoformat()}:{person_id}", person_id, lane=INTERACTIVE,
+                        f"dropout:{case.id}:returned:{day.isoformat()}:{person_id}", person_id, lane=INTERACTIVE,
                         needs_consent=False,
                         text=_("✅ Suspected dropout case #{case} at {school}: the child is back at school since "
                                "{day}.").format(case=case.id, school=await self._school_name(child.school_id),
-                                                day=self._date(today, locale))))
+                                                day=self._date(day, locale))))
             await self._outbox.post(conn, notices)
-            await self._audit.within(conn).record(AuditEntry(at, actor.person_id, child.id, "dropout_returned",
-                                                             f"case={case.id}"))
+            await self._audit.within(conn).record(AuditEntry(at, by, child.id, "dropout_returned",
+                                                             f"case={case.id} day={day.isoformat()}"))
         log.info("dropout case %s: back at school", case.id)
-        return await self._view(await self.repo.get(case.id), child, roles)
+        return True
+
+    async def _settle(self, case: Case, child: ChildRow, today: date) -> int:
+        """A case whose streak has ended: the roll shows the child at school again (back at school, watched), or,
+        before it was a suspected dropout, the absences were explained (closed: it was never a dropout)."""
+        present = await self.repo.present_since(child.id, child.class_id, case.first_absent_on, today.isoformat())
+        if present is not None:
+            return int(await self._returned(case, child, date.fromisoformat(present), None,
+                                            lambda _: _("the roll call")))
+        if case.state == OPEN and await self.repo.settle(case.id, stamp(self._clock.now())):
+            log.info("dropout case %s closed: the absences were explained", case.id)
+        return 0
 
     # -- the papers -------------------------------------------------------------------------------------------------
 
