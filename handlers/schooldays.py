@@ -83,7 +83,10 @@ def _block(_, cal: Calendar, locale: str) -> list[str]:
     else:
         lines.append(_("Next term: {dates}").format(dates=term_text(_, cal.current, locale, today)))
     if cal.following is not None:
-        lines.append(_("The term after: {dates}").format(dates=term_text(_, cal.following, locale, today)))
+        # During a term the one that follows is the next term; between terms it is the one after the next.
+        label = _("Next term: {dates}") if cal.current is not None and today in cal.current else _(
+            "The term after: {dates}")
+        lines.append(label.format(dates=term_text(_, cal.following, locale, today)))
     lines.append(_("Today is a school day.") if cal.today_is_school_day else _("Today is not a school day."))
     if cal.coming:
         lines.append(_("Coming holidays and make-up days:"))

@@ -216,12 +216,14 @@ async def test_a_year_the_package_cannot_do_falls_back_to_weekdays_and_marks(wor
     ("1/5", [date(2027, 1, 5)], ""),            # next January
     ("2026-09-01 至 2027-01-15", [date(2026, 9, 1), date(2027, 1, 15)], ""),
     ("3月1日-7月10日", [date(2027, 3, 1), date(2027, 7, 10)], ""),
+    ("明天 运动会", [date(2026, 12, 7)], "运动会"),  # the words people say for a day
+    ("后天", [date(2026, 12, 8)], ""),
 ])
 def test_typed_dates_are_read(typed, expected, note):
     assert read_dates(typed, date(2026, 12, 6)) == (expected, note)
 
 
-@pytest.mark.parametrize("typed", ["hello", "2026-02-30", "13/45", "", "明天"])
+@pytest.mark.parametrize("typed", ["hello", "2026-02-30", "13/45", "", "下个月"])
 def test_what_is_not_a_date_is_refused(typed):
     with pytest.raises(SchoolDaysError) as refused:
         read_dates(typed, date(2026, 12, 6))

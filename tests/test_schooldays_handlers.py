@@ -70,7 +70,7 @@ async def test_the_admin_sees_the_term_and_the_coming_holidays_with_buttons(feed
     await feed(message_update("/schooldays", from_user=who(world, "校长")))
     shown = last(recorder, world, "校长")
     assert shown.text.startswith("📅 School days of 希望小学\nThis term: Sun, Mar 1 – Fri, Jul 10 (default dates)\n"
-                                 "The term after: Tue, Sep 1 – Wed, Jan 20, 2027 (default dates)\n"
+                                 "Next term: Tue, Sep 1 – Wed, Jan 20, 2027 (default dates)\n"
                                  "Today is a school day.\nComing holidays and make-up days:\n")
     assert "• Mon, Apr 6: day off Tomb-Sweeping Day (observed) (national)" in shown.text
     assert "• Sat, May 9: make-up school day (national)" in shown.text

@@ -202,11 +202,19 @@ def _yearless(month: int, day: int, near: date, back: timedelta) -> date:
     raise SchoolDaysError(NOT_A_DATE)
 
 
+# Days named by the words people use instead of a date (Chinese, and English for the English screens).
+_RELATIVE_DAYS = {"大后天": 3, "后天": 2, "明天": 1, "今天": 0, "昨天": -1, "前天": -2,
+                  "tomorrow": 1, "today": 0, "yesterday": -1}
+
+
 def read_dates(text: str, today: date, *, back: timedelta = YEARLESS_BACK) -> tuple[list[date], str]:
     """The dates in a typed line (2026-10-01, 2026年10月1日, 10月1日, 10/1 …; full-width digits too) and what
     follows the last one (a note). A date without its year is the next one from `back` before today on; a second
     one without a year comes after the first."""
     text = unicodedata.normalize("NFKC", text or "").strip()
+    for word, shift in _RELATIVE_DAYS.items():  # "明天 运动会": the words people say, first
+        if text.startswith(word):
+            return [today + timedelta(days=shift)], text[len(word):].strip(" ,，:：")
     days: list[date] = []
     position = 0
     while len(days) < 2:
