@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import broadcast, intake, latency, video
+from bench import broadcast, county, intake, latency, video
 
 BENCHMARKS = {"intake": intake.main, "broadcast": broadcast.main, "video": video.main,
-              "latency": latency.main}
+              "latency": latency.main, "county": county.main}
 
 
 def main(argv: list[str]) -> int:

@@ -566,7 +566,8 @@ class CalendarService:
         for row in await self._musts.due(actor, writable_only=True):
             today = self._musts.today()
             late = [m for m in musts.late(row.musts)
-                    if m.key not in (musts.LETTER, musts.VISIT) or (m.deadline - today).days < LETTER_REMINDER_DAYS]
+                    if m.key not in (musts.LETTER, musts.VISIT) or m.flagged
+                    or (m.deadline - today).days < LETTER_REMINDER_DAYS]
             if late:
                 owed.append((row.child, late))
         return owed
@@ -576,7 +577,8 @@ class CalendarService:
         days = self._musts.rules.update_every_days
         if len(owed) > COMPACT_AFTER:
             # A class teacher with forty children reads one line each, as in /due's table.
-            body = "\n".join(f"🧒 {child.name}: " + " ".join(f"{must_mark(m)}{_(MUST_LABELS[m.key])}" for m in late)
+            body = "\n".join(f"🧒 {child.name}: " + " ".join(f"{must_mark(m)}{_(MUST_LABELS[m.key])}"
+                                                            + ("⚠️" if m.flagged else "") for m in late)
                              for child, late in owed)
         else:
             body = "\n\n".join("\n".join((f"🧒 {child.name}", *(must_line(_, m, locale, days) for m in late)))

@@ -24,11 +24,14 @@ from bot.musts.media import MediaStore
 from bot.musts.service import MustsService
 from bot.notices import Outbox
 from bot.preferences import PreferencesService
+from bot.records.entrusted import EntrustedService
+from bot.ledgers.service import LedgerService
 from bot.records.roster import RosterService
 from bot.records.service import ChildrenService
 from bot.relay import RelayService
 from bot.safety.service import SafetyService
 from bot.settings import Settings
+from bot.stats.service import StatsService
 from bot.video.service import VideoService
 from storage.audit import AuditRepository
 from storage.children import ChildrenRepository
@@ -75,6 +78,9 @@ class Services:
     schooldays: SchoolDays
     attendance: AttendanceService
     dropouts: DropoutService
+    entrusted: EntrustedService
+    ledgers: LedgerService
+    stats: StatsService
 
 
 async def open_services(settings: Settings, clock: Clock) -> Services:
@@ -127,4 +133,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         schooldays=schooldays,
         attendance=AttendanceService(db, people, children, outbox, preferences, schooldays, clock, settings),
         dropouts=DropoutService(db, people, children, consent, outbox, preferences, schooldays, clock, settings),
+        entrusted=EntrustedService(db, people, children, consent, outbox, preferences, clock),
+        ledgers=LedgerService(db, people, children, consent, clock, settings.timezone),
+        stats=StatsService(db, people, clock, settings.timezone),
     )

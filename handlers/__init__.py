@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from telegram.ext import Application, BaseHandler
 
-from handlers import (access, attendance, audit, dropouts, calendar, class_notices, delivery, dialogue, fallback, help, musts, onboarding,
+from handlers import (access, attendance, audit, dropouts, calendar, class_notices, delivery, dialogue, entrusted, fallback, ledgers,
+                      help, musts, onboarding,
                       preferences, privacy, records,
-                      relay, roster, safety, schooldays, start, video)
+                      relay, roster, safety, schooldays, start, stats, video)
 from handlers.commands import set_commands
 from handlers.common import answering_refusals
 from handlers.errors import on_error
 
 FEATURES = [start, help, preferences, delivery, records, audit, access, onboarding, privacy, roster, relay, musts, video, calendar,
-            safety, class_notices, schooldays, attendance, dropouts]
+            safety, class_notices, schooldays, attendance, dropouts, entrusted, ledgers, stats]
 
 __all__ = ["register", "set_commands"]
 

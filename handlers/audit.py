@@ -26,6 +26,9 @@ ACTION_LABELS = {
     "erase": N_("erased the record"), "decline_deletion": N_("declined erasure"),
     "revoke_invitation": N_("revoked an invitation"), "remove_role": N_("removed a role"),
     "set_village": N_("recorded the home village"),
+    "entrusted_view": N_("viewed the notice of entrusted care"),
+    "entrusted_confirm": N_("confirmed the notice of entrusted care"),
+    "entrusted_copy": N_("opened the confirmed notice of entrusted care"),
     "erasure_held": N_("erasure held: a safety case is open"),
     # Mandatory reporting (bot.safety.service): the detail names the report by its id, never what it says.
     "safety_report": N_("filed a safety report or asked for help"), "safety_ack": N_("acknowledged a safety report"),

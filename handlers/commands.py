@@ -73,6 +73,12 @@ COMMANDS = [
     # Children absent without a reason (控辍保学): a school's admins and class teachers, a township's supervisors and
     # a village's child directors follow the cases.
     ("dropouts", N_("Children absent from school: cases, persuasion, reports"), HANDLERS),
+    # 《未成年人保护法》 Art. 23: the family confirms the written notice of who looks after the child.
+    ("entrusted", N_("The written notice of who looks after your child"), FAMILY),
+    # 台账: a class teacher's class, an admin's school, a child director's village, a supervisor's township.
+    ("ledger", N_("Ledgers (台账) as Excel: children, five musts, video calls, calendar"), HANDLERS),
+    # The same places as the ledgers; above the school, counts under 5 are shown as "<5".
+    ("stats", N_("Statistics and charts: records, consent, weekly contact, five musts"), HANDLERS),
 ]
 
 # Telegram picks the menu by the two-letter code of the user's app language.

@@ -411,7 +411,7 @@ async def due(update: Update, context: BotContext) -> None:
                  _("{done} done · {not_yet} not yet due · {due} due · {overdue} overdue").format(
                      done=DONE_MARK, not_yet=NOT_YET_MARK, due=DUE_MARK, overdue=OVERDUE_MARK),
                  "", head]
-        lines += [f"{''.join(_marks(row.musts, keys))}  {row.child.name}" for row in rows]
+        lines += [f"{''.join(_marks(row.musts, keys))}  {row.child.name}" + (_flag(_, row.musts)) for row in rows]
         behind = sum(any(m.state == musts.OVERDUE for m in row.musts) for row in rows)
         lines += ["", _("{n} of {total} children have something overdue.").format(n=behind, total=len(rows))]
     else:
@@ -419,6 +419,13 @@ async def due(update: Update, context: BotContext) -> None:
         for row in rows:
             lines += [f"🧒 {row.child.name}", *(must_line(_, m, locale, days) for m in row.musts), ""]
     await reply(update, "\n".join(lines).strip()[:4096])
+
+
+def _flag(_, found: list[musts.Must]) -> str:
+    """After a flagged child's name in /due's table: a home visit is owed this month (guardianship assessed 差)."""
+    if any(m.flagged and m.state != musts.DONE for m in found):
+        return " " + _("⚠️ needs a home visit")
+    return ""
 
 
 def _marks(found: list[musts.Must], keys: list[str]) -> list[str]:

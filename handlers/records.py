@@ -19,7 +19,7 @@ from bot.errors import NotAllowed, StaleButton
 from bot.i18n import N_
 from bot.records.buttons import (ChildVillage, EditChoice, EditField, EditGroup, NewChildAnswer, NewChildClass,
                                  NewChildDone, OpenRecord, RecordHistory, RecordsPage)
-from bot.records.fields import BY_KEY, CHOICE, FIELDS, GROUP_LABELS, GROUPS, FieldError, display
+from bot.records.fields import BY_KEY, CHOICE, FIELDS, GROUP_LABELS, GROUPS, LIST_SEPARATOR, MULTI, FieldError, display
 from bot.records.service import ChildSummary
 from bot.safety.buttons import ReportAbout, report_label
 from bot.runtime.context import BotContext
@@ -193,6 +193,10 @@ async def on_editf_button(update: Update, context: BotContext, payload: EditFiel
         markup = keyboard([[(_(label), EditChoice(payload.child, payload.field, value))]
                            for value, label in spec.choices.items()])
         prompt = _("Choose the new value for “{field}”, or send /cancel.").format(field=_(spec.label))
+    elif spec.kind == MULTI:
+        prompt = _("Send the values for “{field}”, one or more of: {choices} (separated by commas), or /cancel to "
+                   "keep it. Send a single - to clear it.").format(
+            field=_(spec.label), choices=_(LIST_SEPARATOR).join(_(label) for label in spec.choices.values()))
     else:
         prompt = _("Send the new value for “{field}”, or /cancel to keep it. Send a single - to clear it.").format(
             field=_(spec.label))

@@ -11,7 +11,9 @@ the child), in part by its reporter, and by nobody else: tests.world.report_read
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import date
 from typing import get_args
 
@@ -20,12 +22,13 @@ import pytest
 from bot.runtime.app import build_application, initialized
 from bot.access.policy import (ADMIN, DIRECTOR, FULL, GUARDIAN, PARENT, PROXY, SUPERVISOR, TEACHER, VIEW,
                                entry_access, entry_level, fields_allowed)
-from bot.records.fields import FIELDS, NUMBER, CHOICE
+from bot.records.fields import CHOICE, FIELDS, MULTI, NUMBER
 from bot.attendance.dropouts import AttemptDraft, DropoutAct
 from bot.safety.buttons import Act
 from storage.musts import Entry, Media, MustsRepository
 from storage.children import ChildrenRepository
-from tests.helpers import RecordingRequest, callback_update, deliver_outbox, message_update, unpaced, user
+from tests.helpers import (RecordingRequest, callback_update, deliver_outbox, message_update, pdf_text, unpaced,
+                           user)
 from tests.world import World, report_reads
 
 COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child CANARYY", "/audit", "/audit CANARYY",
@@ -34,7 +37,7 @@ COMMANDS = ["/start", "/help", "/children", "/child", "/child CANARYX", "/child 
             "/timeline", "/timeline CANARYX", "/timeline CANARYY", "/due", "/update", "/talk", "/visit", "/cancel",
             "/video", "/video CANARYX", "/video CANARYY", "/video CANARYX 周日 19:30", "/videos", "/calendar",
             "/attendance", "/schooldays", "/invite admin", "/invite director", "/report", "/cancel", "/report CANARYX", "/cancel",
-            "/reports", "/dropouts"]
+            "/reports", "/dropouts", "/ledger", "/stats"]
 
 # Care entries for each child: an update with two photos and a talk record, each holding a canary. Updates and
 # photos are for everyone who reaches the child; talk notes only for its teacher, proxy parent and admins. Two home
@@ -51,10 +54,10 @@ def id_number(seed: int) -> str:
 
 
 def canary_values(tag: str, seed: int) -> dict[str, str]:
-    """A unique, recognisable value for every field that can hold one (choices and ages cannot)."""
+    """A unique, recognisable value for every field that can hold one (choices, multiple choices and ages cannot)."""
     values = {}
     for n, spec in enumerate(FIELDS):
-        if spec.kind in (CHOICE, NUMBER):
+        if spec.kind in (CHOICE, MULTI, NUMBER):
             continue
         if spec.kind == "phone":
             values[spec.key] = f"+86139{seed}{n:03d}{seed}{n:03d}"
@@ -178,6 +181,10 @@ async def build_world(services) -> tuple[World, dict]:
     for _ in range(2):
         await services.dropouts.record_attempt(await world.actor("teacher"), case.id,
                                                AttemptDraft("call", "unreachable", "DROPNOTE", ""))
+    # X's written notice of entrusted care, confirmed by its mother: its teacher and village director are told, with a
+    # button to open the copy that everyone presses too (see entrusted_buttons).
+    notice = await services.entrusted.notice(await world.actor("mother_x"), world.children["X"])
+    await services.entrusted.confirm(await world.actor("mother_x"), world.children["X"], notice.hash)
     async with services.db.transaction() as conn:
         await services.people.within(conn).revoke_grant(world.grants["removed_mother_x"][0], world.people["admin"],
                                                         "2026-03-01T00:00:00")
@@ -207,7 +214,13 @@ def everything_said(calls) -> str:
     for call in calls:
         parts.append(json.dumps(call.params, ensure_ascii=False, default=str))
         for content in call.files.values():
-            parts.append(content.decode("utf-8", errors="replace"))
+            # A PDF's text is compressed: read it as its reader would (the notice of entrusted care, /mydata).
+            parts.append(pdf_text(content) if content.startswith(b"%PDF") else
+                         content.decode("utf-8", errors="replace"))
+            if content.startswith(b"PK"):
+                # An .xlsx or .docx is a zip: its text is in the members, compressed.
+                with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                    parts += [archive.read(n).decode("utf-8", errors="replace") for n in archive.namelist()]
     return "\n".join(parts)
 
 
@@ -262,6 +275,38 @@ async def safety_buttons(services, world: World) -> set[str]:
     return found
 
 
+def ledger_buttons(world: World) -> set[str]:
+    """Every /ledger button (bot.ledgers.buttons) for every place of the world and for ids that name nothing: the
+    insiders' own are handed out by their /ledger; these are the others' places, pressed by everyone."""
+    places = {"class": list(world.class_ids.values()), "school": [world.school_id],
+              "village": list(world.villages.values()), "township": [world.township_id]}
+    found = set()
+    for scope, ids in places.items():
+        for place in [*ids, 999]:
+            found |= {f"ldg:{scope}:{place}"} | {f"ldg:{scope}:{place}:{kind}" for kind in
+                                                 ("children", "musts", "video", "calendar")}
+    return found
+
+
+def stats_buttons(world: World) -> set[str]:
+    """Every /stats button (bot.stats.buttons) for every place of the world and for ids that name nothing, for the
+    quarter so far and a past quarter, each act: the others' places, pressed by everyone."""
+    places = {"class": list(world.class_ids.values()), "school": [world.school_id],
+              "village": list(world.villages.values()), "township": [world.township_id]}
+    return {f"sts:{scope}:{place}:{period}:{act}" for scope, ids in places.items() for place in [*ids, 999]
+            for period in ("now", "2025-Q4") for act in ("v", "x", "p")}
+
+
+async def entrusted_buttons(services, world: World) -> set[str]:
+    """The notice of entrusted care's buttons: each confirmed copy and one that names nothing; a confirmation of each
+    child's notice with a forged hash, and of a child that does not exist; the picker for each child."""
+    found = {f"entc:{r['id']}" for r in await services.db.fetch_all("SELECT id FROM entrusted_notices")}
+    found |= {"entc:999", "entok:999:0123456789ab", "ent:999"}
+    for tag in ("X", "Y"):
+        found |= {f"entok:{world.children[tag]}:0123456789ab", f"ent:{world.children[tag]}"}
+    return found
+
+
 def attendance_buttons(world: World) -> set[str]:
     """The roll's buttons for both classes and the children (and a child that does not exist), today's and another
     day's, and answers (by button, or with a message sent before) to an absence that does not exist: besides those the teacher's and admin's /attendance show."""
@@ -295,7 +340,7 @@ async def test_nobody_receives_a_canary_they_may_not_see(actor, settings, clock,
             await run_session(feed, user(world.telegram[insider], "zh-hans", insider))
         buttons = (callback_data(recorder.calls) | await video_buttons(services) | await safety_buttons(services, world)
                    | attendance_buttons(world))
-        buttons |= await dropout_buttons(services)
+        buttons |= await dropout_buttons(services) | ledger_buttons(world) | stats_buttons(world)
         recorder.clear()
 
         me = user(world.telegram[actor], "zh-hans", actor)

@@ -35,7 +35,15 @@ def id_number(region: str, birth: str, sequence: str) -> str:
 
 # Choices (sex, boarding, guardianship) and the guardian's age are fixed words or small numbers: they cannot carry
 # a canary, so they get unusual but valid values. Everything else is unique to this run.
-FIXED = {"sex": "female", "boarding": "yes", "guardianship": "unable", "guardian_age": "97"}
+FIXED = {"sex": "female", "boarding": "yes", "guardianship": "unable", "guardian_age": "97",
+         "hukou_registered": "no", "schooling": "junior", "health_status": "disabled", "disability_category": "speech",
+         "disability_grade": "grade3", "guardianship_situation": "mother_away", "entrusted": "yes",
+         "guardianship_assessment": "poor", "income_sources": "farming,business", "support_received": "housing",
+         "father_birth_date": "1979-02-23", "mother_birth_date": "1981-11-29"}
+# The parents' and the guardian's ID numbers are as unique as the child's: they must not survive either.
+PARENT_IDS = {"father_id_number": id_number("411327", "19790223", "617"),
+              "mother_id_number": id_number("411327", "19811129", "628"),
+              "guardian_id_number": id_number("411327", "19520307", "642")}
 PHONES = {"father_phone": "+8613812345671", "mother_phone": "+8615034567893", "guardian_phone": "+8618645678904"}
 BIRTH = "2013-09-17"
 ID_NUMBER = id_number("411327", "20130917", "583")
@@ -56,6 +64,8 @@ def first_values() -> dict[str, str]:
             values[spec.key] = BIRTH
         elif spec.key == "id_number":
             values[spec.key] = ID_NUMBER
+        elif spec.key in PARENT_IDS:
+            values[spec.key] = PARENT_IDS[spec.key]
         else:
             values[spec.key] = canary(spec.key)
     return values

@@ -40,8 +40,11 @@ from tests.world import World
 
 EXAMPLES = 200
 # The share of presses that must reach a feature (anything but the stale popup), and the share of declared
-# prefixes that must be reached at least once over the run.
-REACHED_PRESSES, REACHED_PREFIXES = 0.15, 0.25
+# prefixes that must be reached at least once over the run. The prefixes were 25% when about 50 were declared;
+# with 75 (the school calendar, the roll, dropout cases, ledgers, statistics, the entrusted-care notice), many
+# behind state a drawn world seldom builds (a roll of today, an open case), a run reaches 18 to 25 of them
+# depending on the order the suite runs in: 20% keeps the check meaningful without flaking.
+REACHED_PRESSES, REACHED_PREFIXES = 0.15, 0.20
 ISSUE = ["care:²:u:w", "tl:²:0", "tm:²", "cack:²", "ack:²", "relay:c:²", "cal:a:²", "vc:²:d",
          "care:" + "1" * 23, "tl:" + "1" * 23 + ":0", "ack:" + "1" * 23]
 WORDS = ["小明", "小刚", "周日", "周三", "19:30", "30", "45", "亲情室", "2016-05-01", "13800138000", "男", "好", "是",

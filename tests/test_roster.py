@@ -65,7 +65,7 @@ def test_template_has_the_chinese_headers_in_bold_and_an_explanation_sheet():
     assert sheet.column_dimensions["A"].width >= 12
     assert notes.title == "说明"
     text = "\n".join(str(v) for row in notes.iter_rows(values_only=True) for v in row if v)
-    for example in ("2016-05-01", "13800138000", "男 / 女", "是 / 否", "良好 / 一般 / 监护人无力 / 无人监护"):
+    for example in ("2016-05-01", "13800138000", "男 / 女", "是 / 否", "无人监护 / 父或母无监护能力 / 受委托监护人监护能力不足 / 监护情况一般 / 监护情况较好"):
         assert example in text
 
 
@@ -200,7 +200,8 @@ def test_choice_problems_name_the_accepted_words_in_chinese_only():
     rows = [["姓名", "性别", "监护情况"], ["小明", "男孩子", "很好"], ["小红", "female", "good"]]
     problems = check(rows).problems
     assert [(p.column, p.params["choices"]) for p in problems] == [
-        ("性别", "男 / 女"), ("监护情况", "良好 / 一般 / 监护人无力 / 无人监护")]
+        ("性别", "男 / 女"),
+        ("监护情况", "无人监护 / 父或母无监护能力 / 受委托监护人监护能力不足 / 监护情况一般 / 监护情况较好")]
 
 
 def test_spreadsheet_numbers_and_dates_are_understood():

@@ -21,7 +21,7 @@ from bot.access.people import Actor
 from bot.access.policy import (ADMIN, DIRECTOR, EXPORT, GUARDIAN, HANDLER_ROLES, PARENT, PROXY, SUPERVISOR, TEACHER,
                                VIEW, fields_allowed, roles_for)
 from bot.clock import SystemClock, stamp
-from bot.records.fields import (BY_KEY, CHOICE, DATE, FIELDS, ID_CARD, ID_CHECK, ID_WEIGHTS, NUMBER, PHONE,
+from bot.records.fields import (BY_KEY, CHOICE, DATE, FIELDS, ID_CARD, ID_CHECK, ID_WEIGHTS, MULTI, NUMBER, PHONE,
                                 normalise)
 from bot.services import Services, open_services
 from bot.settings import Settings
@@ -428,14 +428,15 @@ def _canaries(key: str, given: str, number: int) -> list[Canary]:
     made = []
     for index, spec in enumerate(FIELDS):
         token = f"Cq{number:02d}{index:02d}q"
-        if spec.kind in (CHOICE, NUMBER):
+        if spec.kind in (CHOICE, MULTI, NUMBER):
             continue
         if spec.kind == PHONE:
             raw = f"139{number:02d}{index:02d}0000"
         elif spec.kind == DATE:
-            raw = born.isoformat()
+            # The child's own date of birth; the parents' dates each a different day, so no two fields agree.
+            raw = (born - timedelta(days=index if spec.key != "birth_date" else 0)).isoformat()
         elif spec.kind == ID_CARD:
-            raw = _id_number(f"110101{born:%Y%m%d}{number:02d}{index % 10}")
+            raw = _id_number(f"110101{born:%Y%m%d}{(number * 50 + index) % 1000:03d}")
         elif spec.key == "name":
             raw = given + token
         else:

@@ -43,6 +43,7 @@ AUDIT_WORDS = {
     "import": N_("created the record from the class roster"),
     "export": N_("received a copy of the record"),
     "set_village": N_("recorded the village of the child's home"),
+    "entrusted_confirm": N_("confirmed the notice of entrusted care"),
     "consent_given": N_("agreed to the data rules"),
     "consent_refused": N_("did not agree to the data rules"),
     "consent_withdrawn": N_("withdrew the agreement to the data rules"),

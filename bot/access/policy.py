@@ -42,22 +42,23 @@ ROLE_LABELS = {
 VIEW, EDIT, EXPORT = "view", "edit", "export"
 
 _ALL = frozenset({VIEW, EDIT, EXPORT})
-# role → field group → actions. A proxy parent sees what care needs, not how to reach the parents
+# role → field group → actions. A class teacher keeps (and exports) the class's ledger (台账, bot.ledgers), a
+# child director the village's, of what they see. A proxy parent sees what care needs, not how to reach the parents
 # (they talk through the bot), nor ID numbers or support received. A supervisor reads and exports the
 # township's records as an admin does (its ledgers and cases) but keeps none: the record is the school's. A
 # child director visits the family and supervises the guardianship, so sees how to reach them and how the child
 # is looked after, but not ID numbers or support received; the village keeps its own registers of those.
 FIELD_POLICY: dict[str, dict[str, frozenset[str]]] = {
     ADMIN: {group: _ALL for group in GROUPS},
-    TEACHER: {group: frozenset({VIEW, EDIT}) for group in GROUPS},
+    TEACHER: {group: _ALL for group in GROUPS},
     PARENT: {group: frozenset({VIEW, EXPORT}) for group in GROUPS},
     GUARDIAN: {group: frozenset({VIEW, EXPORT}) for group in GROUPS},
     PROXY: {IDENTITY: frozenset({VIEW}), CARE: frozenset({VIEW}), FAMILY: frozenset({VIEW}),
             GUARDIANSHIP: frozenset({VIEW}), CONTACTS: frozenset(), ID_NUMBER: frozenset(),
             SUPPORT: frozenset()},
     SUPERVISOR: {group: frozenset({VIEW, EXPORT}) for group in GROUPS},
-    DIRECTOR: {IDENTITY: frozenset({VIEW}), CARE: frozenset({VIEW}), FAMILY: frozenset({VIEW}),
-               GUARDIANSHIP: frozenset({VIEW}), CONTACTS: frozenset({VIEW}), ID_NUMBER: frozenset(),
+    DIRECTOR: {IDENTITY: frozenset({VIEW, EXPORT}), CARE: frozenset({VIEW, EXPORT}), FAMILY: frozenset({VIEW, EXPORT}),
+               GUARDIANSHIP: frozenset({VIEW, EXPORT}), CONTACTS: frozenset({VIEW, EXPORT}), ID_NUMBER: frozenset(),
                SUPPORT: frozenset()},
 }
 
@@ -71,16 +72,21 @@ READ_AUDIT, READ_HISTORY, CONSENT, REQUEST_DELETION, DECIDE_DELETION = (
 INVITE_ADMIN, INVITE_DIRECTOR = "invite_admin", "invite_director"
 # Who records where a child's home is (the village): the staff who keep the record.
 SET_VILLAGE = "set_village"
+# The written notice of entrusted care (bot.records.entrusted): the family confirms it; the staff who keep the
+# record and the village's child director read the copy confirmed.
+CONFIRM_ENTRUSTED, READ_ENTRUSTED = "confirm_entrusted", "read_entrusted"
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     ADMIN: frozenset({INVITE_TEACHER, INVITE_PROXY, INVITE_FAMILY, MANAGE_INVITATIONS, REMOVE_ROLE, CREATE_CHILD,
-                      IMPORT_ROSTER, READ_AUDIT, READ_HISTORY, DECIDE_DELETION, SET_VILLAGE}),
-    TEACHER: frozenset({INVITE_PROXY, INVITE_FAMILY, CREATE_CHILD, IMPORT_ROSTER, READ_HISTORY, SET_VILLAGE}),
+                      IMPORT_ROSTER, READ_AUDIT, READ_HISTORY, DECIDE_DELETION, SET_VILLAGE, READ_ENTRUSTED}),
+    TEACHER: frozenset({INVITE_PROXY, INVITE_FAMILY, CREATE_CHILD, IMPORT_ROSTER, READ_HISTORY, SET_VILLAGE,
+                        READ_ENTRUSTED}),
     PROXY: frozenset(),
-    PARENT: frozenset({CONSENT, REQUEST_DELETION}),
-    GUARDIAN: frozenset({CONSENT, REQUEST_DELETION}),
-    SUPERVISOR: frozenset({INVITE_ADMIN, INVITE_DIRECTOR, MANAGE_INVITATIONS, REMOVE_ROLE, READ_HISTORY}),
-    DIRECTOR: frozenset(),
+    PARENT: frozenset({CONSENT, REQUEST_DELETION, CONFIRM_ENTRUSTED}),
+    GUARDIAN: frozenset({CONSENT, REQUEST_DELETION, CONFIRM_ENTRUSTED}),
+    SUPERVISOR: frozenset({INVITE_ADMIN, INVITE_DIRECTOR, MANAGE_INVITATIONS, REMOVE_ROLE, READ_HISTORY,
+                           READ_ENTRUSTED}),
+    DIRECTOR: frozenset({READ_ENTRUSTED}),
 }
 
 # Before consent, staff see only the name, so they can invite the family (or, above the school, know whom a
@@ -214,3 +220,25 @@ def entry_level(level: str | None, for_family: bool) -> str | None:
 
 def may_write(grants: Iterable[Grant], child: ChildPlace, kind: str, *, consented: bool) -> bool:
     return consented and bool(roles_for(grants, child) & ENTRY_WRITE[kind])
+
+
+# The ledgers (台账, bot.ledgers): each role exports the ledgers of the one place its role is for, and nothing
+# else: a class teacher their class, an admin their school, a child director their village, a supervisor their
+# township. What a ledger holds of each child is still `fields_allowed(…, EXPORT)` and `entry_access`.
+CLASS, SCHOOL, VILLAGE, TOWNSHIP = "class", "school", "village", "township"
+LEDGER_SCOPES = {TEACHER: CLASS, ADMIN: SCHOOL, DIRECTOR: VILLAGE, SUPERVISOR: TOWNSHIP}
+
+
+def ledger_scopes(grants: Iterable[Grant]) -> list[tuple[str, int]]:
+    """The (scope, id) pairs whose ledgers this person may export, in the order of LEDGER_SCOPES."""
+    grants = list(grants)
+    found: list[tuple[str, int]] = []
+    for role, scope in LEDGER_SCOPES.items():
+        for grant in grants:
+            if grant.role != role:
+                continue
+            place = {CLASS: grant.class_id, SCHOOL: grant.school_id, VILLAGE: grant.village_id,
+                     TOWNSHIP: grant.township_id}[scope]
+            if place is not None and (scope, place) not in found:
+                found.append((scope, place))
+    return found

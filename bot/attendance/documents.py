@@ -15,10 +15,9 @@ from datetime import date
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from bot.i18n import N_
+from bot.ledgers.workbook import Workbook
 
 METHOD_LABELS = {"visit": N_("Home visit"), "call": N_("Phone call"), "video": N_("Video call with the parents")}
 ATTITUDE_LABELS = {"supportive": N_("Supportive"), "hesitant": N_("Hesitant"), "refusing": N_("Refusing"),
@@ -182,46 +181,27 @@ LEDGER_HEADER = (N_("Case"), N_("Township"), N_("School"), N_("Class"), N_("Name
                  N_("Reported in writing on"), N_("Closed on"))
 
 
-def _sheet(book: Workbook, title: str, header: Sequence[str], first: bool = False):
-    sheet = book.active if first else book.create_sheet()
-    sheet.title = title[:31]
-    sheet.append(list(header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    return sheet
+LEDGER_WIDTHS = (6, 12, 16, 12, 10, 6, 12, 12, 10, 14, 16, 12, 12, 8, 40, 12, 12)
 
 
-def _ledger_rows(sheet, rows: Sequence[LedgerRow], _) -> None:
-    for row in rows:
-        sheet.append([row.case_id, row.township, row.school, row.klass, row.name, row.sex, row.birth_date,
-                      row.first_absent_on, row.days, _(REASON_LABELS.get(row.reason, row.reason)),
-                      _(STATE_LABELS.get(row.state, row.state)), row.suspected_on, row.returned_on, row.attempts,
-                      row.last_attempt, row.reported_on, row.closed_on])
-    for line in sheet.iter_rows(min_row=2):
-        for index in (7, 11, 12, 15, 16):
-            line[index].number_format = "yyyy-mm-dd"
-    for column, width in zip("ABCDEFGHIJKLMNOPQ", (6, 12, 16, 12, 10, 6, 12, 12, 10, 14, 16, 12, 12, 8, 40, 12, 12)):
-        sheet.column_dimensions[column].width = width
+def _ledger_lines(rows: Sequence[LedgerRow], _) -> list[list]:
+    return [[row.case_id, row.township, row.school, row.klass, row.name, row.sex, row.birth_date, row.first_absent_on,
+             row.days, _(REASON_LABELS.get(row.reason, row.reason)), _(STATE_LABELS.get(row.state, row.state)),
+             row.suspected_on, row.returned_on, row.attempts, row.last_attempt, row.reported_on, row.closed_on]
+            for row in rows]
 
 
 def ledger_xlsx(rows: Sequence[LedgerRow], _, title: str) -> bytes:
-    """A ledger (台账): one row per case under a bold, frozen header."""
+    """A ledger (台账): one row per case under a bold, frozen header (bot.ledgers.workbook: a name typed as a formula
+    stays text)."""
     book = Workbook()
-    _ledger_rows(_sheet(book, title, [_(h) for h in LEDGER_HEADER], first=True), rows, _)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    book.sheet(title, [_(h) for h in LEDGER_HEADER], _ledger_lines(rows, _), widths=LEDGER_WIDTHS)
+    return book.bytes()
 
 
 def monthly_xlsx(rows: Sequence[LedgerRow], summary: Sequence[tuple[str, int]], _, title: str) -> bytes:
     """The school's monthly report: a summary sheet (label, number) first, then one row per case."""
     book = Workbook()
-    sheet = _sheet(book, _("Summary"), [title, ""], first=True)
-    for label, number in summary:
-        sheet.append([label, number])
-    sheet.column_dimensions["A"].width = 40
-    _ledger_rows(_sheet(book, _("Cases"), [_(h) for h in LEDGER_HEADER]), rows, _)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    book.sheet(_("Summary"), [title, ""], [[label, number] for label, number in summary], widths=[40])
+    book.sheet(_("Cases"), [_(h) for h in LEDGER_HEADER], _ledger_lines(rows, _), widths=LEDGER_WIDTHS)
+    return book.bytes()

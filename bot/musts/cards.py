@@ -127,6 +127,8 @@ def must_line(_, must: musts.Must, locale: str, days: int) -> str:
              musts.PHOTOS: _("Photos this month"), musts.SUMMARY: _("Monthly summary"),
              musts.TALK: _("Talk this month"), musts.LETTER: _("Child's letter this semester"),
              musts.VISIT: _("Home visit this semester")}[must.key]
+    if must.flagged:
+        label = _("⚠️ Needs a home visit this month (guardianship assessed poor)")
     progress = f" {must.done}/{must.needed}" if must.key in (musts.PHOTOS, musts.TALK, musts.LETTER,
                                                              musts.VISIT) else ""
     if must.state == musts.DONE:

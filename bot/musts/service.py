@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 4
 DRAFT_LIFETIME = timedelta(days=1)
 
+# The record's guardianship assessment (bot.records.fields) and its value 差.
+GUARDIANSHIP_ASSESSMENT, POOR = "guardianship_assessment", "poor"
+
 
 class CareError(UserError):
     """Something a person sent or pressed that a form cannot take; nothing was stored. The params named in
@@ -626,8 +629,10 @@ class MustsService:
                      for e, photos in await self.repo.since(child.id, window)]
             # The semester's home visit is the class teacher's duty.
             visits = any(g.role == TEACHER and reaches(g, child.place) for g in actor.grants)
+            # A child whose guardianship was assessed poor (差) is flagged for a home visit every month.
+            poor = visits and (await self._children.fields(child.id)).get(GUARDIANSHIP_ASSESSMENT) == POOR
             result.append(ChildDue(child, musts.check(facts, now=now, tz=self._tz, since=since, rules=self.rules,
-                                                      visits=visits)))
+                                                      visits=visits, poor=poor)))
         return result
 
     def _counted_at(self, entry: Entry) -> datetime:

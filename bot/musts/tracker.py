@@ -21,6 +21,8 @@ Corners decided here:
 - A semester is February to July or August to January (the spring and autumn terms with their holidays), so
   every day belongs to one. Its letter is DUE until written, never OVERDUE, like the monthly musts; so is its home
   visit, which counts for the semester of the day it was made (a Fact's `at` is the visit's day).
+- A child whose guardianship was assessed poor (差, `poor=True`) is flagged for visits: the class teacher's home
+  visit is owed every month instead (DUE until a visit of the current month is recorded, `Must.flagged`).
 - Summaries: the oldest owed month without a summary is shown until it is written, DUE up to its grace day
   and OVERDUE after, so a missing summary never vanishes, not on the 6th and not when the next month
   begins; a new pairing (a later `since`) does not inherit the old one's debts. When nothing is missing,
@@ -85,12 +87,14 @@ class Must:
     # "YYYY-MM" for the monthly musts (for SUMMARY: the month whose summary is shown); for LETTER and VISIT the
     # semester's first month
     period: str | None = None
+    # VISIT only: owed this month because the child's guardianship was assessed poor (差)
+    flagged: bool = False
 
 
 def check(facts: Iterable[Fact], *, now: datetime, tz: ZoneInfo, since: datetime,
-          rules: Rules = Rules(), visits: bool = False) -> list[Must]:
+          rules: Rules = Rules(), visits: bool = False, poor: bool = False) -> list[Must]:
     """What is done and due for one child at `now`, in the order UPDATE, PHOTOS, SUMMARY, TALK, LETTER, and
-    VISIT when `visits` (the home visit is the class teacher's duty, not the proxy parent's)."""
+    VISIT when `visits` (the home visit is the class teacher's duty, not the proxy parent's); monthly when `poor`."""
     _aware(now, "now")
     _aware(since, "since")
     today = now.astimezone(tz).date()
@@ -98,7 +102,8 @@ def check(facts: Iterable[Fact], *, now: datetime, tz: ZoneInfo, since: datetime
     dated = [(fact.at.astimezone(tz).date(), fact) for fact in facts if _aware(fact.at, "Fact.at") <= now]
     return [_update(dated, today, start, rules), _photos(dated, today, rules), _summary(dated, today, start, rules),
             _talk(dated, today, rules), _semesterly(LETTER, dated, today, rules.letters_per_semester),
-            *([_semesterly(VISIT, dated, today, rules.visits_per_semester)] if visits else [])]
+            *([_poor_visit(dated, today) if poor else _semesterly(VISIT, dated, today, rules.visits_per_semester)]
+              if visits else [])]
 
 
 def late(musts: Iterable[Must]) -> list[Must]:
@@ -147,6 +152,15 @@ def _semesterly(kind: str, dated: list[tuple[date, Fact]], today: date, needed: 
     done = sum(1 for day in days if first <= day <= end)
     state = DONE if done >= needed else DUE
     return Must(kind, state, done, needed, end, max(days, default=None), _label(first))
+
+
+def _poor_visit(dated: list[tuple[date, Fact]], today: date) -> Must:
+    """A home visit this month: the flag stays until one is recorded."""
+    month = today.replace(day=1)
+    days = [day for day, fact in dated if fact.kind == VISIT]
+    done = sum(1 for day in days if day.replace(day=1) == month)
+    must = _monthly(VISIT, done, 1, month, max(days, default=None))
+    return Must(must.key, must.state, must.done, must.needed, must.deadline, must.last, must.period, flagged=True)
 
 
 def _monthly(key: str, done: int, needed: int, month: date, last: date | None) -> Must:

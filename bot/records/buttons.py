@@ -48,7 +48,8 @@ class EditChoice:
 
     child: int
     field: FieldKey
-    value: Annotated[str, 16]
+    # The longest choice key (parent_unable) fits; 16 would pass Telegram's 64 bytes with the longest field key.
+    value: Annotated[str, 14]
 
 
 @payload("vill")
@@ -93,3 +94,25 @@ class NewChildDone:
     """/newchild: the last step, save the record or drop it."""
 
     action: Literal["save", "cancel"]
+
+
+@payload("ent")
+class EntrustedOpen:
+    """/entrusted with several children: this child's written notice of entrusted care."""
+
+    child: int
+
+
+@payload("entok")
+class EntrustedConfirm:
+    """✅ under a notice: confirms the notice shown, named by its fields' hash (bot.records.entrusted)."""
+
+    child: int
+    hash: Annotated[str, 12]
+
+
+@payload("entc")
+class EntrustedCopy:
+    """Under the notice to the class teacher and the child director: the confirmed notice as a PDF."""
+
+    notice: int

@@ -34,7 +34,9 @@ from bot.access.policy import IMPORT_ROSTER, can, can_in_school
 from bot.clock import Clock, stamp
 from bot.errors import NotAllowed, UserError
 from bot.i18n import N_
-from bot.records.fields import (BY_KEY, CHOICE, DATE, ERROR_MESSAGES, ID_CARD, NUMBER, PHONE, TEXT, FieldError,
+from bot.records.fields import (ASSESSMENT, BY_KEY, CHOICE, DATE, DISABILITY_CATEGORIES, DISABILITY_GRADES,
+                                ERROR_MESSAGES, GUARDIANSHIP_LEVELS, GUARDIANSHIP_SITUATIONS, HEALTH_STATUS, ID_CARD,
+                                INCOME_SOURCES, MULTI, NUMBER, PHONE, SCHOOLING, SUPPORT_KINDS, TEXT, FieldError,
                                 normalise)
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildPlace, ChildrenRepository, NewChild, RecordChange
@@ -61,38 +63,72 @@ HEADERS: dict[str, str] = {
     "sex": "性别",
     "birth_date": "出生日期",
     "ethnicity": "民族",
+    "hukou_registered": "是否登记户口",
+    "hukou_place": "户籍所在地",
     "boarding": "是否住校",
+    "schooling": "就学情况",
     "id_number": "身份证号",
     "personality": "性格特点",
     "interests": "兴趣爱好",
     "health": "健康状况",
+    "health_status": "健康类别",
+    "disability_category": "残疾类别",
+    "disability_grade": "残疾等级",
+    "illness": "患病类型",
+    "residence": "现居住地址",
     "father_name": "父亲姓名",
+    "father_birth_date": "父亲出生日期",
+    "father_province": "父亲务工省份",
     "father_city": "父亲务工城市",
+    "father_id_number": "父亲身份证号",
     "father_phone": "父亲电话",
     "father_address": "父亲地址",
     "father_employer": "父亲工作单位",
     "mother_name": "母亲姓名",
+    "mother_birth_date": "母亲出生日期",
+    "mother_province": "母亲务工省份",
     "mother_city": "母亲务工城市",
+    "mother_id_number": "母亲身份证号",
     "mother_phone": "母亲电话",
     "mother_address": "母亲地址",
     "mother_employer": "母亲工作单位",
+    "guardianship_situation": "实际监护情况",
+    "entrusted": "是否委托监护",
     "guardian_name": "监护人姓名",
     "guardian_relation": "监护人与孩子关系",
     "guardian_age": "监护人年龄",
     "guardian_health": "监护人健康状况",
     "guardian_occupation": "监护人职业",
+    "guardian_id_number": "监护人身份证号",
     "guardian_phone": "监护人电话",
     "guardian_address": "监护人地址",
-    "guardianship": "监护情况",
+    "guardianship": "监护类型",
+    "guardianship_assessment": "监护评估",
+    "income_sources": "家庭经济来源",
+    "support_received": "救助类型",
     "support": "受助情况",
 }
-_BY_HEADER = {**{zh: key for key, zh in HEADERS.items()}, **{key: key for key in HEADERS}}
+# Headers of earlier templates, still read: a school's roster kept from last year imports as it did.
+OLD_HEADERS = {"监护情况": "guardianship"}
+_BY_HEADER = {**OLD_HEADERS, **{zh: key for key, zh in HEADERS.items()}, **{key: key for key in HEADERS}}
 
 # The words a roster may hold for each choice, shown when a cell holds something else.
 CHOICE_HINTS = {
     "sex": ("男", "女", "male", "female"),
+    "hukou_registered": ("是", "否", "yes", "no"),
     "boarding": ("是", "否", "yes", "no"),
-    "guardianship": ("良好", "一般", "监护人无力", "无人监护", "good", "adequate", "unable", "unsupervised"),
+    "schooling": ("学前", "小学", "初中", "失学辍学", "其他", *SCHOOLING),
+    "health_status": ("健康", "残疾", "患病", *HEALTH_STATUS),
+    "disability_category": ("视力", "听力", "言语", "肢体", "智力", "精神", "多重", *DISABILITY_CATEGORIES),
+    "disability_grade": ("一级", "二级", "三级", "四级", *DISABILITY_GRADES),
+    "guardianship_situation": ("父母均外出务工", "父亲外出务工、母亲无监护能力", "母亲外出务工、父亲无监护能力",
+                               *GUARDIANSHIP_SITUATIONS),
+    "entrusted": ("是", "否", "yes", "no"),
+    "guardianship": ("无人监护", "父或母无监护能力", "受委托监护人监护能力不足", "监护情况一般", "监护情况较好",
+                     *GUARDIANSHIP_LEVELS),
+    "guardianship_assessment": ("较好", "一般", "差", *ASSESSMENT),
+    "income_sources": ("务工收入", "务农收入", "经营收入", "政府补助", "其他", *INCOME_SOURCES),
+    "support_received": ("低保", "临时救助", "医疗救助", "住房救助", "其他", *SUPPORT_KINDS),
 }
 
 # code → message id, translated where shown. Row problems are shown as "Row {row}, {column}: {problem}".
@@ -101,6 +137,7 @@ CHOICE_HINTS = {
 ROW_PROBLEMS: dict[str, str] = {
     **ERROR_MESSAGES,
     "choice": N_("write one of: {choices}"),
+    "multi": N_("write one or more of, separated by 、: {choices}"),
     "duplicate": N_("this child (same name and date of birth) is already on the school's roll in another class"),
     "duplicate_in_file": N_("the same child (same name and date of birth) is already in row {other}"),
     "unknown_class": N_("there is no class called {name} in the school"),
@@ -387,11 +424,14 @@ def validate(rows: Sequence[Sequence[object]], *, classes: Mapping[str, int], al
                 value = normalise(column.key, raw, today=today)
             except FieldError as error:
                 params = dict(error.params)
-                if error.code == "choice":
+                code = error.code
+                if code == "choice":
                     # The words the template offers (the roster is filled in Chinese); the English ones are
                     # accepted too, but listing them put English into a Chinese screen.
                     params["choices"] = " / ".join(w for w in CHOICE_HINTS.get(column.key, ()) if not w.isascii())
-                row_problems.append(RowProblem(number, column.header, error.code, params))
+                    if BY_KEY[column.key].kind == MULTI:
+                        code = "multi"
+                row_problems.append(RowProblem(number, column.header, code, params))
                 continue
             if value:
                 values[column.key] = value
@@ -530,6 +570,13 @@ _NOTES = {
     "ethnicity": ("", "汉族"),
     "health": ("只写与照护和急救有关的情况", "对青霉素过敏"),
     "guardian_relation": ("", "祖母"),
+    "hukou_place": ("省、市、县（区）、乡镇", "河南省南阳市淅川县上集镇"),
+    "illness": ("健康类别为“患病”时填写所患疾病", "哮喘"),
+    "father_province": ("", "广东省"),
+    "father_city": ("", "东莞市"),
+    "mother_province": ("", "浙江省"),
+    "mother_city": ("", "宁波市"),
+    "guardian_id_number": ("受委托监护人的 18 位居民身份证号；请把这一列设为“文本”格式", ""),
 }
 _GENERAL_NOTES = (
     "第一行是列标题，请不要修改；每行填写一个孩子。不需要的列可以删除，“姓名”一列必须保留。",
@@ -574,6 +621,9 @@ def template_xlsx() -> bytes:
         if spec is not None and spec.kind == CHOICE:
             words = [w for w in CHOICE_HINTS[key] if not w.isascii()]
             how, example = "填写其中之一：" + " / ".join(words), words[0]
+        elif spec is not None and spec.kind == MULTI:
+            words = [w for w in CHOICE_HINTS[key] if not w.isascii()]
+            how, example = "填写一项或多项，用顿号分开：" + " / ".join(words), "、".join(words[:2])
         elif spec is not None and spec.kind in _KIND_NOTES:
             how, example = _KIND_NOTES[spec.kind]
         else:

@@ -102,7 +102,7 @@ async def schedule_job(context: BotContext) -> None:
     services = context.services
     for name, due in (("safety", services.safety.escalate), ("video", services.video.run_due),
                       ("calendar", services.calendar.run_due), ("roll", services.attendance.run_due),
-                      ("dropouts", services.dropouts.run_due)):
+                      ("dropouts", services.dropouts.run_due), ("stats", services.stats.take_snapshots)):
         try:
             sent = await due()
         except Exception:  # one part failing must not hold up the other

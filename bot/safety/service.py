@@ -24,14 +24,11 @@ Decided here:
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from bot.access.people import Actor
 from bot.access.policy import (ADMIN, DIRECTOR, FAMILY_ROLES, GUARDIAN, HANDLER_ROLES, PARENT, PROXY,
@@ -39,6 +36,7 @@ from bot.access.policy import (ADMIN, DIRECTOR, FAMILY_ROLES, GUARDIAN, HANDLER_
 from bot.clock import Clock, stamp, unstamp
 from bot.errors import AlreadyAcknowledged, NotAllowed, UserError
 from bot.i18n import N_, format_datetime, translator
+from bot.ledgers.workbook import Workbook
 from bot.notices import SAFETY, Action, Notice, Outbox
 from bot.preferences import PreferencesService
 from bot.safety.buttons import Acknowledge, OpenCase
@@ -523,13 +521,7 @@ class SafetyService:
         reports = sorted(found.values(), key=lambda r: (r.reported_at, r.id))
         _ = translator(locale).gettext
         zone = ZoneInfo(self._zone)
-        book = Workbook()
-        sheet = book.active
-        sheet.title = _("Mandatory reporting ledger")[:31]
-        sheet.append([_(h) for h in LEDGER_HEADER])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        sheet.freeze_panes = "A2"
+        lines = []
         children: dict[int, ChildRow | None] = {}
         for report in reports:
             if report.child_id not in children:
@@ -543,19 +535,16 @@ class SafetyService:
             situation = labels(report.situations, _)
             if report.kind == HELP:
                 situation = f"{_(KIND_LABELS[HELP])}: {situation}"
-            sheet.append([
+            lines.append([
                 _local(report.reported_at, zone).date(), child.name if child else "", situation,
                 _local(report.found_at, zone), _local(report.police_called_at, zone),
                 round((police - found_at).total_seconds() / 3600, 1) if police else None,
                 feedback, _(STATE_LABELS[report.state]), _local(report.closed_at, zone)])
-        for column, width in zip("ABCDEFGHI", (12, 12, 40, 17, 17, 10, 40, 16, 17)):
-            sheet.column_dimensions[column].width = width
-        for row in sheet.iter_rows(min_row=2):
-            row[0].number_format = "yyyy-mm-dd"
-            for cell in (row[3], row[4], row[8]):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-        out = io.BytesIO()
-        book.save(out)
+        # bot.ledgers.workbook: a name or a note typed as a formula stays text.
+        book = Workbook()
+        book.sheet(_("Mandatory reporting ledger"), [_(h) for h in LEDGER_HEADER], lines,
+                   widths=(12, 12, 40, 17, 17, 10, 40, 16, 17))
+        data = book.bytes()
         at = stamp(self._clock.now())
         async with self._db.transaction() as conn:
             audit = self._audit.within(conn)
@@ -566,7 +555,7 @@ class SafetyService:
                 await audit.record(AuditEntry(at, actor.person_id, report.child_id, "safety_ledger_row",
                                               f"report={report.id}"))
         log.info("safety ledger exported by person %s: %s rows", actor.person_id, len(reports))
-        return out.getvalue()
+        return data
 
     # -- who may see a case -------------------------------------------------------------------------------------
 
