@@ -24,7 +24,7 @@ def figures_text(_, figures: Figures) -> str:
         place=scope_label(_, figures), period=_("{period} so far").format(period=figures.period) if so_far
         else figures.period, first=figures.first_day, last=figures.last_day)]
     for row in figures.rows:
-        line = f"• {_(LABELS[row.key])}: {count_text(row.count, hidden)}"
+        line = "• " + _("{label}: {value}").format(label=_(LABELS[row.key]), value=count_text(row.count, hidden))
         if row.base is not None:
             line += f" / {count_text(row.base, hidden)} ({rate_text(row.count, row.base, hidden)})"
         lines.append(line)
