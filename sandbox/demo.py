@@ -409,6 +409,13 @@ class Scenes:
         await mother.press(_("🤒 Ill (sick leave)"), message_id=asked.message_id)
         await _expect(teacher.wait_message(predicate=lambda m: "李小明" in (m.text or "") and "🤒" in (m.text or "")))
 
+        self.transcript.scene(_("The principal exports the school's ledger (台账) for the "
+                                "township as an Excel file"))
+        await principal.send_command("ledger")
+        kinds = await _expect(principal.wait_message(predicate=lambda m: bool(m.buttons)))
+        await principal.press(_("Left-behind children's ledger"), message_id=kinds.message_id)
+        await _expect(principal.wait_message(predicate=lambda m: m.kind == "document"))
+
         self.transcript.scene(_("Someone without an invitation finds the bot"))
         await neighbour.start()
         await _expect(neighbour.wait_message())
