@@ -183,3 +183,9 @@ def test_the_summary_lists_a_breakdown_that_does_not_add_up_and_the_rows_concern
     assert any("16" in v and "第 3 行" in v for v in violations), violations
     assert any("残疾" in v and "第 2 行" in v for v in violations), violations
     assert not any("就学情况" in v for v in violations)
+
+
+def test_rows_named_in_a_problem_are_runs_so_forty_rows_read_as_one():
+    from bot.records.official import _rows_text
+
+    assert _rows_text(list(range(1, 41)) + [43, 45, 46], lambda s: s) == "1–40, 43, 45–46"

@@ -130,7 +130,14 @@ ENTRUSTED_MISSING = N_("Guardianship type “entrusted guardian not able enough�
 
 
 def _rows_text(numbers: list[int], gettext: Gettext) -> str:
-    return gettext(LIST_SEPARATOR).join(str(n) for n in numbers)
+    """"1–40, 43": runs of consecutive rows as ranges, so forty rows read as one."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return gettext(LIST_SEPARATOR).join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
 
 
 def official_summary(records: Sequence[Record], today: date,
