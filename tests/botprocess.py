@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -90,3 +91,19 @@ async def until(check, timeout: float = 15.0) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("timed out")
+
+
+def code_in(text: str) -> str:
+    """The invitation code in a text with a t.me link or "/start <code>"."""
+    return re.search(r"start[= ]([A-Za-z0-9_-]{22,})", text).group(1)
+
+
+async def join(person, code: str, accept: str = "接受") -> str:
+    """Open an invitation over the sandbox and press its accept button (`accept`, in the person's language);
+    returns the offer's text as it was before the press."""
+    await person.start(payload=code)
+    offer = await person.wait_message(timeout=10)
+    text = offer.text
+    await person.press(accept, message_id=offer.message_id)
+    await person.wait_until(lambda: offer.text != text, timeout=10)
+    return text

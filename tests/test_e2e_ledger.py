@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 import sys
 
 from openpyxl import Workbook, load_workbook
@@ -16,7 +15,7 @@ from bot.i18n import translator
 from bot.ledgers.service import KIND_LABELS
 from bot.records.official import OFFICIAL_COLUMNS
 from sandbox import Sandbox
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, code_in, join
 from tests.helpers import BOT_TOKEN, roster
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,16 +38,6 @@ def text_xlsx(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
-def code_in(text: str) -> str:
-    return re.search(r"start[= ]([A-Za-z0-9_-]{22,})", text).group(1)
-
-
-async def join(person, code: str) -> None:
-    await person.start(payload=code)
-    offer = await person.wait_message(timeout=10)
-    text = offer.text
-    await person.press(_("Accept"), message_id=offer.message_id)
-    await person.wait_until(lambda: offer.text != text, timeout=10)
 
 
 async def test_the_school_ledger_after_a_roster_import_of_forty_children(tmp_path):

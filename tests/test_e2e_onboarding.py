@@ -8,27 +8,16 @@ each member's state: the father agreed, everyone else invited."""
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 
 from sandbox import Sandbox
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, code_in, join
 from tests.helpers import BOT_TOKEN, INVITE_LINK, decode_sheet, roster, xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 START = INVITE_LINK
 
 
-def code_in(text: str) -> str:
-    return re.search(r"start[= ]([A-Za-z0-9_-]{22,})", text).group(1)
-
-
-async def join(person, code: str) -> None:
-    await person.start(payload=code)
-    offer = await person.wait_message(timeout=10)
-    text = offer.text
-    await person.press("Accept", message_id=offer.message_id)
-    await person.wait_until(lambda: offer.text != text, timeout=10)
 
 
 async def test_a_teacher_prints_the_class_sheet_and_follows_who_joins(tmp_path):
@@ -41,7 +30,7 @@ async def test_a_teacher_prints_the_class_sheet_and_follows_who_joins(tmp_path):
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
             out, _ = await cli.communicate()
             admin = sandbox.user(4101, "Principal", language_code="en")
-            await join(admin, code_in(out.decode()))
+            await join(admin, code_in(out.decode()), "Accept")
             await admin.wait_message(timeout=10, predicate=lambda m: "/newclass" in (m.text or ""))
             await admin.send_command("newclass", "三年级一班")
             await admin.wait_message(timeout=10)
@@ -50,7 +39,7 @@ async def test_a_teacher_prints_the_class_sheet_and_follows_who_joins(tmp_path):
             teacher_code = code_in((await admin.wait_message(timeout=10)).text)
 
             teacher = sandbox.user(4102, "Ms Wang", language_code="en")
-            await join(teacher, teacher_code)
+            await join(teacher, teacher_code, "Accept")
             await admin.wait_message(timeout=10, predicate=lambda m: "Ms Wang joined as the class teacher of 三年级一班"
                                      in (m.text or ""))
             await teacher.wait_message(timeout=10, predicate=lambda m: "/import" in (m.text or ""))
@@ -72,7 +61,7 @@ async def test_a_teacher_prints_the_class_sheet_and_follows_who_joins(tmp_path):
             assert len(links) == 10 == len(set(links)) and all(link.startswith(START) for link in links)
 
             father = sandbox.user(4103, "Wang Jianguo", language_code="en")
-            await join(father, links[0].removeprefix(START))
+            await join(father, links[0].removeprefix(START), "Accept")
             await teacher.wait_message(timeout=10, predicate=lambda m: "Wang Jianguo joined as the" in (m.text or ""))
             rules = await father.wait_message(timeout=10, predicate=lambda m: "I agree" in str(m.reply_markup))
             await father.press("I agree", message_id=rules.message_id)

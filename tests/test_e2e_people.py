@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-import re
 import sys
 
 import openpyxl
 
 from bot.records.roster import HEADERS
 from sandbox import Sandbox
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, code_in, join
 from tests.helpers import BOT_TOKEN
 
 COLUMNS = ["class", "name", "sex", "birth_date", "mother_name", "mother_phone", "personality", "id_number"]
@@ -40,17 +39,6 @@ def roster(bad_rows: bool) -> bytes:
     return buf.getvalue()
 
 
-def code_in(text: str) -> str:
-    return re.search(r"start[= ]([A-Za-z0-9_-]{22,})", text).group(1)
-
-
-async def join(person, code: str):
-    await person.start(payload=code)
-    offer = await person.wait_message(timeout=10)
-    text = offer.text
-    await person.press("接受", message_id=offer.message_id)
-    await person.wait_until(lambda: offer.text != text, timeout=10)
-    return text
 
 
 async def test_from_bootstrap_to_a_consenting_mother(tmp_path):
