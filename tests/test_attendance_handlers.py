@@ -284,6 +284,15 @@ async def test_the_teacher_who_has_not_taken_the_roll_is_reminded_once(app, feed
     assert "Roll call · 三年级一班" in last(recorder, world, "王老师").text
 
 
+async def test_no_reminder_is_written_once_the_school_day_is_over(world, clock):
+    # A bot started in the evening (or a clock that jumped) must not tell a teacher at night that today's roll
+    # "has not been taken": the day is over.
+    clock.set(datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc))  # Tuesday 18:00 in Shanghai
+    assert await world.services.attendance.run_due() == 0
+    clock.set(datetime(2026, 3, 3, 9, 59, tzinfo=timezone.utc))
+    assert await world.services.attendance.run_due() == 2
+
+
 async def test_a_teacher_who_types_names_marks_those_children_and_other_words_change_nothing(feed, recorder, world):
     teacher = who(world, "王老师")
     await feed(message_update("/attendance", from_user=teacher))

@@ -396,8 +396,8 @@ class AttendanceService:
         now = self._clock.now()
         day = self.today()
         local = now.astimezone(self._zone)
-        if local.time() < self.reminder_time:
-            return 0
+        if local.time() < self.reminder_time or local >= _end_of(day, local):
+            return 0  # before the reminder time, or the school day is over: a reminder then only misleads
         school_days: dict[int, bool] = {}
         written = 0
         for due in await self.repo.untaken(day.isoformat()):
