@@ -151,7 +151,7 @@ async def _measure(kind: str, path: str) -> dict:
             started = time.perf_counter()
             figures = await services.stats.compute("county", 0, "")
             png = charts.png(figures, _)
-            xlsx = table.workbook(figures, _)
+            xlsx = table.workbook(figures, _).bytes()
             elapsed = time.perf_counter() - started
             what = {"children": figures.row("records").count, "carers": len(figures.carers), "png": len(png),
                     "xlsx": len(xlsx)}

@@ -51,7 +51,7 @@ async def _show(update: Update, context: BotContext, scope: str, place: int, per
     if update.callback_query is not None:
         await update.callback_query.answer()
     chat = update.effective_chat.id
-    await update.get_bot().send_photo(chat, service.chart(figures, context.locale),
+    await update.get_bot().send_photo(chat, await service.chart(figures, context.locale),
                                       caption=scope_label(_, figures) + " · " + figures.period, protect_content=True)
     markup = keyboard([[(_("📊 Excel table"), StatsButton(scope, place, period, "x")),
                         (_("🗓 Past quarters"), StatsButton(scope, place, CURRENT, "p"))]])

@@ -14,7 +14,7 @@ from bot.access.policy import (ADMIN, CLASS, DIRECTOR, PROXY, SCHOOL, SUPERVISOR
 from bot.clock import stamp
 from bot.errors import NotAllowed
 from bot.ledgers.service import first_month
-from bot.ledgers.workbook import Workbook, workbook
+from bot.ledgers.workbook import Workbook
 from storage.musts import Entry, Media, MustsRepository
 from storage.people import Grant
 from storage.video import Call, Outcome, VideoRepository
@@ -25,7 +25,9 @@ NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 
 def test_formula_like_text_is_written_as_text():
     risky = ['=HYPERLINK("http://evil.example","点我")', "+86 139", "-1+2", "@SUM(A1:A2)", "\t=1", "\r=1"]
-    data = workbook([("孩子", ["姓名", "数"], [[text, n] for n, text in enumerate(risky)] + [["小明", 7]])])
+    book = Workbook()
+    book.sheet("孩子", ["姓名", "数"], [[text, n] for n, text in enumerate(risky)] + [["小明", 7]])
+    data = book.bytes()
     sheet = load_workbook(io.BytesIO(data)).active
     cells = [row[0] for row in sheet.iter_rows(min_row=2)]
     assert [c.value for c in cells] == risky + ["小明"]
@@ -139,3 +141,13 @@ async def test_a_place_not_ones_own_is_refused_before_anything_is_read(services,
         await services.ledgers.scopes(await world.actor("mother"))
     rows = await services.db.fetch_all("SELECT * FROM audit_log WHERE action LIKE 'ledger%'")
     assert rows == []
+
+
+async def test_rows_of_families_who_have_not_agreed_are_named_with_the_reason(services, world):
+    await world.child("小刚")  # on the roll, no family has agreed yet: only the name is exported
+    made = await services.ledgers.export(await world.actor("teacher"), CLASS, world.class_ids["三年级一班"],
+                                         "children", "en")
+    rows = await _rows(made.data)
+    assert len(rows) == 3
+    assert made.violations[0] == ("The family has not agreed to the data rules yet, so the ledger holds only the "
+                                  "name (row 3)")

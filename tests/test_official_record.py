@@ -186,6 +186,6 @@ def test_the_summary_lists_a_breakdown_that_does_not_add_up_and_the_rows_concern
 
 
 def test_rows_named_in_a_problem_are_runs_so_forty_rows_read_as_one():
-    from bot.records.official import _rows_text
+    from bot.records.official import rows_text
 
-    assert _rows_text(list(range(1, 41)) + [43, 45, 46], lambda s: s) == "1–40, 43, 45–46"
+    assert rows_text(list(range(1, 41)) + [43, 45, 46], lambda s: s) == "1–40, 43, 45–46"

@@ -144,7 +144,7 @@ async def test_the_chart_is_a_png_in_the_shipped_font_with_every_glyph(services,
     figures = await services.stats.view(await school.actor("admin"), "school", school.school_id)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)" for a box drawn
-        data = services.stats.chart(figures, "zh_CN")
+        data = await services.stats.chart(figures, "zh_CN")
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     family = charts.font_family()
     path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)

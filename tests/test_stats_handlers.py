@@ -4,7 +4,9 @@ nothing shown for a forged or foreign place."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -12,6 +14,7 @@ from openpyxl import load_workbook
 
 from bot.access.policy import ADMIN, DIRECTOR, PARENT, SUPERVISOR, TEACHER
 from bot.i18n import translator
+from bot.stats import charts
 from bot.stats.figures import CONSENTED, LABELS, RECORDS
 from bot.stats.service import REFUSED
 from tests.helpers import DocumentRecorder, callback_update, labels, last, message_update, press, who
@@ -137,3 +140,28 @@ async def test_a_parent_has_no_statistics(feed, recorder, world):
     await feed(message_update("/stats", from_user=who(world, "mother")))
     assert "statistics" in last(recorder, world, "mother").params["text"].lower()
     assert not recorder.sent("sendPhoto")
+
+
+async def test_a_chart_being_drawn_holds_up_nobody_else(feed, recorder, world, monkeypatch):
+    """A county's chart takes seconds of CPU: it is drawn beside the event loop, so someone else's message (a
+    safety report, say) is answered while it is drawn, not after."""
+    drawing, release = threading.Event(), threading.Event()
+    real = charts.png
+
+    def slow(figures, _):
+        drawing.set()
+        release.wait(5)
+        return real(figures, _)
+
+    monkeypatch.setattr(charts, "png", slow)
+    shown = asyncio.create_task(feed(message_update("/stats", from_user=who(world, "admin"))))
+    for _ in range(500):
+        if drawing.is_set():
+            break
+        await asyncio.sleep(0.01)
+    await feed(message_update("/help", from_user=who(world, "mother")))
+    answered_while_drawing = bool(recorder.sent(chat_id=world.telegram["mother"])) and not recorder.sent("sendPhoto")
+    release.set()
+    await shown
+    assert answered_while_drawing
+    assert recorder.sent("sendPhoto", chat_id=world.telegram["admin"])

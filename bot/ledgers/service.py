@@ -161,12 +161,16 @@ class LedgerService:
         header = [_(label) for _key, label in official.OFFICIAL_COLUMNS]
         rows = official.official_rows(records, _)
         counts, violations = official.official_summary(records, self._today(), _)
+        waiting = [n for n, child in enumerate(children, start=1) if not consented[child.id]]
+        if waiting:  # say why their rows are missing from the breakdowns, before the admin goes looking
+            violations = [_("The family has not agreed to the data rules yet, so the ledger holds only the name "
+                            "(row {rows})").format(rows=official.rows_text(waiting, _)), *violations]
         book = Workbook()
         book.sheet(_("Children"), header, rows)
         book.sheet(_("Ledger summary"), [_("Item"), _("Number")], counts)
         if violations:
             book.sheet(_("Cross-check problems"), [_("Problem")], [[v] for v in violations])
-        return LedgerFile(book.bytes(), len(rows), list(violations))
+        return LedgerFile(await book.render(), len(rows), list(violations))
 
     async def _musts_ledger(self, actor: Actor, children: list[ChildRow], consented: dict[int, bool],
                             _) -> LedgerFile:
@@ -195,7 +199,7 @@ class LedgerService:
                          *(table[key][kind] for kind in MUSTS_KINDS)])
         book = Workbook()
         book.sheet(_("Five musts"), header, rows)
-        return LedgerFile(book.bytes(), len(rows), [])
+        return LedgerFile(await book.render(), len(rows), [])
 
     async def _video_ledger(self, actor: Actor, children: list[ChildRow], consented: dict[int, bool],
                             _) -> LedgerFile:
@@ -221,7 +225,7 @@ class LedgerService:
                                    *(_(REASONS[r]) for r in REASONS)],
                    [[by_id[c].class_name, by_id[c].name, t[DONE], t[MISSED], *(t[r] for r in REASONS)]
                     for c, t in sorted(totals.items(), key=lambda item: roster_order(by_id[item[0]]))])
-        return LedgerFile(book.bytes(), len(rows), [])
+        return LedgerFile(await book.render(), len(rows), [])
 
     async def _calendar_ledger(self, actor: Actor, children: list[ChildRow], consented: dict[int, bool],
                                _) -> LedgerFile:
@@ -241,7 +245,7 @@ class LedgerService:
         book = Workbook()
         book.sheet(_("Care calendar"), [_("Person"), _("Role"), _("Task"), _("Reminders"), _("Marked done"), _("Done (%)"),
                                         _("Last done")], rows)
-        return LedgerFile(book.bytes(), len(rows), [])
+        return LedgerFile(await book.render(), len(rows), [])
 
 
 def scope_label(_, scope: Scope) -> str:

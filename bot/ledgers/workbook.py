@@ -9,11 +9,12 @@ quote prefix (Excel's "shown as typed"), never as a formula.
 
     book = Workbook()
     book.sheet(_("Children"), [_("Name"), _("Class")], [["=1+1", "一年级"]], widths=[12, 10])
-    data = book.bytes()
+    data = await book.render()   # or book.bytes() for a small one, on the calling thread
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -49,41 +50,51 @@ def sheet_title(title: str) -> str:
 
 
 class Workbook:
-    """A workbook built sheet by sheet; `bytes()` gives the .xlsx."""
+    """A workbook built sheet by sheet; `render()` gives the .xlsx.
+
+    The sheets are only noted as they are added and written out in `render()`, on a worker thread: a ledger of
+    a few thousand children takes seconds of CPU to write, and the event loop must stay free meanwhile (a safety
+    report arriving then is handled at once). `bytes()` writes on the calling thread, for small documents."""
 
     def __init__(self) -> None:
-        self._book = _Book()
-        self._first = True
+        self._sheets: list[tuple[str, list[Value], list[list[Value]], Sequence[int] | None]] = []
 
     def sheet(self, title: str, header: Sequence[str], rows: Iterable[Sequence[Value]],
-              widths: Sequence[int] | None = None):
+              widths: Sequence[int] | None = None) -> None:
         """A sheet: the header in bold and frozen, then one line per row. Without `widths`, each column is as
-        wide as its longest text (CJK characters counted twice), within reason. Returns the openpyxl sheet."""
-        sheet = self._book.active if self._first else self._book.create_sheet()
-        self._first = False
-        sheet.title = sheet_title(title)
-        longest = [_width(h) for h in header]
-        for column, label in enumerate(header, start=1):
-            cell = sheet.cell(row=1, column=column)
-            set_value(cell, label)
-            cell.font = Font(bold=True)
-        for number, row in enumerate(rows, start=2):
-            for column, value in enumerate(row, start=1):
-                set_value(sheet.cell(row=number, column=column), value)
-                if column <= len(longest):
-                    longest[column - 1] = max(longest[column - 1], _width(value))
-                else:
-                    longest.append(_width(value))
-        if header:
-            sheet.freeze_panes = "A2"
-        for column, width in enumerate(widths or [min(w + 2, WIDTH_MAX) for w in longest], start=1):
-            sheet.column_dimensions[get_column_letter(column)].width = width
-        return sheet
+        wide as its longest text (CJK characters counted twice), within reason."""
+        self._sheets.append((title, list(header), [list(row) for row in rows], widths))
+
+    async def render(self) -> bytes:
+        return await asyncio.to_thread(self.bytes)
 
     def bytes(self) -> bytes:
+        book = _Book()
+        for n, (title, header, rows, widths) in enumerate(self._sheets):
+            _write(book.active if n == 0 else book.create_sheet(), title, header, rows, widths)
         out = io.BytesIO()
-        self._book.save(out)
+        book.save(out)
         return out.getvalue()
+
+
+def _write(sheet, title: str, header: list[Value], rows: list[list[Value]], widths: Sequence[int] | None) -> None:
+    sheet.title = sheet_title(title)
+    longest = [_width(h) for h in header]
+    for column, label in enumerate(header, start=1):
+        cell = sheet.cell(row=1, column=column)
+        set_value(cell, label)
+        cell.font = Font(bold=True)
+    for number, row in enumerate(rows, start=2):
+        for column, value in enumerate(row, start=1):
+            set_value(sheet.cell(row=number, column=column), value)
+            if column <= len(longest):
+                longest[column - 1] = max(longest[column - 1], _width(value))
+            else:
+                longest.append(_width(value))
+    if header:
+        sheet.freeze_panes = "A2"
+    for column, width in enumerate(widths or [min(w + 2, WIDTH_MAX) for w in longest], start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
 
 
 def _width(value: Value) -> int:
@@ -96,10 +107,3 @@ def _width(value: Value) -> int:
     text = str(value)
     return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
 
-
-def workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Value]]]]) -> bytes:
-    """A workbook of (title, header, rows) sheets, as .xlsx bytes."""
-    book = Workbook()
-    for title, header, rows in sheets:
-        book.sheet(title, header, rows)
-    return book.bytes()

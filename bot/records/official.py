@@ -129,7 +129,7 @@ ENTRUSTED_MISSING = N_("Guardianship type “entrusted guardian not able enough�
                        "{rows})")
 
 
-def _rows_text(numbers: list[int], gettext: Gettext) -> str:
+def rows_text(numbers: list[int], gettext: Gettext) -> str:
     """"1–40, 43": runs of consecutive rows as ranges, so forty rows read as one."""
     runs: list[list[int]] = []
     for n in sorted(set(numbers)):
@@ -183,9 +183,9 @@ def official_summary(records: Sequence[Record], today: date,
         counted = sum(b.counts.values())
         if counted != total:
             violations.append(gettext(BREAKDOWN_SHORT).format(section=section, counted=counted, total=total,
-                                                              rows=_rows_text(missing[b.title], gettext)))
+                                                              rows=rows_text(missing[b.title], gettext)))
     for message, numbers in ((OVER_AGE, over_age), (DISABILITY_INCOMPLETE, incomplete),
                              (DISABILITY_NOT_DISABLED, not_disabled), (ENTRUSTED_MISSING, entrusted_missing)):
         if numbers:
-            violations.append(gettext(message).format(rows=_rows_text(numbers, gettext)))
+            violations.append(gettext(message).format(rows=rows_text(numbers, gettext)))
     return counts, violations

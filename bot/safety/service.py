@@ -544,7 +544,7 @@ class SafetyService:
         book = Workbook()
         book.sheet(_("Mandatory reporting ledger"), [_(h) for h in LEDGER_HEADER], lines,
                    widths=(12, 12, 40, 17, 17, 10, 40, 16, 17))
-        data = book.bytes()
+        data = await book.render()
         at = stamp(self._clock.now())
         async with self._db.transaction() as conn:
             audit = self._audit.within(conn)

@@ -9,6 +9,7 @@ fonts the host has. matplotlib is imported here only, with the Agg backend (no d
 from __future__ import annotations
 
 import io
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,7 +40,17 @@ def font_family() -> str:
     return font_manager.FontProperties(fname=path).get_name()
 
 
+# matplotlib's settings (rcParams) and pyplot's figure registry are shared by the whole process: one chart is
+# drawn at a time, whichever worker thread draws it (bot.stats.service.chart).
+_DRAWING = threading.Lock()
+
+
 def png(figures: Figures, _) -> bytes:
+    with _DRAWING:
+        return _png(figures, _)
+
+
+def _png(figures: Figures, _) -> bytes:
     family = font_family()
     import matplotlib.pyplot as plt
     from matplotlib import rc_context

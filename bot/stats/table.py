@@ -12,7 +12,7 @@ def _cell(count: int, hidden: bool) -> int | str:
     return count_text(count, hidden) if is_hidden(count, hidden) else count
 
 
-def workbook(figures: Figures, _) -> bytes:
+def workbook(figures: Figures, _) -> Workbook:
     hidden = figures.hidden
     book = Workbook()
     book.sheet(_("Figures"), [_("Figure"), _("Count"), _("Of"), _("Share")],
@@ -24,4 +24,4 @@ def workbook(figures: Figures, _) -> bytes:
                  rate_text(c.done, c.owed, hidden), _cell(c.overdue, hidden)] for c in figures.carers])
     book.sheet(_("About"), [_("Place"), _("Period"), _("From"), _("To"), _("As of (UTC)")],
                [[scope_label(_, figures), figures.period, figures.first_day, figures.last_day, figures.as_of[:16]]])
-    return book.bytes()
+    return book
