@@ -96,7 +96,7 @@ async def _county_contact(settings, _, township: str, telegram: str, name: str) 
 async def _migrate(settings, _) -> int:
     from storage.db import Database, DatabaseTooNew
 
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database_path, settings.data_key)
     try:
         applied = await db.migrate()
         version = await db.user_version()

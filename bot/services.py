@@ -84,7 +84,7 @@ class Services:
 
 
 async def open_services(settings: Settings, clock: Clock) -> Services:
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database_path, settings.data_key)
     try:
         await db.migrate()
     except BaseException:

@@ -70,12 +70,22 @@ class Settings:
     dropout_watch_days: int = 30
     dropout_monthly_day: int = 28
 
-    def __repr__(self) -> str:  # the token must never reach a log line or a traceback
+    # Children's data at rest (bot.safekeeping): the deployment's key (32 bytes from DATA_KEY; None: nothing is
+    # encrypted, and the log says so once at start), and where backups go (a mounted drive, ideally).
+    data_key: bytes | None = None
+    backup_dir: str = ""
+
+    def __repr__(self) -> str:  # the token and the key must never reach a log line or a traceback
         return f"Settings(base_url={self.base_url!r}, database_path={self.database_path!r}, ...)"
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def backups(self) -> Path:
+        """BACKUP_DIR, or data/backups beside the database."""
+        return Path(self.backup_dir) if self.backup_dir else Path(self.database_path).parent / "backups"
 
     @property
     def media_dir(self) -> Path:
@@ -249,6 +259,18 @@ def load_settings(env: Mapping[str, str] | None = None, *, tr: Translator) -> Se
         if match is None:
             raise ConfigError("ROLL_REMINDER_TIME", _("ROLL_REMINDER_TIME must be a time of day such as 09:30."))
         values["roll_reminder_time"] = f"{int(match.group(1)):02d}:{match.group(2)}"
+
+    key = get("DATA_KEY")
+    if key:
+        from bot.safekeeping.crypto import BadKey, parse_key
+
+        try:
+            values["data_key"] = parse_key(key)
+        except BadKey:
+            raise ConfigError("DATA_KEY", _("DATA_KEY must be the 44 characters `python -m bot keygen` prints "
+                                            "(32 random bytes in URL-safe base64).")) from None
+    if get("BACKUP_DIR"):
+        values["backup_dir"] = get("BACKUP_DIR")
 
     return Settings(**values)  # type: ignore[arg-type]
 

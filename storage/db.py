@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,20 +33,56 @@ class DatabaseTooNew(RuntimeError):
         self.known = known
 
 
+# The errors of both drivers: the standard library's sqlite3 without a key, SQLCipher's binding with one (its
+# classes are its own, not subclasses of sqlite3's). Catch these, never sqlite3's alone.
+OperationalError: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+DatabaseError: tuple[type[Exception], ...] = (sqlite3.DatabaseError,)
+try:
+    from sqlcipher3 import dbapi2 as _sqlcipher
+except ImportError:  # pragma: no cover - a dependency; without it a key cannot be used (connect says so)
+    _sqlcipher = None
+else:
+    OperationalError += (_sqlcipher.OperationalError,)
+    DatabaseError += (_sqlcipher.DatabaseError,)
+
+
+def connect(path: str, key: bytes | None = None, **kwargs: Any):
+    """A DB-API connection to the database: SQLCipher's with the deployment's key (every page AES-256
+    encrypted), the standard library's without. Used by `Database.open` (through aiosqlite) and by whatever
+    reads the file apart from the bot (a backup, a check at start). The key is given as raw bytes (x'…'), so
+    SQLCipher skips its passphrase derivation: DATA_KEY is already 32 random bytes."""
+    if key is None:
+        return sqlite3.connect(path, **kwargs)
+    if _sqlcipher is None:
+        raise RuntimeError("sqlcipher3 is not installed: the database cannot be opened with DATA_KEY")
+    conn = _sqlcipher.connect(path, **kwargs)
+    conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    return conn
+
+
+def row_factory(key: bytes | None):
+    """Rows readable by column name, of the driver `connect` uses."""
+    return sqlite3.Row if key is None else _sqlcipher.Row
+
+
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, key: bytes | None = None) -> None:
         self._conn = conn
         self._write_lock = asyncio.Lock()
         self.path = path
+        self.key = key
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, key: bytes | None = None) -> Database:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction is exactly what we say.
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        # check_same_thread=False: aiosqlite opens the connection on its own worker thread and uses it there.
+        conn = aiosqlite.Connection(lambda: connect(path, key, isolation_level=None, check_same_thread=False),
+                                    iter_chunk_size=64)
+        await conn
+        conn.row_factory = row_factory(key)
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed update or outbox row survives a power cut, not only a process crash.

@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from storage.db import OperationalError
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ class Outage:
             while True:
                 try:
                     result = await call()
-                except sqlite3.OperationalError as exc:
+                except OperationalError as exc:
                     failures += 1
                     if failures == 1:
                         self._retrying += 1
@@ -54,7 +55,7 @@ class Outage:
             if failures:
                 self._retrying -= 1
 
-    def fault(self, exc: sqlite3.OperationalError) -> None:
+    def fault(self, exc: Exception) -> None:
         if self._since is None:
             self._since = time.monotonic()
             self._log.error("%s cannot be used (%s); retrying with backoff, %s", self._what,

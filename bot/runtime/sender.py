@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 import time as monotonic_time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.clock import Clock, stamp, unstamp
 from bot.runtime.outage import Outage
+from storage.db import OperationalError
 from storage.outbox import OutboxRepository, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -341,7 +341,7 @@ class Sender:
                     continue
             try:
                 leased = await self._repo.lease(row.id)
-            except sqlite3.OperationalError as exc:
+            except OperationalError as exc:
                 # Not leased, so not sent now: it is chosen again from the next reading, after a pause.
                 self._lease_failures += 1
                 self._outage.fault(exc)
