@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bot.access.consent import ConsentService
 from bot.access.invitations import InvitationService
@@ -29,6 +30,7 @@ from bot.ledgers.service import LedgerService
 from bot.records.roster import RosterService
 from bot.records.service import ChildrenService
 from bot.relay import RelayService
+from bot.safekeeping.backup import DailyBackups
 from bot.safety.service import SafetyService
 from bot.settings import Settings
 from bot.stats.service import StatsService
@@ -81,6 +83,7 @@ class Services:
     entrusted: EntrustedService
     ledgers: LedgerService
     stats: StatsService
+    backups: DailyBackups
 
 
 async def open_services(settings: Settings, clock: Clock) -> Services:
@@ -96,7 +99,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
     preferences = PreferencesService(PreferencesRepository(db), clock, settings.default_locale, settings.timezone)
     outbox = Outbox(OutboxRepository(db), PreferencesRepository(db), clock, settings.timezone)
     consent.told_through(outbox, preferences)
-    media = MediaStore(settings.media_dir)
+    media = MediaStore(settings.media_dir, settings.data_key)
     musts = MustsService(db, people, children, consent, outbox, preferences, clock, settings.timezone)
     safety = SafetyService(db, people, children, outbox, preferences, clock, settings)
     invitations = InvitationService(db, people, children, InvitationsRepository(db), clock, outbox=outbox,
@@ -116,7 +119,7 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         consent=consent,
         children=ChildrenService(db, people, children, AuditRepository(db), consent, clock),
         privacy=PrivacyService(db, children, DeletionsRepository(db), clock, media, outbox, preferences,
-                               retention=safety),
+                               retention=safety, backups=settings.backups),
         roster=RosterService(db, people, clock, children),
         outbox=outbox,
         notices=DeliveryNotices(db, outbox, people, children, preferences, clock,
@@ -136,4 +139,6 @@ async def open_services(settings: Settings, clock: Clock) -> Services:
         entrusted=EntrustedService(db, people, children, consent, outbox, preferences, clock),
         ledgers=LedgerService(db, people, children, consent, clock, settings.timezone),
         stats=StatsService(db, people, clock, settings.timezone),
+        backups=DailyBackups(Path(settings.database_path), settings.media_dir, settings.backups, settings.data_key,
+                             clock, settings.tz),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -37,6 +38,7 @@ class DatabaseTooNew(RuntimeError):
 # classes are its own, not subclasses of sqlite3's). Catch these, never sqlite3's alone.
 OperationalError: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
 DatabaseError: tuple[type[Exception], ...] = (sqlite3.DatabaseError,)
+IntegrityError: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
 try:
     from sqlcipher3 import dbapi2 as _sqlcipher
 except ImportError:  # pragma: no cover - a dependency; without it a key cannot be used (connect says so)
@@ -44,6 +46,7 @@ except ImportError:  # pragma: no cover - a dependency; without it a key cannot 
 else:
     OperationalError += (_sqlcipher.OperationalError,)
     DatabaseError += (_sqlcipher.DatabaseError,)
+    IntegrityError += (_sqlcipher.IntegrityError,)
 
 
 def connect(path: str, key: bytes | None = None, **kwargs: Any):
@@ -56,6 +59,9 @@ def connect(path: str, key: bytes | None = None, **kwargs: Any):
     if _sqlcipher is None:
         raise RuntimeError("sqlcipher3 is not installed: the database cannot be opened with DATA_KEY")
     conn = _sqlcipher.connect(path, **kwargs)
+    # A wrong key or a damaged page is an exception for the caller; SQLCipher's own log would print it again on
+    # stderr, under the one translated line the command line gives.
+    conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
     return conn
 
@@ -82,15 +88,21 @@ class Database:
         conn = aiosqlite.Connection(lambda: connect(path, key, isolation_level=None, check_same_thread=False),
                                     iter_chunk_size=64)
         await conn
-        conn.row_factory = row_factory(key)
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: a committed update or outbox row survives a power cut, not only a process crash.
-        await conn.execute("PRAGMA synchronous = FULL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        # Deleted rows (a child's record erased on request) are overwritten, not left in free pages.
-        await conn.execute("PRAGMA secure_delete = ON")
-        return cls(conn, path)
+        try:
+            conn.row_factory = row_factory(key)
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed update or outbox row survives a power cut, not only a process crash.
+            await conn.execute("PRAGMA synchronous = FULL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows (a child's record erased on request) are overwritten, not left in free pages.
+            await conn.execute("PRAGMA secure_delete = ON")
+        except BaseException:
+            # aiosqlite's worker thread is not a daemon: left open, it keeps the process from ever exiting (a text
+            # file as DATABASE_PATH used to give a traceback and then a hang).
+            await conn.close()
+            raise
+        return cls(conn, path, key)
 
     async def close(self) -> None:
         async with self._write_lock:
@@ -191,3 +203,67 @@ class Repository:
         if self._conn is not None:
             return list(await self._conn.execute_fetchall(sql, tuple(params)))
         return await self._db.write(sql, params)
+
+
+class InUse(Exception):
+    """Another connection has the database open (the bot is running): it cannot be re-keyed now."""
+
+
+def rekey(path: str, old: bytes | None, new: bytes) -> None:
+    """Re-key the database file at `path` from `old` (None: plaintext) to `new`, with the bot stopped. InUse if
+    another process has it open.
+
+    A keyed database: SQLCipher's `PRAGMA rekey` rewrites every page under the new key in one transaction (a crash
+    leaves the old key or the new, never a mixture). A plaintext one: SQLCipher cannot encrypt a file in place, so
+    `sqlcipher_export` writes a keyed copy beside it (owner-only, synced), which then replaces it atomically.
+    Either way the database leaves WAL mode first: that needs the only connection, which is how a running bot is
+    noticed, and it folds the WAL into the file so no plaintext page stays behind in it (the next open turns WAL
+    on again)."""
+    conn = connect(path, old, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("PRAGMA journal_mode = DELETE").fetchall()
+        except OperationalError:
+            raise InUse() from None
+        if old is not None:
+            conn.execute(f"PRAGMA rekey = \"x'{new.hex()}'\"")
+            return
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+    _export_encrypted(path, new, version)
+
+
+def _export_encrypted(path: str, key: bytes, version: int) -> None:
+    if _sqlcipher is None:  # pragma: no cover
+        raise RuntimeError("sqlcipher3 is not installed: the database cannot be encrypted")
+    target = Path(path)
+    copy_path = target.with_name(target.name + ".rekey")
+    copy_path.unlink(missing_ok=True)  # a copy an earlier, interrupted run left: never pointed to
+    try:
+        # Made owner-only before a single page is written, whatever the umask (SQLite then opens it as empty; its
+        # journal takes the same mode).
+        os.close(os.open(copy_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.chmod(copy_path, 0o600)
+        # SQLCipher's connection without a key reads a plaintext database as SQLite does.
+        conn = _sqlcipher.connect(path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA cipher_log_level = NONE")
+            conn.execute("ATTACH DATABASE ? AS keyed KEY ?", (str(copy_path), f"x'{key.hex()}'"))
+            conn.execute("SELECT sqlcipher_export('keyed')").fetchall()
+            # sqlcipher_export copies the schema and the rows, not the header's user_version (the schema's number)
+            conn.execute(f"PRAGMA keyed.user_version = {int(version)}")
+            conn.execute("DETACH DATABASE keyed")
+        finally:
+            conn.close()
+        with copy_path.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(copy_path, target)
+    finally:
+        copy_path.unlink(missing_ok=True)
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself is durable only once the folder is
+    finally:
+        os.close(folder)

@@ -83,3 +83,13 @@ class DeletionsRepository(Repository):
             await self._write("UPDATE inbox SET payload = json_object('update_id', update_id) "
                               "WHERE payload IS NOT NULL AND instr(payload, ?) > 0", (name,))
             await self._write("DELETE FROM dialogues WHERE instr(state, ?) > 0", (name,))
+
+    async def tombstone(self, child_id: int, erased_at: str) -> None:
+        """The erased child's id and when (0023_erasures.sql): what a restore of an older backup erases again."""
+        await self._write("INSERT OR IGNORE INTO erasures (child_id, erased_at) VALUES (?, ?)", (child_id, erased_at))
+
+    async def created_before(self, child_id: int, moment: str) -> bool:
+        """Whether the child's record exists and was created before `moment`: a record created after an erasure is
+        another child who was given the same id, not the one erased."""
+        return await self._one("SELECT 1 FROM children WHERE id = ? AND created_at <= ?", (child_id, moment)) \
+            is not None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 
 import pytest
@@ -8,6 +9,7 @@ from telegram import Bot
 from bot.runtime.app import build_application, initialized
 from bot.clock import FixedClock
 from bot.runtime.runner import telegram_handle
+from bot.safekeeping.crypto import generate_key, parse_key
 from bot.services import open_services
 from bot.settings import Settings
 from sandbox import Sandbox
@@ -37,9 +39,13 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc))
 
 
+# QQ_TEST_DATA_KEY=1 runs every test database keyed (SQLCipher), as a deployment with DATA_KEY runs.
+TEST_KEY = parse_key(generate_key()) if os.environ.get("QQ_TEST_DATA_KEY") else None
+
+
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(token=BOT_TOKEN, database_path=str(tmp_path / "bot.sqlite3"), poll_timeout=1)
+    return Settings(token=BOT_TOKEN, database_path=str(tmp_path / "bot.sqlite3"), poll_timeout=1, data_key=TEST_KEY)
 
 
 @pytest.fixture
@@ -84,7 +90,7 @@ async def seeded(app) -> World:
 @pytest.fixture
 async def db(tmp_path):
     """A migrated database of its own, for repository and sender tests."""
-    database = await Database.open(tmp_path / "bot.sqlite3")
+    database = await Database.open(tmp_path / "bot.sqlite3", TEST_KEY)
     await database.migrate()
     yield database
     await database.close()

@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.runtime.telegram import SharedRateLimiter, TelegramFetcher, TelegramTransport
 from storage.db import Database
 from storage.outbox import OutboxRow
+from tests.world import add_care_media
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
@@ -124,21 +125,6 @@ async def test_an_album_sent_as_a_reply_draws_one_message_per_item_from_the_chat
 
 # == the copy under the data directory ========================================================================
 
-async def add_media(db: Database, child_id: int, kind: str, file_id: str, size: int | None = None) -> int:
-    """A care entry with one photo or voice note, as the care-entry service records them."""
-    async with db.transaction() as conn:
-        await conn.execute("INSERT OR IGNORE INTO schools (id, name, created_at) VALUES (1, '希望小学', ?)", (NOW,))
-        await conn.execute("INSERT OR IGNORE INTO classes (id, school_id, name) VALUES (1, 1, '三年级一班')")
-        await conn.execute("INSERT OR IGNORE INTO children (id, school_id, class_id, created_at) VALUES (?, 1, 1, ?)",
-                           (child_id, NOW))
-        entry = (await conn.execute_fetchall(
-            "INSERT INTO care_entries (child_id, author_role, kind, occurred_on, body, created_at) "
-            "VALUES (?, 'teacher', 'update', '2026-03-02', '{}', ?) RETURNING id", (child_id, NOW)))[0][0]
-        return (await conn.execute_fetchall(
-            "INSERT INTO care_media (entry_id, child_id, position, kind, file_id, file_unique_id, size) "
-            "VALUES (?, ?, 0, ?, ?, ?, ?) RETURNING id", (entry, child_id, kind, file_id, f"u-{file_id}", size)))[0][0]
-
-
 async def media_row(db: Database, media_id: int):
     return await db.fetch_one("SELECT stored_path, fetch_attempts, fetch_error FROM care_media WHERE id = ?",
                               (media_id,))
@@ -147,8 +133,8 @@ async def media_row(db: Database, media_id: int):
 async def test_fetch_pending_stores_what_the_user_sent(sb, bot, li, db, store):
     photo = await li.send_photo(b"\xff\xd8 a photo of the class")
     voice = await li.send_voice(b"OggS a voice note")
-    photo_media = await add_media(db, 12, "photo", photo_id(photo))
-    voice_media = await add_media(db, 12, "voice", voice["voice"]["file_id"])
+    photo_media = await add_care_media(db, 12, "photo", photo_id(photo))
+    voice_media = await add_care_media(db, 12, "voice", voice["voice"]["file_id"])
 
     assert await fetch_pending(db, store, TelegramFetcher(bot)) == 2
 
@@ -163,7 +149,7 @@ async def test_fetch_pending_stores_what_the_user_sent(sb, bot, li, db, store):
 
 async def test_a_failed_fetch_is_counted_by_its_class_name_and_tried_again(sb, bot, li, db, store):
     photo = await li.send_photo(b"photo")
-    media_id = await add_media(db, 12, "photo", photo_id(photo))
+    media_id = await add_care_media(db, 12, "photo", photo_id(photo))
     sb.inject_fault("getFile", status=502)
 
     now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
@@ -185,13 +171,13 @@ class Broken:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def fetch(self, file_id: str, dest: Path) -> int:
+    async def fetch(self, file_id: str) -> bytes:
         self.calls += 1
         raise OSError("disk full while writing 李小明's photo")
 
 
 async def test_fetching_backs_off_and_gives_up_after_its_attempts(db, store):
-    media_id = await add_media(db, 12, "photo", "some-file")
+    media_id = await add_care_media(db, 12, "photo", "some-file")
     fetcher = Broken()
     now = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
     # Every 30 s for a day: the waits double (1, 2, 4 … minutes), so only a dozen tries happen in that time.
@@ -209,10 +195,10 @@ async def test_fetching_backs_off_and_gives_up_after_its_attempts(db, store):
 async def test_a_file_too_large_to_download_is_refused_at_once(sb, bot, li, db, store):
     big = await li.send_document("video.mp4", b"x" * (MAX_DOWNLOAD_BYTES + 1))
     with pytest.raises(TooLarge):  # Telegram's refusal ("file is too big")
-        await TelegramFetcher(bot).fetch(big["document"]["file_id"], store.root / "big")
+        await TelegramFetcher(bot).fetch(big["document"]["file_id"])
     assert not store.root.exists()
 
-    known = await add_media(db, 12, "photo", "a-big-photo", size=MAX_DOWNLOAD_BYTES + 1)
+    known = await add_care_media(db, 12, "photo", "a-big-photo", size=MAX_DOWNLOAD_BYTES + 1)
     fetcher = Broken()
     await fetch_pending(db, store, fetcher)
     assert fetcher.calls == 0  # the size in the message was enough to know
@@ -229,7 +215,7 @@ class BigFileBot:
 
 async def test_a_file_described_as_too_large_is_not_downloaded(store):
     with pytest.raises(TooLarge):
-        await TelegramFetcher(BigFileBot()).fetch("f", store.root / "12" / "1.jpg")
+        await TelegramFetcher(BigFileBot()).fetch("f")
     assert not store.root.exists()
 
 
@@ -240,15 +226,13 @@ class ErasedMeanwhile:
         self._db = db
         self._child_id = child_id
 
-    async def fetch(self, file_id: str, dest: Path) -> int:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(b"photo")
+    async def fetch(self, file_id: str) -> bytes:
         await self._db.write("DELETE FROM children WHERE id = ?", (self._child_id,))
-        return 5
+        return b"photo"
 
 
 async def test_a_file_whose_row_went_while_downloading_is_deleted(db, store):
-    await add_media(db, 12, "photo", "some-file")
+    await add_care_media(db, 12, "photo", "some-file")
 
     assert await fetch_pending(db, store, ErasedMeanwhile(db, 12)) == 0
     assert await db.fetch_all("SELECT id FROM care_media") == []
@@ -292,16 +276,14 @@ class Recorder:
     def __init__(self) -> None:
         self.file_ids: list[str] = []
 
-    async def fetch(self, file_id: str, dest: Path) -> int:
+    async def fetch(self, file_id: str) -> bytes:
         self.file_ids.append(file_id)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(b"content")
-        return 7
+        return b"content"
 
 
 async def test_the_job_stores_under_the_settings_media_directory(app, settings):
     services = app.bot_data.services
-    media_id = await add_media(services.db, 12, "photo", "a-photo")
+    media_id = await add_care_media(services.db, 12, "photo", "a-photo")
     fetcher = Recorder()
 
     await fetch_media_job(SimpleNamespace(services=services, job=SimpleNamespace(data=fetcher)))
@@ -318,7 +300,7 @@ async def test_the_running_bot_fetches_media_from_telegram(sb, li, tmp_path):
                         database_path=str(tmp_path / "bot.sqlite3"), poll_timeout=1)
     services = await open_services(settings, SystemClock())
     try:
-        media_id = await add_media(services.db, 12, "photo", photo_id(photo))
+        media_id = await add_care_media(services.db, 12, "photo", photo_id(photo))
     finally:
         await services.db.close()
 

@@ -307,9 +307,10 @@ async def test_the_schedule_job_goes_on_when_the_safety_part_fails(world):
 
     services = SimpleNamespace(safety=SimpleNamespace(escalate=broken), video=SimpleNamespace(run_due=due),
                                calendar=SimpleNamespace(run_due=due), attendance=SimpleNamespace(run_due=due),
-                               dropouts=SimpleNamespace(run_due=due), stats=SimpleNamespace(take_snapshots=due))
+                               dropouts=SimpleNamespace(run_due=due), stats=SimpleNamespace(take_snapshots=due),
+                               backups=SimpleNamespace(run_due=due))
     await schedule_job(SimpleNamespace(services=services))
-    assert ran == ["due", "due", "due", "due", "due"]
+    assert ran == ["due", "due", "due", "due", "due", "due"]
 
 
 # -- the police's feedback --------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from bot.records.fields import (BY_KEY, CHOICE, DATE, FIELDS, ID_CARD, ID_CHECK,
 from bot.services import Services, open_services
 from bot.settings import Settings
 from storage.children import ChildPlace
+from storage.db import Database
 from storage.safety import ReportDraft
 from tests.helpers import BOT_TOKEN, user
 
@@ -471,11 +472,12 @@ async def _id(conn, sql: str, *params) -> int:
     return rows[0][0]
 
 
-async def seed_family(database: str, *, mother: int, proxy: int, grandmother: int) -> None:
+async def seed_family(database: str, *, mother: int, proxy: int, grandmother: int,
+                      key: bytes | None = None) -> None:
     """For end-to-end tests, written before the bot process starts: 小明 with his mother (who consented), his
     proxy parent and his grandmother, as they stand after their invitations. Quiet hours are off, so a test
-    does not depend on the hour it runs at."""
-    services = await open_services(Settings(token=BOT_TOKEN, database_path=database), SystemClock())
+    does not depend on the hour it runs at. `key`: the DATA_KEY the bot will run with (the database is keyed)."""
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=database, data_key=key), SystemClock())
     try:
         world = await World.build(services)
         await world.child("小明")
@@ -491,3 +493,18 @@ async def seed_family(database: str, *, mother: int, proxy: int, grandmother: in
     finally:
         await services.db.close()
 
+
+async def add_care_media(db: Database, child_id: int, kind: str, file_id: str, size: int | None = None) -> int:
+    """A care entry with one photo or voice note, as the care-entry service records them (with its school, class
+    and child if missing); returns the media row's id."""
+    async with db.transaction() as conn:
+        await conn.execute("INSERT OR IGNORE INTO schools (id, name, created_at) VALUES (1, '希望小学', ?)", (NOW,))
+        await conn.execute("INSERT OR IGNORE INTO classes (id, school_id, name) VALUES (1, 1, '三年级一班')")
+        await conn.execute("INSERT OR IGNORE INTO children (id, school_id, class_id, created_at) VALUES (?, 1, 1, ?)",
+                           (child_id, NOW))
+        entry = (await conn.execute_fetchall(
+            "INSERT INTO care_entries (child_id, author_role, kind, occurred_on, body, created_at) "
+            "VALUES (?, 'teacher', 'update', '2026-03-02', '{}', ?) RETURNING id", (child_id, NOW)))[0][0]
+        return (await conn.execute_fetchall(
+            "INSERT INTO care_media (entry_id, child_id, position, kind, file_id, file_unique_id, size) "
+            "VALUES (?, ?, 0, ?, ?, ?, ?) RETURNING id", (entry, child_id, kind, file_id, f"u-{file_id}", size)))[0][0]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bot.access.buttons import DecideErasure, ObjectErasure
@@ -22,6 +24,7 @@ from bot.i18n import N_, translator
 from bot.musts.media import MediaStore
 from bot.notices import Action, Notice, Outbox
 from bot.preferences import PreferencesService
+from bot.safekeeping.backup import Tombstone, record_erasure
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository, ChildRow
 from storage.db import Database
@@ -101,8 +104,9 @@ async def everything_about(actor: Actor, child_id: int, record, care, video) -> 
 class PrivacyService:
     def __init__(self, db: Database, children: ChildrenRepository, deletions: DeletionsRepository,
                  clock: Clock, media: MediaStore, outbox: Outbox, preferences: PreferencesService,
-                 retention: Retention | None = None) -> None:
+                 retention: Retention | None = None, backups: Path | None = None) -> None:
         self._db = db
+        self._backups = backups  # where erasures.log is kept, beside the backups it must outlive
         self._children = children
         self._deletions = deletions
         self._audit = AuditRepository(db)
@@ -256,15 +260,48 @@ class PrivacyService:
                     DeletionDecision(request_id, actor.person_id, "erased" if erase else "declined", now)):
                 raise StaleButton()
             if erase:
-                await self._deletions.within(conn).erase_child(request.child_id)
+                await self._erase(conn, request.child_id, now)
             await self._audit.within(conn).record(AuditEntry(now, actor.person_id, request.child_id,
                                                              "erase" if erase else "decline_deletion",
                                                              f"request={request_id}"))
             told = bool(await self._outbox.post(conn, [notice]))
             await self._outbox.post(conn, others)
         if erase:
-            await self._scrub(request)
+            await self._scrub(request.child_id, f"request={request.id}")
         return Decided(request, erase, told)
+
+    async def _erase(self, conn, child_id: int, now: str, logged: bool = False) -> None:
+        """The erasure itself, inside the caller's transaction: the child's rows, the tombstone, and a line in the
+        backups' erasures.log (unless it is there already), so that no restore brings the child back."""
+        await self._deletions.within(conn).erase_child(child_id)
+        await self._deletions.within(conn).tombstone(child_id, now)
+        if self._backups is None or logged:
+            return
+        try:
+            await asyncio.to_thread(record_erasure, self._backups, child_id, now)
+        except OSError as exc:
+            # Not a reason to keep a record the family asked to erase: the next backup copies the tombstone into
+            # the log (bot.safekeeping.backup), and until then the operator is told.
+            log.error("erasure of child %s: erasures.log could not be written (%s)", child_id, type(exc).__name__)
+
+    async def reapply(self, tombstones: Iterable[Tombstone], after: str) -> list[int]:
+        """After a restore: the erasures made after the backup was taken (`after`) are made again, by the same
+        code as an admin's confirmation. A record created after its erasure is another child who was given the
+        same id, and stays. Returns the ids erased again."""
+        erased = []
+        for stone in sorted(set(tombstones), key=lambda t: t.erased_at):
+            if stone.erased_at <= after:
+                continue
+            async with self._db.transaction() as conn:
+                if not await self._deletions.within(conn).created_before(stone.child_id, stone.erased_at):
+                    await self._deletions.within(conn).tombstone(stone.child_id, stone.erased_at)
+                    continue
+                await self._erase(conn, stone.child_id, stone.erased_at, logged=True)
+                await self._audit.within(conn).record(AuditEntry(stamp(self._clock.now()), None, stone.child_id,
+                                                                 "erase", "restore"))
+            erased.append(stone.child_id)
+            await self._scrub(stone.child_id, "restore")
+        return erased
 
     async def _outcome(self, request: DeletionRequest, actor: Actor, erased: bool) -> Notice:
         """What the person who asked is told. The outbox keeps what it sends, so the erasure notice does not
@@ -281,18 +318,17 @@ class PrivacyService:
                       text=_("A school admin did not confirm the deletion of {name}'s record, so it is kept. Please "
                              "talk to the school if you have questions.").format(name=child.name if child else "?"))
 
-    async def _scrub(self, request: DeletionRequest) -> None:
+    async def _scrub(self, child_id: int, what: str) -> None:
         """After the commit, so an erasure that rolls back keeps its files. A download still running for this
         child is deleted by fetch_pending when it finds its row gone."""
         try:
-            await asyncio.to_thread(self._media.remove_child, request.child_id)
+            await asyncio.to_thread(self._media.remove_child, child_id)
         except OSError as exc:
-            log.error("erasure %s: the child's media folder could not be removed (%s)", request.id,
-                      type(exc).__name__)
+            log.error("erasure %s: the child's media folder could not be removed (%s)", what, type(exc).__name__)
         for delay in (0.1, 0.5, 2.0):
             if await self._db.checkpoint():
                 break
             await asyncio.sleep(delay)
         else:
             # The maintenance job checkpoints again until it succeeds; until then a copy is in the WAL.
-            log.warning("erasure %s: WAL checkpoint busy; the maintenance job will retry", request.id)
+            log.warning("erasure %s: WAL checkpoint busy; the maintenance job will retry", what)

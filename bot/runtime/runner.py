@@ -97,19 +97,21 @@ async def fetch_media_job(context: BotContext) -> None:
 
 async def schedule_job(context: BotContext) -> None:
     """Everything the database says is due: safety reports nobody has acknowledged (told again, or the township
-    told), video-call reminders and questions, then the care calendar. The database is the schedule, so this one
-    job replaces a timer per reminder, and a restart resumes it."""
+    told), video-call reminders and questions, then the care calendar, and the daily backup (started on a thread of
+    its own). The database is the schedule, so this one job replaces a timer per reminder, and a restart resumes
+    it."""
     services = context.services
     for name, due in (("safety", services.safety.escalate), ("video", services.video.run_due),
                       ("calendar", services.calendar.run_due), ("roll", services.attendance.run_due),
-                      ("dropouts", services.dropouts.run_due), ("stats", services.stats.take_snapshots)):
+                      ("dropouts", services.dropouts.run_due), ("stats", services.stats.take_snapshots),
+                      ("backup", services.backups.run_due)):
         try:
             sent = await due()
         except Exception:  # one part failing must not hold up the other
             log.exception("the %s schedule failed; it is tried again at the next run", name)
             continue
         if sent:
-            log.info("%s schedule: %s items handed to the outbox", name, sent)
+            log.info("%s schedule: %s items done (messages handed to the outbox, or a backup started)", name, sent)
 
 
 class TokenRefused(Exception):

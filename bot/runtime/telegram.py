@@ -5,10 +5,7 @@ subclasses of NetworkError."""
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from datetime import timedelta
-from pathlib import Path
 
 from telegram import (
     Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaAudio, InputMediaDocument, InputMediaPhoto, InputMediaVideo,
@@ -185,7 +182,7 @@ class TelegramFetcher:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
 
-    async def fetch(self, file_id: str, dest: Path) -> int:
+    async def fetch(self, file_id: str) -> bytes:
         try:
             file = await self._bot.get_file(file_id)
         except BadRequest as exc:
@@ -194,21 +191,6 @@ class TelegramFetcher:
             raise
         if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
             raise TooLarge()
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary name beside the final one (same file system, so the rename is atomic): a crash or a broken
-        # download never leaves a half file under the name the database points to.
-        part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
-        try:
-            await file.download_to_drive(part)
-            return await asyncio.to_thread(_commit, part, dest)
-        finally:
-            part.unlink(missing_ok=True)
-
-
-def _commit(part: Path, dest: Path) -> int:
-    """Make the data durable before the rename, or a power cut could leave the new name on an empty file."""
-    with part.open("rb") as handle:
-        os.fsync(handle.fileno())
-    size = part.stat().st_size
-    os.replace(part, dest)
-    return size
+        # Into memory (20 MB at most), never to a file: the media store seals it before anything reaches the disk,
+        # so no plaintext copy of a child's photo is ever written, not even a temporary one.
+        return bytes(await file.download_as_bytearray())
