@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import logging
 import os
 import sys
 
 from bot.i18n import SUPPORTED_LOCALES, cli_locale, translator
 from bot.safekeeping.files import owner_only_umask
-from bot.safekeeping.health import announce_encryption, check_database, explain, tighten_data
+from bot.safekeeping.health import announce_encryption, check_database, explain, tighten_data, tighten_env
 from bot.safekeeping.keys import keygen
 from bot.runtime.logs import configure_logging
 from bot.settings import ConfigError, load_dotenv_file, load_settings
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             print(explain(problem, _), file=sys.stderr)
             return 3
     tighten_data(settings)
+    tighten_env()
     announce_encryption(settings)
 
     if command == "migrate":
@@ -333,12 +335,22 @@ async def _restore(settings, tr, file: str, key_text: str | None) -> int:
         erased = await services.privacy.reapply(read_erasures(settings.backups), restored.taken_at)
     finally:
         await services.db.close()
+    moved = False
+    if settings.data_key is not None and key != settings.data_key:
+        # A backup from before a key rotation: what it restored moves onto DATA_KEY at once, so the bot starts on
+        # the key in .env and the old one is needed for nothing but older backups.
+        from bot.safekeeping.keys import rotate
+
+        rotate(str(database), settings.media_dir, key, base64.urlsafe_b64encode(settings.data_key).decode())
+        moved = True
     tighten([database, Path(f"{database}-wal"), Path(f"{database}-shm"), settings.media_dir])
     when = unstamp(restored.taken_at).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
     print(_("Restored the backup taken {when} (schema {schema}): the database and {count} media files are in "
             "{folder}.").format(when=when, schema=restored.schema, count=restored.media, folder=database.parent))
     print(_("Erasures made after this backup, made again: {count}.").format(count=len(erased)))
-    if key != settings.data_key:
+    if moved:
+        print(_("The backup was made with the key you gave; what it restored is now encrypted with DATA_KEY."))
+    elif key != settings.data_key:
         print(_("The restored data is encrypted with the key you gave, not DATA_KEY: put that key in .env as DATA_KEY "
                 "before you start the bot (then `python -m bot rotate-key` moves it to a new one)."))
     print(_("Start the bot as usual, and check with a teacher that today's records are there."))

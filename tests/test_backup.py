@@ -4,6 +4,7 @@ made again, so a restore cannot bring an erased child back. The file modes are o
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 from dataclasses import replace
@@ -243,3 +244,16 @@ async def test_restore_needs_a_key(tmp_path, capsys):
     settings = replace(keyed(tmp_path), data_key=None)
     assert await _restore(settings, translator("en"), str(tmp_path / "x.qqb"), None) == 2
     assert "Restoring needs the key the backup was made with" in capsys.readouterr().err
+
+
+async def test_a_backup_from_before_a_key_rotation_restores_onto_the_current_key(school, tmp_path, capsys):
+    settings, _services, _world = school
+    made = backup(settings)
+    expected_media = {rel: crypto.unseal(data, KEY) for rel, data in media(settings).items()}
+    current = crypto.parse_key(crypto.generate_key())  # DATA_KEY after a rotation; the backup has the old key
+    target = replace(keyed(tmp_path / "new"), data_key=current)
+    text_old = base64.urlsafe_b64encode(KEY).decode()
+    assert await _restore(target, translator("en"), str(made.path), text_old) == 0
+    assert "now encrypted with DATA_KEY" in capsys.readouterr().out
+    assert tables(target)["children"] == tables(settings)["children"]  # opened with the current key
+    assert {rel: crypto.unseal(data, current) for rel, data in media(target).items()} == expected_media

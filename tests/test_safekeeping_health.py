@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from bot.i18n import translator
 from bot.safekeeping import crypto
-from bot.safekeeping.health import Problem, check_database, explain, tighten_data
+from bot.safekeeping.health import Problem, check_database, explain, tighten_data, tighten_env
 from bot.settings import Settings
 from storage.db import Database
 from tests.helpers import BOT_TOKEN
@@ -138,3 +139,15 @@ async def test_wide_data_files_are_made_owner_only_with_one_warning(tmp_path, ca
     for folder in (settings.media_dir, photo.parent, settings.backups):
         assert folder.stat().st_mode & 0o777 == 0o700, folder
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o755  # the folder around them is the operator's
+
+
+def test_a_world_readable_env_file_is_made_owner_only_with_a_warning(tmp_path, caplog):
+    env = tmp_path / ".env"
+    env.write_text("TELEGRAM_BOT_TOKEN=1:x\nDATA_KEY=k\n")
+    env.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="bot.safekeeping.health"):
+        assert tighten_env(env) is True
+        assert tighten_env(env) is False
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert [r.getMessage()[:5] for r in caplog.records if r.name == "bot.safekeeping.health"] == [".env "]
+    assert tighten_env(tmp_path / "none") is False  # no .env (settings from the environment): nothing to do

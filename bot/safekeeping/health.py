@@ -52,6 +52,15 @@ def tighten_data(settings) -> int:
     return len(wider)
 
 
+def tighten_env(path: Path = Path(".env")) -> bool:
+    """`.env` holds the bot's token and DATA_KEY: whoever reads it reads every child's data. Made owner-only (it
+    is the operator's own file, so they keep reading and writing it), with one warning if it was wider."""
+    if tighten([path]):
+        log.warning(".env was readable by other local users (it holds the token and DATA_KEY); it is owner-only now")
+        return True
+    return False
+
+
 def announce_encryption(settings) -> None:
     if settings.data_key is None:
         log.warning("DATA_KEY is not set: the database, the media and the backups are NOT encrypted at rest "
