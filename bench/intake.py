@@ -12,14 +12,16 @@ import argparse
 import asyncio
 import os
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
+from bot.safekeeping.crypto import parse_key
 from sandbox import Sandbox
+from storage.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "5000000005:BENCH-sandbox-token-not-a-real-one"
@@ -85,7 +87,9 @@ async def run(count: int, per_chat: int, rounds: int) -> dict:
             person.started = True
         echo, _ = await _run_one(sb, distinct, chats, ["-m", "bench.echo_bot"], count, rounds)
         ours, workdir = await _run_one(sb, distinct, chats, ["-m", "bot", "run"], count, rounds)
-    with sqlite3.connect(workdir / "bench.sqlite3") as db:
+    # DATA_KEY in the environment runs our bot on an encrypted database (SQLCipher): read it with the same key.
+    key = parse_key(os.environ["DATA_KEY"]) if os.environ.get("DATA_KEY") else None
+    with closing(connect(str(workdir / "bench.sqlite3"), key)) as db:
         stored = db.execute("SELECT COUNT(*) FROM inbox WHERE state = 'done'").fetchone()[0]
     expected = min(200, count) + 2 * rounds * count
     return {"echo": echo, "ours": ours, "ratio": ours["rate"] / echo["rate"], "stored": stored,
