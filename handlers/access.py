@@ -45,6 +45,8 @@ ROLE_WORDS = {
 }
 # A supervisor names a school or village not listed yet: the next line typed is its name.
 NAMING_PLACE = "invite-place"
+NAMING_CLASS = "class-name"
+CLASS_NAME_LIMIT = 40
 NAMING_TTL = timedelta(hours=1)
 # A supervisor's choice of schools or villages: more than this, and the name is typed instead.
 PLACE_BUTTONS = 40
@@ -192,15 +194,22 @@ async def _place_menu(update: Update, context: BotContext, actor: Actor, role: s
     if len(rows) > PLACE_BUTTONS:
         rows = []
         text += "\n" + _("There are too many to list: press the button below and send the name.")
+    if len(townships) == 1:
+        # Someone who types the name instead of pressing "➕" means that place: the name is taken from here on,
+        # as if "➕" had been pressed (a listed place's button still works, and ends it).
+        await dialogue.begin(context, NAMING_PLACE, {"role": role, "township": townships[0]}, ttl=NAMING_TTL)
+        text += "\n" + (_("Or send the school's name.") if role == ADMIN else _("Or send the village's name."))
     await reply(update, text, reply_markup=keyboard(rows + new))
 
 
 async def on_invs_button(update: Update, context: BotContext, payload: InviteToSchool) -> None:
     await _issue(update, context, ADMIN, school_id=payload.school)
+    await dialogue.end(context, NAMING_PLACE)  # the menu's typed-name offer, taken up by a press instead
 
 
 async def on_invv_button(update: Update, context: BotContext, payload: InviteToVillage) -> None:
     await _issue(update, context, DIRECTOR, village_id=payload.village)
+    await dialogue.end(context, NAMING_PLACE)
 
 
 async def on_invn_button(update: Update, context: BotContext, payload: InviteNewPlace) -> None:
@@ -344,14 +353,38 @@ async def newclass(update: Update, context: BotContext) -> None:
     if not schools:
         await reply(update, _("Only a school admin can add classes."))
         return
-    if not name or len(name) > 40:
-        await reply(update, _("Write the class name after the command, e.g. /newclass 三年级一班"))
+    if not name:
+        # The name is asked for, and the next line typed is taken: nobody has to retype the command.
+        await dialogue.begin(context, NAMING_CLASS, {"school": schools[0]}, ttl=NAMING_TTL)
+        await reply(update, _("What is the new class called? Send its name, for example 三年级一班. Or /cancel."))
         return
-    class_id = await context.services.children.add_class(actor, schools[0], name)
+    await _add_class(update, context, schools[0], name)
+
+
+async def on_class_name(update: Update, context: BotContext, naming: Dialogue) -> bool:
+    """The name of the class an admin is adding (after /newclass without one). A name refused leaves the
+    dialogue open for another."""
+    text = (update.effective_message.text or "").strip()
+    if not text or text.startswith("/"):
+        return False
+    if await _add_class(update, context, naming.state["school"], text):
+        await dialogue.end(context, NAMING_CLASS)
+    return True
+
+
+async def _add_class(update: Update, context: BotContext, school_id: int, name: str) -> bool:
+    _ = context.gettext
+    if len(name) > CLASS_NAME_LIMIT:
+        await reply(update, _("A class name has at most {limit} characters. Send a shorter one, or /cancel.").format(
+            limit=CLASS_NAME_LIMIT))
+        return False
+    actor = await context.actor()
+    class_id = await context.services.children.add_class(actor, school_id, name)
     klass = await context.services.people.school_class(class_id)
     log.info("class %s added by person %s", class_id, actor.person_id)
     await reply(update, _("Class “{name}” is ready. Invite its teacher with /invite.").format(
         name=klass.name if klass else name))
+    return True
 
 
 async def _place_name(context: BotContext, school_id: int | None, village_id: int | None,
@@ -402,7 +435,8 @@ async def on_rmrole_button(update: Update, context: BotContext, payload: RemoveR
     await reply(update, _("Role #{id} removed: their access ended now.").format(id=payload.grant))
 
 
-DIALOGUES = [Kind(NAMING_PLACE, on_place_input, cancelled=N_("Cancelled. Nothing was saved."))]
+DIALOGUES = [Kind(NAMING_PLACE, on_place_input, cancelled=N_("Cancelled. Nothing was saved.")),
+             Kind(NAMING_CLASS, on_class_name, cancelled=N_("Cancelled. Nothing was saved."))]
 
 
 def handlers() -> list[BaseHandler]:

@@ -199,13 +199,15 @@ OUTSIDERS = ("stranger", "removed_mother_x", "removed_teacher", "admin_elsewhere
 async def tables(db, person_id: int | None = None) -> dict[str, list[tuple]]:
     """Every table but the inbox and language choices (anyone may choose a language), and without the audit of what
     `person_id` did about no child (an admin's export of the safety ledger of their own school, which holds none of
-    these children, is audited as every export is)."""
+    these children, is audited as every export is) and without `person_id`'s own dialogue (a menu of their own
+    places waits for a typed name: what they are in the middle of, nobody else's data)."""
     names = [r[0] for r in await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")]
     found = {n: [tuple(r) for r in await db.fetch_all(f"SELECT * FROM {n}")]
              for n in names if n not in ("inbox", "user_preferences")}
     if person_id is not None:
         own = await db.fetch_all("SELECT * FROM audit_log WHERE actor_id = ? AND child_id IS NULL", (person_id,))
         found["audit_log"] = [r for r in found["audit_log"] if r not in {tuple(o) for o in own}]
+        found["dialogues"] = [r for r in found["dialogues"] if r[0] != person_id]
     return found
 
 

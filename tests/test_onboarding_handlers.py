@@ -204,6 +204,19 @@ async def test_newclass_with_a_name_taken_says_so_and_adds_nothing(feed, recorde
     assert len(await world.services.people.classes(world.school_id)) == before + 1
 
 
+async def test_newclass_without_a_name_asks_for_it_and_takes_the_next_line(feed, recorder, world):
+    admin = as_(world, "校长")
+    before = len(await world.services.people.classes(world.school_id))
+    await feed(message_update("/newclass", from_user=admin))
+    assert recorder.sent()[-1].text.startswith("What is the new class called?")
+    await feed(message_update("三年级一班", from_user=admin))  # taken: asked again
+    assert "already has a class" in recorder.sent()[-1].text
+    await feed(message_update("四年级二班", from_user=admin))
+    assert recorder.sent()[-1].text.startswith("Class “四年级二班” is ready")
+    await feed(message_update("五年级一班", from_user=admin))  # the dialogue has ended: not another class
+    assert len(await world.services.people.classes(world.school_id)) == before + 1
+
+
 @pytest.mark.parametrize("bad", ["小\u200b明", "小明\u202e", "\u2066小明", "小\x07明", "小\ufeff明"])
 async def test_names_with_characters_nobody_sees_are_refused(feed, recorder, world, bad):
     with pytest.raises(FieldError) as refused:

@@ -137,6 +137,22 @@ async def test_the_supervisor_reads_the_townships_records_and_edits_none(feed, r
     assert "小明" not in last(recorder, world.telegram["别的督导员"]).text
 
 
+async def test_a_supervisor_who_types_the_schools_name_instead_of_pressing_gets_the_invitation(feed, recorder,
+                                                                                                world):
+    await say(feed, world, "督导员", "/invite")
+    await press(feed, recorder, world, "督导员", "邀请学校管理员")
+    assert "或直接发送学校名称" in last(recorder, world.telegram["督导员"]).text
+    await say(feed, world, "督导员", "河口小学")
+    invitation = last(recorder, world.telegram["督导员"]).text
+    assert "河口小学" in invitation and "/start " in invitation
+    # A press on a listed place instead ends the offer: a later word is not taken for a name.
+    await say(feed, world, "督导员", "/invite")
+    await press(feed, recorder, world, "督导员", "邀请村儿童主任")
+    await press(feed, recorder, world, "督导员", "青山村")
+    await say(feed, world, "督导员", "谢谢")
+    assert [v.name for v in await world.services.people.villages(world.township_id)] == ["青山村"]
+
+
 async def test_a_one_line_invitation_and_a_refused_name_asked_again(feed, recorder, world):
     await say(feed, world, "督导员", "/invite 校长 别的学校")
     refusal = last(recorder, world.telegram["督导员"]).text
