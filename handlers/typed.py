@@ -3,7 +3,8 @@ video proposal or the name under "要发给谁？" means the button: the newest 
 (`bot.runtime.keyboards`) is looked at, and a typed word that names one of its buttons presses it, through the
 same handlers as a real press (a refusal is answered in the chat instead of a popup).
 
-A label typed in full, or a part of it that names one button only, presses that button. A plain yes ("好",
+A label typed in full (or in the words people use for it: "爸爸" for 父亲), or a part of it that names one button only (or, among several, the one it is closest to
+when none of them says no), presses that button. A plain yes ("好",
 "可以", "同意", "ok") presses the one button that says yes: the only button there is, or the only one that
 starts with ✅ or says agree, accept or received without saying no."""
 
@@ -23,6 +24,10 @@ _YES_WORDS = ("同意", "接受", "可以", "好", "确认", "收到", "是", "a
 _NO_WORDS = ("不", "没", "否", "别", "取消", "拒绝", "another", "not", "no", "don't", "cancel", "stop", "missed",
              "decline")
 _PREFIX = "typed:"
+# What people call a relation, to the word a button uses for it: "爸爸" under 父亲 / 母亲 is 父亲.
+SAME_AS = {"爸爸": "父亲", "爸": "父亲", "老爸": "父亲", "爹": "父亲", "妈妈": "母亲", "妈": "母亲", "老妈": "母亲",
+           "娘": "母亲", "祖父": "爷爷", "祖母": "奶奶", "外祖父": "外公", "姥爷": "外公", "外祖母": "外婆",
+           "姥姥": "外婆", "dad": "father", "mum": "mother", "mom": "mother"}
 
 
 def _plain(text: str) -> str:
@@ -48,13 +53,30 @@ def chosen(typed: str, buttons: list[tuple[str, str]]) -> str | None:
     exact = [data for plain, data in labels if plain == said]
     if len(exact) == 1:
         return exact[0]
+    same = [data for plain, data in labels if plain == SAME_AS.get(said)]
+    if len(same) == 1:
+        return same[0]
     if said in YES:
         if len(buttons) == 1:
             return buttons[0][1]
         yes = [data for label, data in buttons if _says_yes(label)]
         return yes[0] if len(yes) == 1 else None
-    part = [data for plain, data in labels if len(said) >= 2 and said in plain]
-    return part[0] if len(part) == 1 else None
+    part = [(plain, data) for plain, data in labels if len(said) >= 2 and said in plain]
+    if len(part) == 1:
+        return part[0][1]
+    # "家长" under 邀请家长 / 邀请代理家长: the closest label (the fewest other words) is meant. Not when a label
+    # says no ("没通话" is closer to "通话" than "已经通话"): then the person is asked to press.
+    # Words every button shares ("邀请") name none of them.
+    if 1 < len(part) < len(labels) and not any(_negative(plain) for plain, _data in part):
+        extra = sorted((len(plain) - len(said), data) for plain, data in part)
+        if extra[0][0] < extra[1][0]:
+            return extra[0][1]
+    return None
+
+
+def _negative(plain: str) -> bool:
+    return any(w in plain for w in _NO_WORDS if not w.isascii()) or \
+        bool(set(re.findall(r"[a-z']+", plain)) & set(_NO_WORDS))
 
 
 class TypedPress(CallbackQuery):

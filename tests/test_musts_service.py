@@ -223,3 +223,17 @@ async def test_a_talk_of_today_recorded_in_the_morning_counts_in_due_at_once(ser
     [row] = [r for r in await musts.due(teacher) if r.child.name == "小明"]
     talk = next(m for m in row.musts if m.key == "talk")
     assert (talk.state, talk.done) == ("done", 1)
+
+
+async def test_a_talk_told_before_its_date_is_of_today_and_the_words_are_kept(services, world, clock):
+    # Someone who starts with what was said, at the "when was the talk?" step, means today; the words are the
+    # topic, not refused as a bad date. A date typed wrong ("3-40") is still refused, and "好" is no story.
+    musts, teacher = services.musts, await world.actor("王老师")
+    await musts.start(teacher, world.children["小明"], "talk")
+    with pytest.raises(BadValue):
+        await musts.type(teacher, "3-40")
+    with pytest.raises(BadValue):
+        await musts.type(teacher, "好")
+    draft = await musts.type(teacher, "昨天晚上和小明聊了学习的事")
+    assert draft.fields["date"] == (services.musts.today() - timedelta(days=1)).isoformat()
+    assert draft.fields["topics"] == ["昨天晚上和小明聊了学习的事"]

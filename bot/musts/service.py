@@ -26,8 +26,9 @@ from bot.i18n import N_, translator
 from bot.musts import tracker as musts
 from bot.musts.buttons import Received
 from bot.musts.cards import TIMELINE_VALUE, card, title
-from bot.musts.forms import (FORMS, KINDS, LETTER, MAX_PHOTOS, MAX_VOICES, MULTI, NOT_SHARED, SCORE, SUMMARY, TALK,
-                             VISIT, BadValue, FormSpec, chosen_value, for_family, missing, next_field, typed_value)
+from bot.musts.forms import (DATE, FORMS, KINDS, LETTER, MAX_PHOTOS, MAX_VOICES, MULTI, NOT_SHARED, SCORE, SUMMARY,
+                             TALK, TEXT, VISIT, BadValue, FormSpec, chosen_value, for_family, missing, next_field,
+                             typed_value)
 from bot.musts.media import MAX_DOWNLOAD_BYTES
 from bot.notices import Action, Media as Attached, Notice, Outbox
 from bot.preferences import PreferencesService
@@ -41,6 +42,10 @@ from storage.people import PeopleRepository
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 4
+# Typed at a form's first step, a date, words without a digit are the story, not a date (`type`), when they are
+# longer than a date said in words ("上周三下午", "last Monday afternoon"): this many Chinese characters, or words.
+TELLING_CHARACTERS = 6
+TELLING_WORDS = 4
 DRAFT_LIFETIME = timedelta(days=1)
 
 # The record's guardianship assessment (bot.records.fields) and its value 差.
@@ -337,6 +342,16 @@ class MustsService:
         spec = draft.spec.field(key) if key else None
         if spec is None:
             raise BadValue(N_("Please use the buttons."))
+        if spec.type == DATE and not draft.awaiting and not draft.fields and _telling(text):
+            # Someone who starts a form by telling rather than saying when ("今天和小明聊了学习") means today (or
+            # yesterday, if they say so): the date is set (on the card, a press away from changed) and the words go
+            # to the next step that takes typing, instead of "type the date as month-day".
+            following = next((f for f in draft.spec.fields if f.key != key and f.typed and f.type in (TEXT, MULTI)),
+                             None)
+            if following is not None:
+                yesterday = any(word in text.casefold() for word in ("昨天", "yesterday"))
+                draft.fields[key] = (self.today() - timedelta(days=1 if yesterday else 0)).isoformat()
+                spec, key = following, following.key
         value = typed_value(spec, text, self.today())
         if spec.type == MULTI:
             draft.fields[key] = [*(draft.fields.get(key) or []), *value]
@@ -649,3 +664,11 @@ class MustsService:
 def _family_only(access: dict[str, str]) -> tuple[str, ...]:
     """The kinds this reader sees only where an entry was marked for the family."""
     return tuple(kind for kind, level in access.items() if level == SHARED)
+
+
+def _telling(text: str) -> bool:
+    """Words that tell something rather than try a date: no digit at all, and longer than a date in words."""
+    if any(ch.isdigit() for ch in text):
+        return False
+    chinese = sum("\u4e00" <= ch <= "\u9fff" for ch in text)
+    return chinese >= TELLING_CHARACTERS or len(text.split()) >= TELLING_WORDS
