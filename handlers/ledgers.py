@@ -52,8 +52,10 @@ async def on_ldg_button(update: Update, context: BotContext, payload: LedgerButt
     await update.callback_query.answer()
     zone = ZoneInfo(context.services.settings.timezone)
     day = context.services.clock.now().astimezone(zone).date().isoformat()
-    caption = _("{ledger}, {place}: {n} rows.").format(ledger=_(KIND_LABELS[payload.kind]),
-                                                       place=scope_label(_, scope), n=made.rows)
+    caption = context.ngettext("{ledger}, {place}: {n} row.", "{ledger}, {place}: {n} rows.", made.rows).format(
+        ledger=_(KIND_LABELS[payload.kind]), place=scope_label(_, scope), n=made.rows)
+    if not made.rows:  # an empty ledger is still the form to hand in; say why it is empty
+        caption += "\n" + _("Nothing is recorded for it yet: the file holds only the header row.")
     await update.get_bot().send_document(
         update.effective_chat.id, made.data, filename=_(FILENAMES[payload.kind]).format(day=day),
         caption=caption, protect_content=True)

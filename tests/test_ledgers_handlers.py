@@ -144,3 +144,14 @@ async def test_a_supervisor_exports_the_other_ledgers(feed, recorder, world):
         assert sheet["A1"].value == first and sheet.freeze_panes == "A2"
     assert len(_documents(recorder, world, "supervisor")) == 3
     assert [a["detail"].split()[1] for a in await _audits(world)] == ["kind=musts", "kind=video", "kind=calendar"]
+
+
+
+async def test_the_caption_counts_rows_in_the_readers_grammar_and_says_why_a_ledger_is_empty(feed, recorder, world):
+    empty = EN("Nothing is recorded for it yet: the file holds only the header row.")
+    await feed(callback_update(f"ldg:school:{world.school_id}:video", from_user=who(world, "admin")))
+    assert _documents(recorder, world, "admin")[-1].params["caption"].splitlines() == [
+        "Video call ledger, School 希望小学: 0 rows.", empty]
+    await feed(callback_update(f"ldg:village:{world.villages['青山村']}:children", from_user=who(world, "director")))
+    assert _documents(recorder, world, "director")[-1].params["caption"] == \
+        "Left-behind children's ledger, Village 青山村: 1 row."
