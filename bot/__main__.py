@@ -57,7 +57,8 @@ def _parser(_) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     locale = cli_locale(os.environ, os.environ.get("DEFAULT_LOCALE", "zh_CN").strip() or "zh_CN")
-    _ = translator(locale).gettext
+    tr = translator(locale)
+    _ = tr.gettext
     args = _parser(_).parse_args(argv)
     command = args.command or "run"
     # Children's data: whatever this process creates is owner-only (0600, 0700), whatever the shell's umask.
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, token=settings.token)
     if command == "rotate-key":  # it checks the database itself: it may be under the new key already
-        return _rotate_key(settings, _, args.new_key)
+        return _rotate_key(settings, tr, args.new_key)
     if command != "restore":  # a restore goes into an empty folder; it has no database to check
         problem = check_database(settings.database_path, settings.data_key)
         if problem is not None:
@@ -97,15 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     announce_encryption(settings)
 
     if command == "migrate":
-        return asyncio.run(_migrate(settings, _))
+        return asyncio.run(_migrate(settings, tr))
     if command == "invite":
         school, township = (args.school or "").strip(), (args.township or "").strip()
         return asyncio.run(_invite(settings, _, school, township, args.role or ("supervisor" if township and not school else "admin"),
                                    args.qr))
     if command == "backup":
-        return _backup(settings, _)
+        return _backup(settings, tr)
     if command == "restore":
-        return asyncio.run(_restore(settings, translator(locale), args.file, args.key))
+        return asyncio.run(_restore(settings, tr, args.file, args.key))
     if command == "county-contact":
         return asyncio.run(_county_contact(settings, _, args.township.strip(), args.telegram.strip(),
                                            args.name.strip()))
@@ -131,7 +132,8 @@ async def _county_contact(settings, _, township: str, telegram: str, name: str) 
     return 0
 
 
-async def _migrate(settings, _) -> int:
+async def _migrate(settings, tr) -> int:
+    _ = tr.gettext
     from storage.db import Database, DatabaseTooNew
 
     db = await Database.open(settings.database_path, settings.data_key)
@@ -143,8 +145,9 @@ async def _migrate(settings, _) -> int:
         return 3
     finally:
         await db.close()
-    print(_("The database is up to date: schema version {version}, {count} migrations applied now.").format(
-        version=version, count=len(applied)))
+    print(tr.ngettext("The database is up to date: schema version {version}, {count} migration applied now.",
+                      "The database is up to date: schema version {version}, {count} migrations applied now.",
+                      len(applied)).format(version=version, count=len(applied)))
     return 0
 
 
@@ -221,13 +224,14 @@ async def _with_services(settings, _, work):
         await services.db.close()
 
 
-def _rotate_key(settings, _, new_key: str | None) -> int:
+def _rotate_key(settings, tr, new_key: str | None) -> int:
     """Encrypt the data at rest under a new key (the first time too), with the bot stopped."""
     from bot.musts.media import OtherKeys
     from bot.safekeeping.crypto import BadKey
     from bot.safekeeping.keys import CannotRotate, rotate
     from storage.db import InUse
 
+    _ = tr.gettext
     tighten_data(settings)
     key = (new_key or "").strip() or keygen()
     try:
@@ -242,19 +246,30 @@ def _rotate_key(settings, _, new_key: str | None) -> int:
         print(explain(exc.problem, _), file=sys.stderr)
         return 3
     except OtherKeys as exc:  # found before anything was changed
-        print(_("{count} media files are encrypted under neither the current key nor the new one, so nothing was "
-                "changed. Find the key they were encrypted with.").format(count=exc.count), file=sys.stderr)
+        print(tr.ngettext(
+            "{count} media file is encrypted under neither the current key nor the new one, so nothing was "
+            "changed. Find the key it was encrypted with.",
+            "{count} media files are encrypted under neither the current key nor the new one, so nothing was "
+            "changed. Find the key they were encrypted with.", exc.count).format(count=exc.count), file=sys.stderr)
         return 1
     if done.media_damaged:
-        print(_("{count} media files are damaged and could not be re-encrypted; they are left as they are.").format(
-            count=len(done.media_damaged)), file=sys.stderr)
+        print(tr.ngettext(
+            "{count} media file is damaged and could not be re-encrypted; it is left as it is.",
+            "{count} media files are damaged and could not be re-encrypted; they are left as they are.",
+            len(done.media_damaged)).format(count=len(done.media_damaged)), file=sys.stderr)
+    media = done.media_changed + done.media_already
     if settings.data_key is None:
-        print(_("The data are encrypted now: the database, and {count} media files. Put this line in .env, then "
-                "start the bot:").format(count=done.media_changed + done.media_already))
+        print(tr.ngettext(
+            "The data are encrypted now: the database, and {count} media file. Put this line in .env, then start "
+            "the bot:",
+            "The data are encrypted now: the database, and {count} media files. Put this line in .env, then start "
+            "the bot:", media).format(count=media))
     else:
-        print(_("The data are under a new key now: the database, and {count} media files. Put this line in .env "
-                "in place of the old DATA_KEY, then start the bot:").format(
-            count=done.media_changed + done.media_already))
+        print(tr.ngettext(
+            "The data are under a new key now: the database, and {count} media file. Put this line in .env in place "
+            "of the old DATA_KEY, then start the bot:",
+            "The data are under a new key now: the database, and {count} media files. Put this line in .env in "
+            "place of the old DATA_KEY, then start the bot:", media).format(count=media))
     print(f"DATA_KEY={key}")
     print(_("Keep a copy of the key away from this machine: without it nothing encrypted can be read."))
     if settings.data_key is not None:
@@ -262,7 +277,7 @@ def _rotate_key(settings, _, new_key: str | None) -> int:
     return 0
 
 
-def _backup(settings, _) -> int:
+def _backup(settings, tr) -> int:
     """One backup now, into BACKUP_DIR (the bot may be running: the snapshot never blocks its writes); the old
     ones are pruned as the daily backup prunes them. The last line printed is the file's path alone."""
     from pathlib import Path
@@ -272,6 +287,7 @@ def _backup(settings, _) -> int:
     from bot.safekeeping.files import owner_only_umask
     from storage.db import DatabaseError
 
+    _ = tr.gettext
     owner_only_umask()
     if settings.data_key is None:
         print(_("A backup needs DATA_KEY (backups are always encrypted): make a key with `python -m bot keygen` "
@@ -292,8 +308,9 @@ def _backup(settings, _) -> int:
         print(_("The backup could not be written to {folder} ({error}).").format(
             folder=settings.backups, error=exc.strerror or type(exc).__name__), file=sys.stderr)
         return 4
-    print(_("Backup written: {size} MB, the database and {count} media files, encrypted.").format(
-        size=f"{made.size / 1e6:.1f}", count=made.media))
+    print(tr.ngettext("Backup written: {size} MB, the database and {count} media file, encrypted.",
+                      "Backup written: {size} MB, the database and {count} media files, encrypted.",
+                      made.media).format(size=f"{made.size / 1e6:.1f}", count=made.media))
     print(made.path)
     return 0
 
@@ -345,8 +362,11 @@ async def _restore(settings, tr, file: str, key_text: str | None) -> int:
         moved = True
     tighten([database, Path(f"{database}-wal"), Path(f"{database}-shm"), settings.media_dir])
     when = unstamp(restored.taken_at).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
-    print(_("Restored the backup taken {when} (schema {schema}): the database and {count} media files are in "
-            "{folder}.").format(when=when, schema=restored.schema, count=restored.media, folder=database.parent))
+    print(tr.ngettext("Restored the backup taken {when} (schema {schema}): the database and {count} media file are "
+                      "in {folder}.",
+                      "Restored the backup taken {when} (schema {schema}): the database and {count} media files are "
+                      "in {folder}.", restored.media).format(when=when, schema=restored.schema, count=restored.media,
+                                                             folder=database.parent))
     print(_("Erasures made after this backup, made again: {count}.").format(count=len(erased)))
     if moved:
         print(_("The backup was made with the key you gave; what it restored is now encrypted with DATA_KEY."))

@@ -257,3 +257,15 @@ async def test_a_backup_from_before_a_key_rotation_restores_onto_the_current_key
     assert "now encrypted with DATA_KEY" in capsys.readouterr().out
     assert tables(target)["children"] == tables(settings)["children"]  # opened with the current key
     assert {rel: crypto.unseal(data, current) for rel, data in media(target).items()} == expected_media
+
+
+async def test_the_backup_line_counts_media_in_the_readers_grammar(tmp_path, clock, capsys):
+    from bot.__main__ import _backup
+
+    settings = keyed(tmp_path / "data")
+    services = await open_services(settings, clock)
+    await services.db.close()
+    (settings.media_dir / "1").mkdir(parents=True)
+    (settings.media_dir / "1" / "1.jpg").write_bytes(crypto.seal(b"a photo", KEY))
+    assert _backup(settings, translator("en")) == 0
+    assert "the database and 1 media file, encrypted." in capsys.readouterr().out
