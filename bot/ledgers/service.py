@@ -25,6 +25,7 @@ from bot.i18n import N_, translator
 from bot.ledgers.workbook import Workbook
 from bot.musts.forms import SCORE, SUMMARY, TALK, UPDATE
 from bot.records import official
+from bot.stats.figures import SCOPE_LABELS  # one name for a place, in the ledgers and the statistics
 from bot.video.service import CANCELLED, DONE, MISSED, MOVED, REASONS
 from storage.audit import AuditEntry, AuditRepository
 from storage.children import ChildrenRepository, ChildRow, roster_order
@@ -39,8 +40,6 @@ CHILDREN, MUSTS, VIDEO, CALENDAR = "children", "musts", "video", "calendar"
 KINDS = (CHILDREN, MUSTS, VIDEO, CALENDAR)
 KIND_LABELS = {CHILDREN: N_("Left-behind children's ledger"), MUSTS: N_("Five musts ledger"),
                VIDEO: N_("Video call ledger"), CALENDAR: N_("Care calendar completion")}
-SCOPE_LABELS = {CLASS: N_("Class {name}"), SCHOOL: N_("School {name}"), VILLAGE: N_("Village {name}"),
-                TOWNSHIP: N_("Township {name}")}
 # The activity ledgers cover the last twelve months, the current one included: a school year and its summer.
 MONTHS = 12
 REFUSED = N_("You cannot export the ledgers of this place.")
