@@ -7,9 +7,29 @@ import os
 import re
 import signal
 import sys
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def daytime_shift(hour: int = 10, zone: str = "Asia/Shanghai", *, forward: bool = False) -> str:
+    """CLOCK_SHIFT_SECONDS that makes the bot's clock read `hour` o'clock in `zone`, on today's date there; with
+    `forward`, the next such moment (never back in time: what was written before the start is not in the future)."""
+    tz = ZoneInfo(zone)
+    now = datetime.now(tz)
+    shift = (datetime.combine(now.date(), time(hour), tz) - now).total_seconds()
+    return str(shift + 24 * 3600 if forward and shift < 0 else shift)
+
+
+def clock_of(env: dict[str, str]):
+    """The clock the bot with this environment reads: for a second process acting beside it (a test writing
+    to its database), so that what it writes is due when the bot looks."""
+    from bot.clock import ShiftedClock, SystemClock
+
+    shift = env.get("CLOCK_SHIFT_SECONDS", "").strip()
+    return ShiftedClock(SystemClock(), timedelta(seconds=float(shift))) if shift else SystemClock()
 
 
 class BotProcess:
@@ -24,6 +44,10 @@ class BotProcess:
             "TELEGRAM_BASE_FILE_URL": sandbox.base_file_url,
             "DATABASE_PATH": str(workdir / "bot.sqlite3"),
             "POLL_TIMEOUT": "1",
+            # The bot's clock reads 10:00 at the school, today, whatever the hour the tests run: at night quiet
+            # hours would hold every notice a test waits for (CI runs at any hour). A test that moves the clock
+            # itself passes its own CLOCK_SHIFT_SECONDS.
+            "CLOCK_SHIFT_SECONDS": daytime_shift(),
             **env,
         }
         self.proc: asyncio.subprocess.Process | None = None

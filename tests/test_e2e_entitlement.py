@@ -8,13 +8,12 @@ import asyncio
 import sqlite3
 
 from bot.access.policy import ADMIN, PARENT
-from bot.clock import SystemClock
 from bot.i18n import translator
 from bot.relay import RelayService
 from bot.services import open_services
 from bot.settings import Settings
 from sandbox import Sandbox
-from tests.botprocess import BotProcess, relay_to, until
+from tests.botprocess import BotProcess, clock_of, relay_to, until
 from tests.helpers import BOT_TOKEN
 from tests.world import World, seed_family
 
@@ -30,9 +29,10 @@ def states(database) -> list[str]:
 
 
 
-async def as_school(database, act) -> None:
-    """Act through the services on the bot's database, beside the running bot (as a second process would)."""
-    services = await open_services(Settings(token=BOT_TOKEN, database_path=str(database)), SystemClock())
+async def as_school(bot, act) -> None:
+    """Act through the services on the bot's database, beside the running bot (as a second process would), on
+    the bot's clock."""
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=str(bot.database)), clock_of(bot.env))
     try:
         await act(services, await World.build(services))
     finally:
@@ -68,7 +68,7 @@ async def test_a_removed_proxy_parent_and_a_grandmother_after_withdrawal_receive
                     "SELECT r.id FROM roles r JOIN identities i ON i.person_id = r.person_id "
                     "WHERE i.external_id = ? AND r.revoked_at IS NULL", (str(PROXY_PARENT),))]
                 await services.invitations.remove_role(admin, grant_id)
-            await as_school(bot.database, remove_proxy)
+            await as_school(bot, remove_proxy)
             await proxy.unblock()
             await until(lambda: states(bot.database) == ["withdrawn"])
 
@@ -83,7 +83,7 @@ async def test_a_removed_proxy_parent_and_a_grandmother_after_withdrawal_receive
                 mother_actor = await services.directory.actor("telegram", str(MOTHER))
                 child_id = (await services.db.fetch_one("SELECT id FROM children"))[0]
                 await services.consent.decide(mother_actor, child_id, "withdrawn")
-            await as_school(bot.database, withdraw)
+            await as_school(bot, withdraw)
             await grandmother.unblock()
             await until(lambda: states(bot.database) == ["withdrawn", "withdrawn"])
 

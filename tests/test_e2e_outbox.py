@@ -26,12 +26,13 @@ import random
 import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.services import open_services
-from bot.clock import SystemClock, stamp
+from bot.clock import ShiftedClock, SystemClock, stamp
 from bot.services import Services
 from bot.settings import Settings
 from sandbox import Sandbox
@@ -39,7 +40,7 @@ from sandbox.users import SimUser
 from storage.outbox import Outgoing
 from storage.people import NewPerson
 from storage.preferences import PreferencesRepository, QuietHours
-from tests.botprocess import BotProcess
+from tests.botprocess import BotProcess, daytime_shift
 from tests.helpers import BOT_TOKEN
 
 SEND_METHODS = ("sendMessage", "copyMessage")
@@ -47,11 +48,12 @@ IN_FLIGHT = Settings(token=BOT_TOKEN).send_concurrency  # the most a kill can re
 
 
 async def fill_outbox(database: Path, items: list[Outgoing],
-                      setup: Callable[[Services], Awaitable[None]] | None = None) -> None:
+                      setup: Callable[[Services], Awaitable[None]] | None = None, shift: str = "") -> None:
     """Write the rows into the bot's database before it starts, as a service would in its own transaction. The
     bot decides quiet hours when it sends, on the real clock: the recipients have them off, so these tests of
     delivery run the same at any hour."""
-    services = await open_services(Settings(token=BOT_TOKEN, database_path=str(database)), SystemClock())
+    clock = ShiftedClock(SystemClock(), timedelta(seconds=float(shift))) if shift else SystemClock()
+    services = await open_services(Settings(token=BOT_TOKEN, database_path=str(database)), clock)
     try:
         if setup is not None:
             await setup(services)
@@ -102,7 +104,9 @@ async def bots():
     made: list[BotProcess] = []
 
     def make(sandbox: Sandbox, workdir: Path, **env: str) -> BotProcess:
-        made.append(BotProcess(sandbox, workdir, BOT_TOKEN, **env))
+        # The real clock: the rows are written with it before the bot starts, and their recipients have quiet
+        # hours off (a test with a group, which has none to turn off, moves the clock to the day itself).
+        made.append(BotProcess(sandbox, workdir, BOT_TOKEN, **{"CLOCK_SHIFT_SECONDS": "", **env}))
         return made[-1]
 
     yield make
@@ -208,8 +212,11 @@ async def test_telegrams_limits_are_never_exceeded(bots, tmp_path):
         items += [Outgoing(f"group:{n}", "telegram", str(group.id), "text", {"text": f"group notice {n}"})
                   for n in range(24)]
         items += broadcast("limits", users, 4)
-        bot = bots(sandbox, tmp_path)
-        await fill_outbox(bot.database, items)
+        # 10:00 at the school for the rows and the bot alike: the group's notices (a group has no quiet hours of
+        # its own to turn off) are not held for the night, whatever the hour the tests run.
+        shift = daytime_shift()
+        bot = bots(sandbox, tmp_path, CLOCK_SHIFT_SECONDS=shift)
+        await fill_outbox(bot.database, items, shift=shift)
 
         await bot.start()
         await drained(bot.database, timeout=90)
