@@ -131,3 +131,20 @@ async def join(person, code: str, accept: str = "接受") -> str:
     await person.press(accept, message_id=offer.message_id)
     await person.wait_until(lambda: offer.text != text, timeout=10)
     return text
+
+
+async def school_with_teacher(sandbox, bot, admin, teacher, accept: str = "接受", klass: str = "三年级一班") -> None:
+    """From nothing, as a school starts: whoever runs the server invites the first admin (`python -m bot invite
+    --school 希望小学`), the admin joins, adds `klass` and invites its teacher, who joins. `admin` and `teacher`
+    are sandbox users; `accept` is the accept button in their language."""
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "invite", "--school", "希望小学", cwd=bot.workdir, env=bot.env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _err = await cli.communicate()
+    await join(admin, code_in(out.decode()), accept)
+    await admin.wait_message(timeout=10, predicate=lambda m: "/newclass" in (m.text or ""))
+    await admin.send_command("newclass", klass)
+    await admin.wait_message(timeout=10, predicate=lambda m: klass in (m.text or ""))
+    await admin.send_command("invite", f"teacher {klass}")
+    invitation = await admin.wait_message(timeout=10, predicate=lambda m: "/start " in (m.text or ""))
+    await join(teacher, code_in(invitation.text), accept)

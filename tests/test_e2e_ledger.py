@@ -5,9 +5,7 @@ official form's column order, one row per child, the summary's counts adding up,
 
 from __future__ import annotations
 
-import asyncio
 import io
-import sys
 
 from openpyxl import Workbook, load_workbook
 
@@ -15,7 +13,7 @@ from bot.i18n import translator
 from bot.ledgers.service import KIND_LABELS
 from bot.records.official import OFFICIAL_COLUMNS
 from sandbox import Sandbox
-from tests.botprocess import BotProcess, code_in, join
+from tests.botprocess import BotProcess, school_with_teacher
 from tests.helpers import BOT_TOKEN, roster
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,19 +43,9 @@ async def test_the_school_ledger_after_a_roster_import_of_forty_children(tmp_pat
         bot = BotProcess(sandbox, tmp_path, BOT_TOKEN)
         await bot.start()
         try:
-            cli = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "invite", "--school", "希望小学", cwd=tmp_path, env=bot.env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-            out, _err = await cli.communicate()
             admin = sandbox.user(4601, "周校长", language_code="zh-hans")
-            await join(admin, code_in(out.decode()))
-            await admin.send_command("newclass", "三年级一班")
-            await admin.wait_message(timeout=10, predicate=lambda m: "三年级一班" in (m.text or ""))
-            await admin.send_command("invite", "teacher 三年级一班")
-            teacher_code = code_in((await admin.wait_message(
-                timeout=10, predicate=lambda m: "/start " in (m.text or "") or "start=" in (m.text or ""))).text)
             teacher = sandbox.user(4602, "王老师", language_code="zh-hans")
-            await join(teacher, teacher_code)
+            await school_with_teacher(sandbox, bot, admin, teacher)
 
             rows = roster(40)
             for n, row in enumerate(rows[1:]):

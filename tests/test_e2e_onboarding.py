@@ -7,11 +7,9 @@ each member's state: the father agreed, everyone else invited."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 
 from sandbox import Sandbox
-from tests.botprocess import BotProcess, code_in, join
+from tests.botprocess import BotProcess, join, school_with_teacher
 from tests.helpers import BOT_TOKEN, INVITE_LINK, decode_sheet, roster, xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,21 +23,9 @@ async def test_a_teacher_prints_the_class_sheet_and_follows_who_joins(tmp_path):
         bot = BotProcess(sandbox, tmp_path, BOT_TOKEN)
         await bot.start()
         try:
-            cli = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "invite", "--school", "希望小学", cwd=tmp_path, env=bot.env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-            out, _ = await cli.communicate()
             admin = sandbox.user(4101, "Principal", language_code="en")
-            await join(admin, code_in(out.decode()), "Accept")
-            await admin.wait_message(timeout=10, predicate=lambda m: "/newclass" in (m.text or ""))
-            await admin.send_command("newclass", "三年级一班")
-            await admin.wait_message(timeout=10)
-            await admin.send_command("invite", "teacher 三年级一班")
-            await admin.wait_message(timeout=10)  # the QR code
-            teacher_code = code_in((await admin.wait_message(timeout=10)).text)
-
             teacher = sandbox.user(4102, "Ms Wang", language_code="en")
-            await join(teacher, teacher_code, "Accept")
+            await school_with_teacher(sandbox, bot, admin, teacher, accept="Accept")
             await admin.wait_message(timeout=10, predicate=lambda m: "Ms Wang joined as the class teacher of 三年级一班"
                                      in (m.text or ""))
             await teacher.wait_message(timeout=10, predicate=lambda m: "/import" in (m.text or ""))
